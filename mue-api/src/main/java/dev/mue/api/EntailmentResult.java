@@ -1,0 +1,30 @@
+package dev.mue.api;
+
+import java.util.Map;
+
+/**
+ * A visual-entailment verdict: which of "yes" (entailment), "no" (contradiction) and "maybe"
+ * (neutral) the model scores highest, with every candidate's score.
+ *
+ * @param answer        {@code yes}, {@code no} or {@code maybe}
+ * @param logProbs      per candidate, its summed log-probability constrained to the candidates
+ * @param probabilities per candidate, the softmax of {@code logProbs}
+ * @param trace         every exit decision (the decoder has one pass)
+ */
+public record EntailmentResult(String answer, Map<String, Double> logProbs, Map<String, Double> probabilities,
+        ExitTrace trace) {
+    /** Copies the maps. */
+    public EntailmentResult {
+        logProbs = Map.copyOf(logProbs);
+        probabilities = Map.copyOf(probabilities);
+    }
+
+    /** The label in SNLI-VE terms: entailment, contradiction or neutral. */
+    public String label() {
+        return switch (answer) {
+            case "yes" -> "entailment";
+            case "no" -> "contradiction";
+            default -> "neutral";
+        };
+    }
+}

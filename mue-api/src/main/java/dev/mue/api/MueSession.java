@@ -1,0 +1,336 @@
+package dev.mue.api;
+
+import dev.mue.api.decode.BeamSearch;
+import dev.mue.api.decode.DecodingOptions;
+import dev.mue.api.decode.LogSoftmax;
+import dev.mue.api.image.ImagePreprocessor;
+import dev.mue.api.model.Model;
+import dev.mue.api.model.ModelConfig;
+import dev.mue.api.plan.Costs;
+import dev.mue.api.plan.Plan;
+import dev.mue.api.plan.PlanCompiler;
+import dev.mue.api.plan.PlanShapes;
+import dev.mue.api.plan.Stream;
+import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.spi.Backend;
+import dev.mue.api.spi.BackendOptions;
+import dev.mue.api.spi.Backends;
+import dev.mue.api.spi.DecoderStepper;
+import dev.mue.api.spi.EncodedBatch;
+import dev.mue.api.spi.EncoderInput;
+import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.ScoringOutput;
+import dev.mue.api.text.Tokenizer;
+import dev.mue.api.text.Vocabulary;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An open model on a backend: captioning, visual entailment and prompted generation with MuE exits.
+ *
+ * <p>Thread-safe for concurrent calls; close it to release the backend. Create with
+ * {@link Mue#session()}.
+ */
+public final class MueSession implements AutoCloseable {
+    /** OFA's captioning prompt. */
+    public static final String CAPTION_PROMPT = " what does the image describe?";
+    /** The visual-entailment answers, in the order scores are reported. */
+    public static final List<String> ENTAILMENT_ANSWERS = List.of("yes", "no", "maybe");
+
+    private final Model model;
+    private final Tokenizer tokenizer;
+    private final Plan plan;
+    private final Backend backend;
+    private final Executable executable;
+    private final DecodingOptions decoding;
+    private final boolean truncateText;
+    private final int[][] answerTokens;
+
+    MueSession(Model model, ExitPolicy policy, DecodingOptions decoding, PlanShapes shapes, String backendId,
+            BackendOptions options, boolean truncateText) {
+        this.model = model;
+        this.tokenizer = model.tokenizer();
+        this.decoding = decoding;
+        this.truncateText = truncateText;
+        this.plan = PlanCompiler.load().compile(model, policy, shapes);
+        this.answerTokens = new int[ENTAILMENT_ANSWERS.size()][];
+        for (int i = 0; i < answerTokens.length; i++) {
+            answerTokens[i] = tokenizer.encode(" " + ENTAILMENT_ANSWERS.get(i));
+            for (int t : answerTokens[i]) {
+                if (t == Vocabulary.UNK) {
+                    throw new ModelFormatException(model.source() + ": vocabulary lacks the answer token '"
+                            + ENTAILMENT_ANSWERS.get(i) + "' needed for visual entailment");
+                }
+            }
+        }
+        Backend b = Backends.create(backendId, options);
+        try {
+            this.executable = b.prepare(plan);
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+        this.backend = b;
+    }
+
+    /** The compiled plan. */
+    public Plan plan() {
+        return plan;
+    }
+
+    /** The model. */
+    public Model model() {
+        return model;
+    }
+
+    /** The backend's id. */
+    public String backendId() {
+        return backend.id();
+    }
+
+    /** The backend's device. */
+    public String device() {
+        return backend.device();
+    }
+
+    /** Captions an image file. */
+    public GenerationResult caption(Path image) {
+        return captionBatch(List.of(image)).get(0);
+    }
+
+    /** Captions an image. */
+    public GenerationResult caption(BufferedImage image) {
+        return generateImages(List.of(ImagePreprocessor.preprocess(image, model.config().imageSize())),
+                CAPTION_PROMPT).get(0);
+    }
+
+    /** Captions several image files as one batch; results are those of single calls. */
+    public List<GenerationResult> captionBatch(List<Path> images) {
+        return generateImages(loadAll(images), CAPTION_PROMPT);
+    }
+
+    /** Generates text for an image file and a prompt (e.g. a question). */
+    public GenerationResult generate(Path image, String prompt) {
+        return generateImages(loadAll(List.of(image)), prompt).get(0);
+    }
+
+    /** Generates text for several image files with one prompt, as one batch. */
+    public List<GenerationResult> generateBatch(List<Path> images, String prompt) {
+        return generateImages(loadAll(images), prompt);
+    }
+
+    /** Decides whether an image entails a hypothesis. */
+    public EntailmentResult entail(Path image, String hypothesis) {
+        return entail(image, hypothesis, null);
+    }
+
+    /** Decides whether an image and a premise text entail a hypothesis. */
+    public EntailmentResult entail(Path image, String hypothesis, String premise) {
+        return entailBatch(List.of(image), List.of(hypothesis), premise == null ? null : List.of(premise)).get(0);
+    }
+
+    /**
+     * Visual entailment for a batch: one hypothesis (and optionally one premise) per image.
+     *
+     * @param premises null for none, else one per image
+     */
+    public List<EntailmentResult> entailBatch(List<Path> images, List<String> hypotheses, List<String> premises) {
+        if (images.size() != hypotheses.size() || (premises != null && premises.size() != images.size())) {
+            throw new InvalidInputException("entailment batch needs one hypothesis (and premise) per image: "
+                    + images.size() + " images, " + hypotheses.size() + " hypotheses"
+                    + (premises == null ? "" : ", " + premises.size() + " premises"));
+        }
+        List<float[]> pixels = loadAll(images);
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
+            prompts.add(promptTokens(entailmentPrompt(hypotheses.get(i), premises == null ? null : premises.get(i))));
+        }
+        return entailTokens(pixels, prompts);
+    }
+
+    /** The OFA SNLI-VE prompt, with the premise as OFA's {@code --add-caption} form when given. */
+    public static String entailmentPrompt(String hypothesis, String premise) {
+        if (hypothesis == null || hypothesis.isBlank()) {
+            throw new InvalidInputException("hypothesis must not be empty");
+        }
+        String h = Tokenizer.normalize(hypothesis);
+        if (premise == null || premise.isBlank()) {
+            return " does the image describe \" " + h + " \"?";
+        }
+        return " can image and text1 \" " + Tokenizer.normalize(premise) + " \" imply text2 \" " + h + " \"?";
+    }
+
+    private List<float[]> loadAll(List<Path> images) {
+        if (images.isEmpty()) {
+            throw new InvalidInputException("no images given");
+        }
+        List<float[]> out = new ArrayList<>();
+        for (Path p : images) {
+            out.add(ImagePreprocessor.load(p, model.config().imageSize()));
+        }
+        return out;
+    }
+
+    private int[] promptTokens(String prompt) {
+        int[] t = tokenizer.encodeWithSpecials(prompt);
+        int max = plan.shapes().maxTextTokens();
+        if (t.length > max) {
+            if (!truncateText) {
+                throw new InvalidInputException("text of " + t.length + " tokens (bos and eos included) exceeds the limit "
+                        + max + "; shorten it or enable truncation");
+            }
+            int[] cut = Arrays.copyOf(t, max);
+            cut[max - 1] = Vocabulary.EOS;
+            t = cut;
+        }
+        return t;
+    }
+
+    private List<GenerationResult> generateImages(List<float[]> pixels, String prompt) {
+        int[] tokens = promptTokens(prompt);
+        List<EncoderInput> inputs = new ArrayList<>();
+        for (float[] p : pixels) {
+            inputs.add(new EncoderInput(p, tokens));
+        }
+        int n = inputs.size();
+        try (EncodedBatch enc = executable.encode(inputs)) {
+            int[] rows = new int[n];
+            for (int i = 0; i < n; i++) {
+                rows[i] = i;
+            }
+            List<BeamSearch.Hypothesis> best;
+            try (DecoderStepper stepper = executable.decoder(enc, rows)) {
+                best = new BeamSearch(decoding, plan.policy().decoderSchedule()).run(stepper, n);
+            }
+            List<GenerationResult> out = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                BeamSearch.Hypothesis h = best.get(i);
+                out.add(new GenerationResult(tokenizer.decode(h.tokens()).strip(), h.tokens(), h.score(),
+                        trace(enc.exits(i), h.steps(), enc.outputTokens(i))));
+            }
+            return out;
+        }
+    }
+
+    private List<EntailmentResult> entailTokens(List<float[]> pixels, List<int[]> prompts) {
+        int n = pixels.size();
+        List<EncoderInput> inputs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            inputs.add(new EncoderInput(pixels.get(i), prompts.get(i)));
+        }
+        int k = answerTokens.length;
+        int[] exampleOfRow = new int[n * k];
+        int[][] seqs = new int[n * k][];
+        int[] first = new int[n * k];
+        for (int i = 0; i < n; i++) {
+            int[] p = prompts.get(i);
+            for (int a = 0; a < k; a++) {
+                int r = i * k + a;
+                exampleOfRow[r] = i;
+                // decoder input: bos + prompt (its own bos and eos dropped) + answer tokens
+                int[] s = new int[1 + (p.length - 2) + answerTokens[a].length];
+                s[0] = Vocabulary.BOS;
+                System.arraycopy(p, 1, s, 1, p.length - 2);
+                System.arraycopy(answerTokens[a], 0, s, p.length - 1, answerTokens[a].length);
+                if (s.length > plan.shapes().maxDecoderTokens()) {
+                    throw new InvalidInputException("entailment prompt of " + p.length + " tokens makes a decoder input of "
+                            + s.length + " tokens, over the limit " + plan.shapes().maxDecoderTokens());
+                }
+                seqs[r] = s;
+                first[r] = p.length - 2; // position of the last prompt token: it predicts the answer
+            }
+        }
+        try (EncodedBatch enc = executable.encode(inputs)) {
+            ScoringOutput out = executable.score(enc, exampleOfRow, seqs, first, plan.policy().decoderSchedule().theta());
+            List<EntailmentResult> results = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                Map<String, Double> logProbs = new LinkedHashMap<>();
+                double best = Double.NEGATIVE_INFINITY;
+                int bestA = 0;
+                for (int a = 0; a < k; a++) {
+                    double s = candidateScore(out.logits()[i * k + a], a);
+                    logProbs.put(ENTAILMENT_ANSWERS.get(a), s);
+                    if (s > best) {
+                        best = s;
+                        bestA = a;
+                    }
+                }
+                Map<String, Double> probs = new LinkedHashMap<>();
+                double z = 0;
+                for (double v : logProbs.values()) {
+                    z += Math.exp(v - best);
+                }
+                for (var e : logProbs.entrySet()) {
+                    probs.put(e.getKey(), Math.exp(e.getValue() - best) / z);
+                }
+                DecoderStepTrace step = new DecoderStepTrace(0, answerTokens[bestA][0], out.exitLayer()[i],
+                        out.gates().get(i));
+                results.add(new EntailmentResult(ENTAILMENT_ANSWERS.get(bestA), logProbs, probs,
+                        trace(enc.exits(i), List.of(step), enc.outputTokens(i))));
+            }
+            return results;
+        }
+    }
+
+    /**
+     * Summed log-probability of answer {@code a} and eos, each position constrained to the tokens
+     * that continue some answer sharing its prefix (OFA's answer trie).
+     */
+    private double candidateScore(float[][] logits, int a) {
+        int[] c = answerTokens[a];
+        double s = 0;
+        for (int j = 0; j <= c.length; j++) {
+            Set<Integer> allowed = new HashSet<>();
+            for (int[] other : answerTokens) {
+                if (other.length >= j && Arrays.equals(other, 0, j, c, 0, j)) {
+                    allowed.add(j < other.length ? other[j] : Vocabulary.EOS);
+                }
+            }
+            int target = j < c.length ? c[j] : Vocabulary.EOS;
+            if (j < logits.length) {
+                s += LogSoftmax.restricted(logits[j], allowed.stream().mapToInt(Integer::intValue).toArray(), target);
+            }
+        }
+        return s;
+    }
+
+    private ExitTrace trace(List<EncoderExit> enc, List<DecoderStepTrace> steps, int encoderTokens) {
+        ModelConfig c = model.config();
+        long run = 0;
+        long full = 0;
+        for (EncoderExit e : enc) {
+            long per = Costs.encoderLayer(c, e.tokens()) + Costs.gate(c, e.tokens());
+            run += per * e.exitLayer();
+            full += per * c.encoderLayers();
+        }
+        for (DecoderStepTrace s : steps) {
+            int keys = s.step() + 1;
+            long per = Costs.decoderLayerStep(c, keys, encoderTokens) + Costs.gate(c, 1);
+            run += per * s.exitLayer();
+            full += per * c.decoderLayers();
+        }
+        return new ExitTrace(enc, steps, c.encoderLayers(), c.decoderLayers(), run, full);
+    }
+
+    /** Which streams' exits an {@link ExitTrace} of this session reports. */
+    public List<Stream> encoderStreams() {
+        return plan.encoderStreams();
+    }
+
+    /** Closes the executable and the backend. */
+    @Override
+    public void close() {
+        try {
+            executable.close();
+        } finally {
+            backend.close();
+        }
+    }
+}

@@ -1,0 +1,323 @@
+package dev.mue.api.image;
+
+import dev.mue.api.InvalidInputException;
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DirectColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.event.IIOReadWarningListener;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * Turns an image into the input an OFA image encoder expects, matching OFA's Python pipeline:
+ * {@code Image.convert("RGB")}, {@code resize((size, size), BICUBIC)}, {@code ToTensor()},
+ * {@code Normalize(mean=0.5, std=0.5)}.
+ *
+ * <p>The result is a channel-major (CHW) float array of length {@code 3 * size * size} with values
+ * in [-1, 1]. Files are never trusted: missing, empty, unrecognised, truncated or absurdly large
+ * images are rejected with an {@link InvalidInputException} naming the file, and the size check
+ * uses the dimensions from the image header, before any pixel buffer is allocated.
+ */
+public final class ImagePreprocessor {
+    /** Largest image accepted, in pixels (width times height), checked before decoding. */
+    public static final long MAX_PIXELS = 50_000_000L;
+    /** Largest width or height accepted, checked before decoding. */
+    public static final int MAX_SIDE = 20_000;
+    /** Largest output side accepted by {@link #load} and {@link #preprocess}. */
+    public static final int MAX_SIZE = 4096;
+
+    // PIL's bicubic filter: Keys' cubic convolution with a = -0.5 and a support of 2 input pixels.
+    private static final double BICUBIC_A = -0.5;
+    private static final double BICUBIC_SUPPORT = 2.0;
+
+    private ImagePreprocessor() {
+    }
+
+    /**
+     * Reads an image file (any format ImageIO decodes: PNG, JPEG, GIF, BMP, ...) and preprocesses it.
+     *
+     * @param size the side of the square output, 1 to {@link #MAX_SIZE}
+     * @return {@code 3 * size * size} floats, channel-major, in [-1, 1]
+     * @throws InvalidInputException if the file is missing, empty, not an image, truncated, too
+     *                               large, or {@code size} is out of range
+     */
+    public static float[] load(Path file, int size) {
+        checkSize(size);
+        BufferedImage image = read(file);
+        return preprocess(image, size);
+    }
+
+    /**
+     * Preprocesses an image already in memory: RGB conversion (alpha dropped), bicubic resize to
+     * {@code size x size}, scaling to [0, 1] and normalisation to [-1, 1].
+     *
+     * @param size the side of the square output, 1 to {@link #MAX_SIZE}
+     * @return {@code 3 * size * size} floats, channel-major
+     * @throws InvalidInputException if {@code size} is out of range
+     */
+    public static float[] preprocess(BufferedImage image, int size) {
+        Objects.requireNonNull(image, "image");
+        checkSize(size);
+        int w = image.getWidth();
+        int h = image.getHeight();
+        float[] out = new float[3 * size * size];
+        for (int c = 0; c < 3; c++) {
+            // One plane at a time: for a large photo the full-resolution planes dominate memory.
+            float[] resized = resize(plane(image, c), w, h, size, size);
+            int base = c * size * size;
+            for (int i = 0; i < resized.length; i++) {
+                float v = Math.min(255f, Math.max(0f, resized[i]));
+                out[base + i] = (v / 255f - 0.5f) / 0.5f;
+            }
+        }
+        return out;
+    }
+
+    private static void checkSize(int size) {
+        if (size < 1 || size > MAX_SIZE) {
+            throw new InvalidInputException("image size " + size + " is outside the allowed range 1.." + MAX_SIZE);
+        }
+    }
+
+    private static BufferedImage read(Path file) {
+        if (!Files.exists(file)) {
+            throw new InvalidInputException("image file not found: " + file);
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException("image path is not a regular file: " + file);
+        }
+        try {
+            if (Files.size(file) == 0) {
+                throw new InvalidInputException("image file is empty (0 bytes): " + file);
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read image file " + file + ": " + e.getMessage(), e);
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) {
+                throw new InvalidInputException("cannot open image file " + file);
+            }
+            ImageReader reader = findReader(in, file);
+            try {
+                reader.setInput(in, true, true);
+                int width = reader.getWidth(0);
+                int height = reader.getHeight(0);
+                checkDimensions(file, width, height);
+                List<String> warnings = new ArrayList<>();
+                // Collect rather than throw from the listener: the JPEG decoder calls it from native
+                // code, where an exception would not unwind cleanly.
+                reader.addIIOReadWarningListener(new IIOReadWarningListener() {
+                    @Override
+                    public void warningOccurred(ImageReader source, String warning) {
+                        warnings.add(warning);
+                    }
+                });
+                BufferedImage image = reader.read(0, reader.getDefaultReadParam());
+                if (!warnings.isEmpty()) {
+                    throw new InvalidInputException("image file " + file + " is damaged or truncated: "
+                            + String.join("; ", warnings));
+                }
+                if (image == null) {
+                    throw new InvalidInputException("image file " + file + " decoded to nothing");
+                }
+                return image;
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException("image file " + file + " is damaged or truncated: " + e.getMessage(), e);
+        } catch (IllegalArgumentException | IllegalStateException | IndexOutOfBoundsException e) {
+            // Some ImageIO plugins report malformed headers with unchecked exceptions.
+            throw new InvalidInputException("image file " + file + " is malformed: " + e, e);
+        }
+    }
+
+    private static ImageReader findReader(ImageInputStream in, Path file) throws IOException {
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+        while (readers.hasNext()) {
+            ImageReader r = readers.next();
+            // WBMP has no magic number, so its plugin claims almost any file starting with two zero
+            // bytes; nobody feeds WBMP to a vision-language model, so never trust that match.
+            if (!"wbmp".equalsIgnoreCase(r.getFormatName())) {
+                return r;
+            }
+            r.dispose();
+        }
+        throw new InvalidInputException("not a readable image (PNG or JPEG expected): " + file);
+    }
+
+    private static void checkDimensions(Path file, int width, int height) {
+        if (width <= 0 || height <= 0) {
+            throw new InvalidInputException("image " + file + " has no pixels (" + width + "x" + height + ")");
+        }
+        if (width > MAX_SIDE || height > MAX_SIDE || (long) width * height > MAX_PIXELS) {
+            throw new InvalidInputException("image " + file + " is " + width + "x" + height
+                    + " pixels, more than the limit of " + MAX_PIXELS + " pixels or " + MAX_SIDE + " per side");
+        }
+    }
+
+    /**
+     * Extracts channel {@code c} (0 = R, 1 = G, 2 = B) as 0..255 floats, converting like PIL's
+     * {@code convert("RGB")}: gray is replicated, palettes are looked up, and alpha is dropped
+     * without compositing.
+     */
+    private static float[] plane(BufferedImage image, int c) {
+        int w = image.getWidth();
+        int h = image.getHeight();
+        float[] plane = new float[w * h];
+        ColorModel cm = image.getColorModel();
+        Raster raster = image.getRaster();
+        int csType = cm.getColorSpace().getType();
+        boolean rawComponents = (cm instanceof ComponentColorModel || cm instanceof DirectColorModel)
+                && !cm.isAlphaPremultiplied();
+        int[] row = new int[w];
+        if (rawComponents && csType == ColorSpace.TYPE_GRAY && cm.getNumColorComponents() == 1) {
+            // Read samples directly: getRGB would push gray through a linear-to-sRGB conversion and
+            // change every value, while PIL copies L into R, G and B unchanged.
+            copyBand(raster, 0, scale(cm, 0), plane, row);
+        } else if (rawComponents && csType == ColorSpace.TYPE_RGB && cm.getNumColorComponents() == 3) {
+            // Raw samples rather than getRGB: PIL ignores embedded colour profiles, so must we.
+            copyBand(raster, c, scale(cm, c), plane, row);
+        } else {
+            // Palettes, CMYK and premultiplied images: let Java2D convert to non-premultiplied sRGB.
+            int shift = 16 - 8 * c;
+            for (int y = 0; y < h; y++) {
+                image.getRGB(0, y, w, 1, row, 0, w);
+                for (int x = 0; x < w; x++) {
+                    plane[y * w + x] = (row[x] >>> shift) & 0xFF;
+                }
+            }
+        }
+        return plane;
+    }
+
+    private static double scale(ColorModel cm, int component) {
+        return 255.0 / ((1L << cm.getComponentSize(component)) - 1);
+    }
+
+    private static void copyBand(Raster raster, int band, double scale, float[] plane, int[] row) {
+        int w = raster.getWidth();
+        int h = raster.getHeight();
+        for (int y = 0; y < h; y++) {
+            raster.getSamples(raster.getMinX(), raster.getMinY() + y, w, 1, band, row);
+            for (int x = 0; x < w; x++) {
+                // For 8-bit samples the scale is exactly 1, so values pass through unchanged.
+                plane[y * w + x] = (float) (row[x] * scale);
+            }
+        }
+    }
+
+    /** Separable bicubic resize of one plane, horizontal pass first, as PIL does. */
+    private static float[] resize(float[] src, int inW, int inH, int outW, int outH) {
+        float[] horizontal = inW == outW ? src : resizeHorizontal(src, inW, inH, outW);
+        return inH == outH ? horizontal : resizeVertical(horizontal, outW, inH, outH);
+    }
+
+    private static float[] resizeHorizontal(float[] src, int inW, int h, int outW) {
+        Coefficients k = coefficients(inW, outW);
+        float[] out = new float[outW * h];
+        for (int y = 0; y < h; y++) {
+            int rowIn = y * inW;
+            int rowOut = y * outW;
+            for (int x = 0; x < outW; x++) {
+                int first = k.first[x];
+                int base = x * k.taps;
+                double sum = 0;
+                for (int t = 0; t < k.count[x]; t++) {
+                    sum += src[rowIn + first + t] * k.weights[base + t];
+                }
+                out[rowOut + x] = (float) sum;
+            }
+        }
+        return out;
+    }
+
+    private static float[] resizeVertical(float[] src, int w, int inH, int outH) {
+        Coefficients k = coefficients(inH, outH);
+        float[] out = new float[w * outH];
+        double[] acc = new double[w];
+        for (int y = 0; y < outH; y++) {
+            Arrays.fill(acc, 0);
+            int first = k.first[y];
+            int base = y * k.taps;
+            for (int t = 0; t < k.count[y]; t++) {
+                double wt = k.weights[base + t];
+                int rowIn = (first + t) * w;
+                for (int x = 0; x < w; x++) {
+                    acc[x] += src[rowIn + x] * wt;
+                }
+            }
+            int rowOut = y * w;
+            for (int x = 0; x < w; x++) {
+                out[rowOut + x] = (float) acc[x];
+            }
+        }
+        return out;
+    }
+
+    /** Per-output-pixel filter taps: {@code count[i]} weights from input index {@code first[i]}. */
+    private record Coefficients(int taps, int[] first, int[] count, double[] weights) {
+    }
+
+    /**
+     * PIL's {@code precompute_coeffs} for a full-image box: output pixel {@code i} is centred at
+     * input coordinate {@code (i + 0.5) * scale}; when shrinking, the kernel is stretched by the
+     * scale factor so that every input pixel contributes (antialiasing); weights are normalised to
+     * sum to 1, which also renormalises the taps cut off at the image border.
+     */
+    private static Coefficients coefficients(int inSize, int outSize) {
+        double scale = (double) inSize / outSize;
+        double filterScale = Math.max(scale, 1.0);
+        double support = BICUBIC_SUPPORT * filterScale;
+        int taps = (int) Math.ceil(support) * 2 + 1;
+        int[] first = new int[outSize];
+        int[] count = new int[outSize];
+        double[] weights = new double[outSize * taps];
+        double inverse = 1.0 / filterScale;
+        for (int i = 0; i < outSize; i++) {
+            double center = (i + 0.5) * scale;
+            // (int) truncates toward zero exactly like the C cast PIL uses.
+            int min = Math.max((int) (center - support + 0.5), 0);
+            int max = Math.min((int) (center + support + 0.5), inSize);
+            int n = max - min;
+            double total = 0;
+            for (int t = 0; t < n; t++) {
+                double w = cubic((t + min - center + 0.5) * inverse);
+                weights[i * taps + t] = w;
+                total += w;
+            }
+            if (total != 0) {
+                for (int t = 0; t < n; t++) {
+                    weights[i * taps + t] /= total;
+                }
+            }
+            first[i] = min;
+            count[i] = n;
+        }
+        return new Coefficients(taps, first, count, weights);
+    }
+
+    private static double cubic(double x) {
+        double a = BICUBIC_A;
+        double ax = Math.abs(x);
+        if (ax < 1.0) {
+            return ((a + 2.0) * ax - (a + 3.0)) * ax * ax + 1;
+        }
+        if (ax < 2.0) {
+            return (((ax - 5) * ax + 8) * ax - 4) * a;
+        }
+        return 0.0;
+    }
+}

@@ -1,0 +1,4 @@
+/**
+ * Reading images and turning them into the normalised tensor an OFA image encoder expects.
+ */
+package dev.mue.api.image;

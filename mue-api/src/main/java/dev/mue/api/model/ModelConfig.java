@@ -1,0 +1,159 @@
+package dev.mue.api.model;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Architecture of an OFA-style encoder-decoder: sizes, position buckets, image size and backbone.
+ *
+ * <p>The presets ({@link #preset(String)}) reproduce OFA's tiny to huge architectures; any other
+ * consistent combination is a custom config (small ResNet widths and block counts are allowed).
+ *
+ * @param name             a label for the config, e.g. {@code ofa-base}
+ * @param dModel           hidden size d
+ * @param encoderLayers    encoder layers, shared by the image and text streams
+ * @param decoderLayers    decoder layers
+ * @param heads            attention heads; must divide {@code dModel}
+ * @param ffnDim           feed-forward inner width
+ * @param vocabSize        rows of the tied token embedding; at least the vocabulary's size
+ * @param maxPositions     longest text (encoder) or decoder sequence; position tables have
+ *                         {@code maxPositions + 2} rows as in fairseq
+ * @param tokenBucketSize  1-D relative position buckets (256 in OFA); tables have
+ *                         {@code 2 * tokenBucketSize - 1} rows
+ * @param imageBucketSize  largest image grid side (42 in OFA); image position tables have
+ *                         {@code imageBucketSize^2 + 1} rows
+ * @param imageSize        input image side S; the backbone yields {@code ceil(S/16)^2} tokens
+ * @param resnet           the image backbone
+ * @param attnScaleFactor  queries are scaled by {@code (attnScaleFactor * headDim)^-1/2} (2 in OFA)
+ * @param layerNormEps     LayerNorm and BatchNorm epsilon (1e-5)
+ */
+public record ModelConfig(String name, int dModel, int encoderLayers, int decoderLayers, int heads, int ffnDim,
+        int vocabSize, int maxPositions, int tokenBucketSize, int imageBucketSize, int imageSize,
+        ResNetConfig resnet, double attnScaleFactor, double layerNormEps) {
+
+    /** OFA's vocabulary: 4 specials, 50,260 BPE entries, mask, 8192 image codes, 1000 location bins. */
+    public static final int OFA_VOCAB_SIZE = 59457;
+
+    /** Validates every size and the consistency between them. */
+    public ModelConfig {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("model config needs a name");
+        }
+        requirePositive("d_model", dModel);
+        requirePositive("encoder_layers", encoderLayers);
+        requirePositive("decoder_layers", decoderLayers);
+        requirePositive("heads", heads);
+        requirePositive("ffn_dim", ffnDim);
+        requirePositive("vocab_size", vocabSize);
+        requirePositive("max_positions", maxPositions);
+        requirePositive("token_bucket_size", tokenBucketSize);
+        requirePositive("image_bucket_size", imageBucketSize);
+        requirePositive("image_size", imageSize);
+        if (dModel % heads != 0) {
+            throw new IllegalArgumentException("d_model " + dModel + " is not a multiple of heads " + heads);
+        }
+        if (vocabSize < 5) {
+            throw new IllegalArgumentException("vocab_size " + vocabSize + " leaves no room beyond the 4 specials");
+        }
+        if (tokenBucketSize < 2) {
+            throw new IllegalArgumentException("token_bucket_size must be at least 2, got " + tokenBucketSize);
+        }
+        if (maxPositions < 2) {
+            throw new IllegalArgumentException("max_positions must be at least 2, got " + maxPositions);
+        }
+        if (imageSize > 4096) {
+            throw new IllegalArgumentException("image_size " + imageSize + " exceeds the limit 4096");
+        }
+        int grid = ResNetConfig.gridSize(imageSize);
+        if (grid > imageBucketSize) {
+            throw new IllegalArgumentException("image_size " + imageSize + " gives a " + grid + "x" + grid
+                    + " grid, larger than image_bucket_size " + imageBucketSize);
+        }
+        if (!(attnScaleFactor > 0) || !(layerNormEps > 0)) {
+            throw new IllegalArgumentException("attn_scale_factor and layer_norm_eps must be positive");
+        }
+        if (resnet == null) {
+            throw new IllegalArgumentException("model config needs a resnet section");
+        }
+    }
+
+    private static void requirePositive(String field, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(field + " must be positive, got " + value);
+        }
+    }
+
+    /** Width of one attention head. */
+    public int headDim() {
+        return dModel / heads;
+    }
+
+    /** Side of the image token grid. */
+    public int imageGrid() {
+        return ResNetConfig.gridSize(imageSize);
+    }
+
+    /** Number of image tokens, {@code imageGrid()^2}. */
+    public int imageTokens() {
+        int g = imageGrid();
+        return g * g;
+    }
+
+    /** Query and position scaling, {@code (attnScaleFactor * headDim)^-1/2}. */
+    public double queryScale() {
+        return Math.pow(attnScaleFactor * headDim(), -0.5);
+    }
+
+    /** The same config under another name and image size (the image size of a fine-tune varies). */
+    public ModelConfig withImageSize(int size) {
+        return new ModelConfig(name, dModel, encoderLayers, decoderLayers, heads, ffnDim, vocabSize, maxPositions,
+                tokenBucketSize, imageBucketSize, size, resnet, attnScaleFactor, layerNormEps);
+    }
+
+    /** The same config with another vocabulary size. */
+    public ModelConfig withVocabSize(int size) {
+        return new ModelConfig(name, dModel, encoderLayers, decoderLayers, heads, ffnDim, size, maxPositions,
+                tokenBucketSize, imageBucketSize, imageSize, resnet, attnScaleFactor, layerNormEps);
+    }
+
+    private static ModelConfig ofa(String name, int d, int enc, int dec, int heads, int ffn, ResNetConfig resnet) {
+        return new ModelConfig(name, d, enc, dec, heads, ffn, OFA_VOCAB_SIZE, 1024, 256, 42, 480, resnet, 2.0, 1e-5);
+    }
+
+    private static final Map<String, ModelConfig> PRESETS = List.of(
+            ofa("ofa-tiny", 256, 4, 4, 4, 1024, ResNetConfig.resnet50()),
+            ofa("ofa-medium", 512, 4, 4, 8, 2048, ResNetConfig.resnet101()),
+            ofa("ofa-base", 768, 6, 6, 12, 3072, ResNetConfig.resnet101()),
+            ofa("ofa-large", 1024, 12, 12, 16, 4096, ResNetConfig.resnet152()),
+            ofa("ofa-huge", 1280, 24, 12, 16, 5120, ResNetConfig.resnet152()),
+            new ModelConfig("mue-demo", 128, 4, 4, 4, 512, 1024, 64, 16, 8, 64,
+                    new ResNetConfig(16, 16, new int[] {1, 1, 1}), 2.0, 1e-5))
+            .stream().collect(Collectors.toUnmodifiableMap(ModelConfig::name, Function.identity()));
+
+    /**
+     * A named preset: {@code ofa-tiny}, {@code ofa-medium}, {@code ofa-base}, {@code ofa-large},
+     * {@code ofa-huge} (OFA's architectures at 480 px), or {@code mue-demo} (a small model for
+     * tests and the bundled default). The {@code ofa-} prefix may be omitted.
+     *
+     * @throws IllegalArgumentException naming the known presets when {@code name} is not one
+     */
+    public static ModelConfig preset(String name) {
+        String key = name.toLowerCase(Locale.ROOT);
+        ModelConfig c = PRESETS.get(key);
+        if (c == null) {
+            c = PRESETS.get("ofa-" + key);
+        }
+        if (c == null) {
+            throw new IllegalArgumentException("unknown preset '" + name + "'; known: " + presetNames());
+        }
+        return c;
+    }
+
+    /** Names of every preset, sorted. */
+    public static List<String> presetNames() {
+        return PRESETS.keySet().stream().sorted().toList();
+    }
+}

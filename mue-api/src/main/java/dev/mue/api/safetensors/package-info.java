@@ -1,0 +1,4 @@
+/**
+ * Reading and writing safetensors files: memory-mapped, bounds-checked, never trusted.
+ */
+package dev.mue.api.safetensors;

@@ -1,0 +1,28 @@
+package dev.mue.api.spi;
+
+import dev.mue.api.plan.Plan;
+
+/**
+ * A created backend: prepares plans into executables and owns what they share (a thread pool,
+ * an engine, a device). Close it to release them.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** The provider id. */
+    String id();
+
+    /** The device in use, e.g. {@code cpu}. */
+    String device();
+
+    /**
+     * Prepares a plan: uploads or lays out the weights once. The executable is valid until it or
+     * this backend is closed.
+     *
+     * @throws dev.mue.api.UnsupportedFeatureException when the plan needs a capability this backend lacks
+     */
+    Executable prepare(Plan plan);
+
+    /** Releases the backend's resources. */
+    @Override
+    void close();
+}

@@ -1,0 +1,31 @@
+package dev.mue.api.spi;
+
+/**
+ * Incremental decoding over a set of rows (beams of one or more examples), each with its own
+ * key/value caches. Rows run independently: a row's result never depends on which other rows share
+ * the call.
+ */
+public interface DecoderStepper extends AutoCloseable {
+
+    /** Number of live rows. */
+    int rows();
+
+    /**
+     * Feeds one token per row at the next position (position 0 is bos) and runs the decoder with
+     * per-row exits against {@code threshold}.
+     *
+     * @param tokens    one dictionary id per row
+     * @param threshold the decoder threshold at this step
+     */
+    StepOutput step(int[] tokens, double threshold);
+
+    /**
+     * Re-forms the rows: new row {@code r} continues old row {@code parents[r]}. Rows may be
+     * duplicated (beams branching) or dropped (finished examples).
+     */
+    void reorder(int[] parents);
+
+    /** Releases the caches. */
+    @Override
+    void close();
+}

@@ -1,0 +1,280 @@
+package dev.mue.api.text;
+
+import dev.mue.api.ModelFormatException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The mapping between model token indices and GPT-2 BPE ids, with fairseq dictionary semantics;
+ * immutable.
+ *
+ * <p>Indices 0 to 3 are the specials {@code <s>}, {@code <pad>}, {@code </s>} and {@code <unk>}.
+ * Index {@code 4 + i} is the BPE id on line {@code i + 1} of a fairseq {@code dict.txt}, whose
+ * lines read {@code <bpe id> <count>} (e.g. {@code 13 850314}), most frequent first, exactly as in
+ * OFA's {@code utils/BPE/dict.txt}.
+ */
+public final class Vocabulary {
+    /** Index of {@code <s>}, the beginning-of-sequence marker. */
+    public static final int BOS = 0;
+    /** Index of {@code <pad>}, the padding token. */
+    public static final int PAD = 1;
+    /** Index of {@code </s>}, the end-of-sequence marker. */
+    public static final int EOS = 2;
+    /** Index of {@code <unk>}, which stands for every BPE id the vocabulary lacks. */
+    public static final int UNK = 3;
+    /** Number of special entries before the first BPE entry. */
+    public static final int SPECIALS = 4;
+    /**
+     * Largest dictionary file read, in bytes. A full GPT-2 dictionary is about 0.6 MB and cannot
+     * exceed 1.4 MB (50,257 distinct ids with 19-digit counts); the cap stops a hostile or wrong
+     * file from being buffered whole.
+     */
+    public static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
+
+    private static final String[] SPECIAL_NAMES = {"<s>", "<pad>", "</s>", "<unk>"};
+
+    private final int[] bpeIds;
+    private final long[] counts;
+    private final int[] indexByBpe;
+
+    private Vocabulary(int[] bpeIds, long[] counts) {
+        this.bpeIds = bpeIds;
+        this.counts = counts;
+        this.indexByBpe = new int[Gpt2Bpe.VOCAB_SIZE];
+        Arrays.fill(indexByBpe, UNK);
+        for (int i = 0; i < bpeIds.length; i++) {
+            indexByBpe[bpeIds[i]] = SPECIALS + i;
+        }
+    }
+
+    /**
+     * Reads a fairseq {@code dict.txt}.
+     *
+     * @throws ModelFormatException if the file is missing, unreadable or has a malformed line; the
+     *                              message names the file and the line number
+     */
+    public static Vocabulary read(Path dictTxt) {
+        try (InputStream in = Files.newInputStream(dictTxt)) {
+            return read(in, dictTxt.toString());
+        } catch (NoSuchFileException e) {
+            throw new ModelFormatException("dictionary not found: " + dictTxt, e);
+        } catch (IOException e) {
+            throw new ModelFormatException("cannot read dictionary " + dictTxt + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads a fairseq dictionary from a stream, which is not closed.
+     *
+     * @param sourceName names the source in error messages, e.g. a file or resource path
+     * @throws ModelFormatException if the stream cannot be read or has a malformed line
+     */
+    public static Vocabulary read(InputStream in, String sourceName) {
+        byte[] bytes;
+        try {
+            bytes = in.readNBytes(MAX_FILE_BYTES + 1);
+        } catch (IOException e) {
+            throw new ModelFormatException("cannot read dictionary " + sourceName + ": " + e.getMessage(), e);
+        }
+        if (bytes.length > MAX_FILE_BYTES) {
+            throw new ModelFormatException("dictionary " + sourceName + " is larger than the limit of "
+                    + MAX_FILE_BYTES + " bytes");
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new ModelFormatException("dictionary " + sourceName + " is not valid UTF-8", e);
+        }
+        List<String> lines = text.lines().toList();
+        int[] ids = new int[lines.size()];
+        long[] counts = new long[lines.size()];
+        int[] lineOfBpe = new int[Gpt2Bpe.VOCAB_SIZE];
+        for (int i = 0; i < lines.size(); i++) {
+            int lineNo = i + 1;
+            String line = lines.get(i).stripTrailing();
+            String where = "dictionary " + sourceName + " line " + lineNo;
+            int space = line.indexOf(' ');
+            if (space <= 0 || space != line.lastIndexOf(' ') || space == line.length() - 1) {
+                throw new ModelFormatException(where + ": expected '<bpe id> <count>', got '" + abbreviate(line) + "'");
+            }
+            String token = line.substring(0, space);
+            String count = line.substring(space + 1);
+            int bpe = parseBpe(where, token);
+            if (lineOfBpe[bpe] != 0) {
+                throw new ModelFormatException(where + ": duplicate token " + bpe + " (first on line "
+                        + lineOfBpe[bpe] + ")");
+            }
+            lineOfBpe[bpe] = lineNo;
+            ids[i] = bpe;
+            counts[i] = parseCount(where, count);
+        }
+        return new Vocabulary(ids, counts);
+    }
+
+    private static int parseBpe(String where, String token) {
+        if (!token.matches("-?[0-9]+")) {
+            throw new ModelFormatException(where + ": token '" + abbreviate(token)
+                    + "' is not a GPT-2 BPE id (a decimal integer)");
+        }
+        // More than 9 digits cannot be a valid id and might not fit an int, so no need to parse it.
+        int bpe = token.length() > 9 ? -1 : Integer.parseInt(token);
+        if (bpe < 0 || bpe >= Gpt2Bpe.VOCAB_SIZE) {
+            throw new ModelFormatException(where + ": BPE id " + abbreviate(token) + " is outside 0.."
+                    + (Gpt2Bpe.VOCAB_SIZE - 1));
+        }
+        return bpe;
+    }
+
+    private static long parseCount(String where, String count) {
+        long value;
+        try {
+            value = Long.parseLong(count);
+        } catch (NumberFormatException e) {
+            throw new ModelFormatException(where + ": count '" + abbreviate(count) + "' is not an integer", e);
+        }
+        if (value < 0) {
+            throw new ModelFormatException(where + ": negative count " + value);
+        }
+        return value;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 60 ? s : s.substring(0, 60) + "...";
+    }
+
+    /**
+     * Builds a vocabulary from sample texts, for small models trained on a narrow domain.
+     *
+     * <p>Each text is normalised with {@link Tokenizer#normalize} and encoded the way OFA encodes
+     * captions and questions, with one leading space (so {@code "a dog"} yields the ids of
+     * {@code " a"} and {@code " dog"}). The {@code maxEntries} most frequent BPE ids are kept, ties
+     * broken by the smaller id, most frequent first, each with its corpus count.
+     *
+     * @param maxEntries the most non-special entries to keep; 0 or more
+     */
+    public static Vocabulary fromCorpus(Collection<String> texts, int maxEntries) {
+        if (maxEntries < 0) {
+            throw new IllegalArgumentException("maxEntries must be 0 or more, got " + maxEntries);
+        }
+        Map<Integer, Long> freq = new HashMap<>();
+        for (String text : texts) {
+            for (int id : Gpt2Bpe.encode(" " + Tokenizer.normalize(text))) {
+                freq.merge(id, 1L, Long::sum);
+            }
+        }
+        List<Map.Entry<Integer, Long>> entries = new ArrayList<>(freq.entrySet());
+        entries.sort(Map.Entry.<Integer, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
+        int n = Math.min(maxEntries, entries.size());
+        int[] ids = new int[n];
+        long[] counts = new long[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = entries.get(i).getKey();
+            counts[i] = entries.get(i).getValue();
+        }
+        return new Vocabulary(ids, counts);
+    }
+
+    /**
+     * Writes the vocabulary as a fairseq {@code dict.txt} (specials are implicit and not written),
+     * through a temporary file so that the target is never half-written.
+     */
+    public void write(Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+        boolean moved = false;
+        try {
+            try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                for (int i = 0; i < bpeIds.length; i++) {
+                    w.write(bpeIds[i] + " " + counts[i] + "\n");
+                }
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                // Some file systems cannot rename atomically; a plain replace is the best they offer.
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+            moved = true;
+        } finally {
+            if (!moved) {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+
+    /** Number of entries, specials included: {@code 4 + } the number of dictionary lines. */
+    public int size() {
+        return SPECIALS + bpeIds.length;
+    }
+
+    /** The index of GPT-2 BPE id {@code bpeId}, or {@link #UNK} if the vocabulary lacks it. */
+    public int indexOfBpe(int bpeId) {
+        return bpeId >= 0 && bpeId < indexByBpe.length ? indexByBpe[bpeId] : UNK;
+    }
+
+    /**
+     * The GPT-2 BPE id at {@code index}, or -1 for the four specials.
+     *
+     * @throws IndexOutOfBoundsException if {@code index} is not in {@code 0..size()-1}
+     */
+    public int bpeOf(int index) {
+        Objects.checkIndex(index, size());
+        return index < SPECIALS ? -1 : bpeIds[index - SPECIALS];
+    }
+
+    /**
+     * The count recorded for {@code index} in the dictionary file, 0 for the specials.
+     *
+     * @throws IndexOutOfBoundsException if {@code index} is not in {@code 0..size()-1}
+     */
+    public long count(int index) {
+        Objects.checkIndex(index, size());
+        return index < SPECIALS ? 0 : counts[index - SPECIALS];
+    }
+
+    /**
+     * The fairseq symbol at {@code index}: {@code <s>}, {@code <pad>}, {@code </s>}, {@code <unk>}
+     * or the BPE id as a decimal string.
+     */
+    public String symbol(int index) {
+        Objects.checkIndex(index, size());
+        return index < SPECIALS ? SPECIAL_NAMES[index] : Integer.toString(bpeIds[index - SPECIALS]);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Vocabulary v && Arrays.equals(bpeIds, v.bpeIds) && Arrays.equals(counts, v.counts);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(bpeIds) * 31 + Arrays.hashCode(counts);
+    }
+
+    @Override
+    public String toString() {
+        return "Vocabulary[" + size() + " entries]";
+    }
+}

@@ -1,0 +1,126 @@
+package dev.mue.api.text;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TokenizerTest {
+
+    @TempDir
+    Path dir;
+
+    /** A dictionary file listing the given BPE ids in order, each with a decreasing count. */
+    private Vocabulary dictOf(int... bpeIds) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < bpeIds.length; i++) {
+            sb.append(bpeIds[i]).append(' ').append(1000 - i).append('\n');
+        }
+        Path file = dir.resolve("dict.txt");
+        Files.writeString(file, sb.toString(), StandardCharsets.UTF_8);
+        return Vocabulary.read(file);
+    }
+
+    @Test
+    void encodesKnownGpt2IdsThroughTheDictionary() throws IOException {
+        // r50k_base ("gpt2"): "Hello" = 15496, " world" = 995.
+        Vocabulary v = dictOf(995, 15496);
+        Tokenizer t = new Tokenizer(v);
+        assertArrayEquals(new int[] {5, 4}, t.encode("Hello world"));
+        assertEquals(15496, v.bpeOf(5));
+        assertEquals(995, v.bpeOf(4));
+        assertArrayEquals(new int[] {Vocabulary.BOS, 5, 4, Vocabulary.EOS}, t.encodeWithSpecials("Hello world"));
+        assertArrayEquals(new int[] {15496, 995}, Gpt2Bpe.encode("Hello world"));
+    }
+
+    @Test
+    void yesNoMaybeAreSingleBpeTokens() {
+        // VQA answers are scored as single tokens; these ids are fixed by the GPT-2 BPE.
+        assertArrayEquals(new int[] {3763}, Gpt2Bpe.encode(" yes"));
+        assertArrayEquals(new int[] {645}, Gpt2Bpe.encode(" no"));
+        assertArrayEquals(new int[] {3863}, Gpt2Bpe.encode(" maybe"));
+    }
+
+    @Test
+    void tokensMissingFromTheVocabularyBecomeUnk() throws IOException {
+        Tokenizer t = new Tokenizer(dictOf(995));
+        assertArrayEquals(new int[] {Vocabulary.UNK, 4}, t.encode("Hello world"));
+        assertEquals("<unk> world", t.decode(t.encode("Hello world")));
+    }
+
+    @Test
+    void endOfTextMarkerInInputIsPlainText() {
+        Tokenizer t = new Tokenizer(Vocabulary.fromCorpus(List.of("x <|endoftext|>"), 100));
+        String text = " x <|endoftext|>";
+        assertEquals(text, t.decode(t.encode(text)));
+    }
+
+    @Test
+    void roundTripsASentenceBuiltFromTheCorpusVocabulary() {
+        List<String> corpus = List.of("A man riding a wave on top of a surfboard.",
+                "Two dogs play in the snow!", "what is the man holding?", "Ünïcödé café — naïve 日本語");
+        Vocabulary v = Vocabulary.fromCorpus(corpus, 1000);
+        Tokenizer t = new Tokenizer(v);
+        String sentence = " " + Tokenizer.normalize("Two dogs riding a wave on the snow.");
+        int[] ids = t.encode(sentence);
+        assertEquals(sentence, t.decode(ids));
+        for (int id : ids) {
+            assertTrue(id >= Vocabulary.SPECIALS, "every token must be in the vocabulary: " + id);
+        }
+        // Multi-byte characters split across BPE tokens must be reassembled.
+        String unicode = " " + Tokenizer.normalize("Ünïcödé café — naïve 日本語");
+        assertEquals(unicode, t.decode(t.encode(unicode)));
+    }
+
+    @Test
+    void decodeSkipsSpecialsAndRendersUnk() throws IOException {
+        Tokenizer t = new Tokenizer(dictOf(15496, 995));
+        int[] ids = {Vocabulary.BOS, 4, Vocabulary.PAD, Vocabulary.UNK, 5, Vocabulary.EOS, Vocabulary.PAD};
+        assertEquals("Hello<unk> world", t.decode(ids));
+        assertEquals("", t.decode(new int[0]));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.decode(new int[] {6}));
+        assertEquals("token index 6 is outside the vocabulary of 6 entries", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> t.decode(new int[] {-1}));
+    }
+
+    @Test
+    void encodeDoesNotNormalise() throws IOException {
+        Tokenizer t = new Tokenizer(dictOf(15496));
+        assertArrayEquals(new int[] {4}, t.encode("Hello"));
+        assertArrayEquals(new int[] {Vocabulary.UNK}, t.encode("hello"));
+    }
+
+    @Test
+    void normalizeFollowsOfaPreCaption() {
+        assertEquals("a dog", Tokenizer.normalize("A Dog"));
+        assertEquals("what is this?", Tokenizer.normalize("...?What is this?"));
+        assertEquals("a man", Tokenizer.normalize(",.!?*#:;~a man"));
+        // Only leading punctuation is stripped, and only from that set.
+        assertEquals("(hi) there!", Tokenizer.normalize("(hi) there!"));
+        assertEquals("t shirt and jeans", Tokenizer.normalize("T-shirt/and-jeans"));
+        assertEquals("a b c", Tokenizer.normalize("  a \t\n b    c  "));
+        // A leading hyphen is not in the strip set but becomes a space that is then trimmed.
+        assertEquals("x", Tokenizer.normalize("-x"));
+        assertEquals("", Tokenizer.normalize(".,  "));
+        // As in Python's lstrip, stripping stops at the first character outside the set: a space.
+        assertEquals(".,", Tokenizer.normalize(" .,  "));
+    }
+
+    @Test
+    void isUsableFromManyThreads() {
+        Tokenizer t = new Tokenizer(Vocabulary.fromCorpus(List.of("a man riding a wave"), 100));
+        int[] expected = t.encode(" a man riding a wave");
+        assertTrue(IntStream.range(0, 64).parallel()
+                .allMatch(i -> Arrays.equals(expected, t.encode(" a man riding a wave"))));
+    }
+}

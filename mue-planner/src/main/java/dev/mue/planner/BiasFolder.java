@@ -1,0 +1,214 @@
+package dev.mue.planner;
+
+import dev.mue.api.model.ModelConfig;
+import dev.mue.api.model.Weights;
+import dev.mue.api.plan.BiasBlock;
+import dev.mue.api.plan.PlanShapes;
+import dev.mue.api.plan.PositionBiases;
+import dev.mue.api.policy.EncoderMode;
+import dev.mue.api.policy.ExitPolicy;
+
+/**
+ * Constant-folds OFA's position biases: they depend only on sequence positions, never on the
+ * input, so the planner computes them once (in double precision) for the plan's largest shapes.
+ *
+ * <p>Absolute bias: position embeddings through their LayerNorm, then per-stack query and key
+ * linears, {@code bias[h, i, j] = (q_i . k_j)_h} with the query scaled like attention queries.
+ * Relative bias: per layer, a table row chosen by the 1-D token bucket or the 2-D image offset.
+ */
+final class BiasFolder {
+    private final ModelConfig c;
+    private final Weights w;
+    private final int heads;
+    private final int headDim;
+
+    BiasFolder(ModelConfig config, Weights weights) {
+        this.c = config;
+        this.w = weights;
+        this.heads = config.heads();
+        this.headDim = config.headDim();
+    }
+
+    PositionBiases fold(ExitPolicy policy, PlanShapes shapes) {
+        int t = shapes.maxTextTokens();
+        int td = shapes.maxDecoderTokens();
+        int img = c.imageTokens();
+        double[][] txtPos = layerNorm(rows("encoder.embed_positions.weight", 0, t), "encoder.pos_ln");
+        double[][] imgPos = layerNorm(imageRows("encoder.embed_image_positions.weight"), "encoder.image_pos_ln");
+        double[][] decPos = layerNorm(rows("decoder.embed_positions.weight", 0, td), "decoder.pos_ln");
+        double[][] encPos = concat(imgPos, txtPos);
+
+        BiasBlock text = null;
+        BiasBlock image = null;
+        BiasBlock joint = null;
+        if (policy.encoderMode() == EncoderMode.DECOMPOSED) {
+            float[] textAbs = absolute(txtPos, txtPos, "encoder.pos_q_linear", "encoder.pos_k_linear");
+            text = new BiasBlock("encoder.text", heads, t, t, textAbs, tokenBuckets(t, t, 0, 0),
+                    tables("encoder.token_rel_pos_table_list", c.encoderLayers()));
+            float[] imgAbs = absolute(imgPos, imgPos, "encoder.pos_q_linear", "encoder.pos_k_linear");
+            image = policy.imageRelativeBiasInEncoder()
+                    ? new BiasBlock("encoder.image", heads, img, img, imgAbs, imageBuckets(0),
+                            tables("encoder.image_rel_pos_table_list", c.encoderLayers()))
+                    : new BiasBlock("encoder.image", heads, img, img, imgAbs, null, null);
+        } else {
+            int n = img + t;
+            float[] abs = absolute(encPos, encPos, "encoder.pos_q_linear", "encoder.pos_k_linear");
+            int[] bucket = new int[n * n];
+            java.util.Arrays.fill(bucket, -1);
+            int tokenRows = 2 * c.tokenBucketSize() - 1;
+            int[] tb = tokenBuckets(t, t, 0, 0);
+            for (int i = 0; i < t; i++) {
+                System.arraycopy(tb, i * t, bucket, (img + i) * n + img, t);
+            }
+            int[] ib = imageBuckets(tokenRows);
+            for (int i = 0; i < img; i++) {
+                System.arraycopy(ib, i * img, bucket, i * n, img);
+            }
+            float[][] tok = tables("encoder.token_rel_pos_table_list", c.encoderLayers());
+            float[][] im = tables("encoder.image_rel_pos_table_list", c.encoderLayers());
+            float[][] both = new float[c.encoderLayers()][];
+            for (int l = 0; l < both.length; l++) {
+                both[l] = new float[tok[l].length + im[l].length];
+                System.arraycopy(tok[l], 0, both[l], 0, tok[l].length);
+                System.arraycopy(im[l], 0, both[l], tok[l].length, im[l].length);
+            }
+            joint = new BiasBlock("encoder.joint", heads, n, n, abs, bucket, both);
+        }
+        BiasBlock decSelf = new BiasBlock("decoder.self", heads, td, td,
+                absolute(decPos, decPos, "decoder.self_pos_q_linear", "decoder.self_pos_k_linear"),
+                tokenBuckets(td, td, 0, 0), tables("decoder.token_rel_pos_table_list", c.decoderLayers()));
+        BiasBlock decCross = new BiasBlock("decoder.cross", heads, td, img + t,
+                absolute(decPos, encPos, "decoder.cross_pos_q_linear", "decoder.cross_pos_k_linear"), null, null);
+        return new PositionBiases(text, image, joint, decSelf, decCross);
+    }
+
+    private int[] tokenBuckets(int nq, int nk, int qStart, int kStart) {
+        int[] b = new int[nq * nk];
+        for (int i = 0; i < nq; i++) {
+            for (int j = 0; j < nk; j++) {
+                b[i * nk + j] = PositionBuckets.token((qStart + i) - (kStart + j), c.tokenBucketSize(), c.maxPositions());
+            }
+        }
+        return b;
+    }
+
+    private int[] imageBuckets(int offset) {
+        int g = c.imageGrid();
+        int n = g * g;
+        int[] b = new int[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                b[i * n + j] = offset + PositionBuckets.image(i / g, i % g, j / g, j % g, c.imageBucketSize());
+            }
+        }
+        return b;
+    }
+
+    private float[][] tables(String prefix, int layers) {
+        float[][] t = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            t[l] = w.data(prefix + "." + l + ".weight");
+        }
+        return t;
+    }
+
+    private double[][] rows(String name, int from, int count) {
+        float[] e = w.data(name);
+        int d = c.dModel();
+        double[][] out = new double[count][d];
+        for (int i = 0; i < count; i++) {
+            for (int k = 0; k < d; k++) {
+                out[i][k] = e[(from + i) * d + k];
+            }
+        }
+        return out;
+    }
+
+    private double[][] imageRows(String name) {
+        float[] e = w.data(name);
+        int d = c.dModel();
+        int g = c.imageGrid();
+        double[][] out = new double[g * g][d];
+        for (int r = 0; r < g; r++) {
+            for (int col = 0; col < g; col++) {
+                int id = PositionBuckets.imagePositionId(r, col, c.imageBucketSize());
+                for (int k = 0; k < d; k++) {
+                    out[r * g + col][k] = e[id * d + k];
+                }
+            }
+        }
+        return out;
+    }
+
+    private double[][] layerNorm(double[][] x, String prefix) {
+        float[] g = w.data(prefix + ".weight");
+        float[] b = w.data(prefix + ".bias");
+        double eps = c.layerNormEps();
+        double[][] out = new double[x.length][];
+        for (int i = 0; i < x.length; i++) {
+            double[] row = x[i];
+            double mean = 0;
+            for (double v : row) {
+                mean += v;
+            }
+            mean /= row.length;
+            double var = 0;
+            for (double v : row) {
+                var += (v - mean) * (v - mean);
+            }
+            var /= row.length;
+            double inv = 1 / Math.sqrt(var + eps);
+            out[i] = new double[row.length];
+            for (int k = 0; k < row.length; k++) {
+                out[i][k] = (row[k] - mean) * inv * g[k] + b[k];
+            }
+        }
+        return out;
+    }
+
+    private static double[][] concat(double[][] a, double[][] b) {
+        double[][] out = new double[a.length + b.length][];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private double[][] linear(double[][] x, String prefix) {
+        float[] wt = w.data(prefix + ".weight");
+        float[] bias = w.data(prefix + ".bias");
+        int d = c.dModel();
+        double[][] out = new double[x.length][d];
+        for (int i = 0; i < x.length; i++) {
+            for (int o = 0; o < d; o++) {
+                double s = bias[o];
+                for (int k = 0; k < d; k++) {
+                    s += x[i][k] * wt[o * d + k];
+                }
+                out[i][o] = s;
+            }
+        }
+        return out;
+    }
+
+    private float[] absolute(double[][] qPos, double[][] kPos, String qLinear, String kLinear) {
+        double[][] q = linear(qPos, qLinear);
+        double[][] k = linear(kPos, kLinear);
+        double scale = c.queryScale();
+        int nq = q.length;
+        int nk = k.length;
+        float[] out = new float[heads * nq * nk];
+        for (int h = 0; h < heads; h++) {
+            int off = h * headDim;
+            for (int i = 0; i < nq; i++) {
+                for (int j = 0; j < nk; j++) {
+                    double s = 0;
+                    for (int x = 0; x < headDim; x++) {
+                        s += q[i][off + x] * scale * k[j][off + x];
+                    }
+                    out[(h * nq + i) * nk + j] = (float) s;
+                }
+            }
+        }
+        return out;
+    }
+}
