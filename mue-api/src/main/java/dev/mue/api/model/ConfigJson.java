@@ -139,6 +139,6 @@ public final class ConfigJson {
 
     /** Writes {@code config.json}. */
     public static void write(ModelConfig c, Path file) throws IOException {
-        Files.writeString(file, toJson(c));
+        dev.mue.api.files.AtomicFile.write(file, tmp -> Files.writeString(tmp, toJson(c)));
     }
 }

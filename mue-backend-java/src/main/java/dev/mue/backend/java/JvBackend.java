@@ -1,0 +1,85 @@
+package dev.mue.backend.java;
+
+import dev.mue.api.BackendUnavailableException;
+import dev.mue.api.plan.Plan;
+import dev.mue.api.spi.Backend;
+import dev.mue.api.spi.BackendOptions;
+import dev.mue.api.spi.Executable;
+import dev.mue.backend.java.kernels.JvKernels;
+import dev.mue.backend.java.kernels.JvNaiveKernels;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pure-Java backend: owns a {@link ForkJoinPool} sized by {@link BackendOptions#threads()} and
+ * the kernels that run on it; {@link #close()} shuts the pool down.
+ */
+public final class JvBackend implements Backend {
+    private static final Logger LOG = LoggerFactory.getLogger(JvBackend.class);
+
+    private final ForkJoinPool pool;
+    private final JvKernels kernels;
+
+    /** Creates the pool and picks the kernels (see {@link JvBackendProvider}). */
+    public JvBackend(BackendOptions options) {
+        if (!options.device().isEmpty() && !options.device().equals("cpu")) {
+            throw new BackendUnavailableException("backend 'java' runs on cpu only, not on '" + options.device() + "'");
+        }
+        int threads = options.effectiveThreads();
+        this.pool = new ForkJoinPool(threads);
+        String choice = options.properties().getOrDefault("kernels", System.getProperty("mue.java.kernels", "vector"));
+        this.kernels = pickKernels(choice, pool);
+        LOG.info("java backend: {} kernels, {} threads", kernels.name(), threads);
+    }
+
+    static JvKernels pickKernels(String choice, ForkJoinPool pool) {
+        if (choice.equals("naive")) {
+            return new JvNaiveKernels();
+        }
+        if (!choice.equals("vector")) {
+            throw new BackendUnavailableException("unknown java kernels '" + choice + "'; use naive or vector");
+        }
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()
+                && JvBackend.class.getModule().getLayer() == null) {
+            LOG.warn("jdk.incubator.vector is not resolved (run with --add-modules jdk.incubator.vector); "
+                    + "falling back to the scalar kernels");
+            return new JvNaiveKernels();
+        }
+        return JvVectorKernelsLoader.create(pool);
+    }
+
+    @Override
+    public String id() {
+        return JvBackendProvider.ID;
+    }
+
+    @Override
+    public String device() {
+        return "cpu";
+    }
+
+    /** The kernels in use. */
+    public JvKernels kernels() {
+        return kernels;
+    }
+
+    @Override
+    public Executable prepare(Plan plan) {
+        return new JvExecutable(plan, kernels, pool);
+    }
+
+    @Override
+    public void close() {
+        pool.shutdown();
+        try {
+            if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+                pool.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            pool.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package dev.mue.backend.java;
+
+import com.google.auto.service.AutoService;
+import dev.mue.api.policy.EncoderMode;
+import dev.mue.api.policy.KvPolicy;
+import dev.mue.api.spi.Availability;
+import dev.mue.api.spi.Backend;
+import dev.mue.api.spi.BackendOptions;
+import dev.mue.api.spi.BackendProvider;
+import dev.mue.api.spi.Capabilities;
+import java.util.EnumSet;
+import java.util.List;
+
+/**
+ * Provider of the pure-Java backend, id {@code java}: always available, no native code.
+ *
+ * <p>Uses the Vector API kernels when the {@code jdk.incubator.vector} module is resolved (it is
+ * whenever this module runs on the module path, or with {@code --add-modules jdk.incubator.vector}),
+ * otherwise the scalar kernels, with a warning. The property {@code kernels=naive|vector} in
+ * {@link BackendOptions#properties()} (or the system property {@code mue.java.kernels}) forces one.
+ */
+@AutoService(BackendProvider.class)
+public final class JvBackendProvider implements BackendProvider {
+    /** The id of this backend. */
+    public static final String ID = "java";
+
+    /** Public no-argument constructor for {@link java.util.ServiceLoader}. */
+    public JvBackendProvider() {
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public int priority() {
+        return 10;
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return new Capabilities(List.of("cpu"), "float32", true, false, EnumSet.allOf(KvPolicy.class),
+                EnumSet.allOf(EncoderMode.class));
+    }
+
+    @Override
+    public Availability availability() {
+        return Availability.yes();
+    }
+
+    @Override
+    public Backend create(BackendOptions options) {
+        return new JvBackend(options);
+    }
+}

@@ -1,0 +1,143 @@
+package dev.mue.backend.java.kernels;
+
+/**
+ * The control implementation of {@link JvKernels}: straightforward scalar loops, single-threaded,
+ * no blocking, so that its correctness can be read off the code. Tests compare the fast kernels
+ * against it.
+ */
+public final class JvNaiveKernels implements JvKernels {
+
+    @Override
+    public String name() {
+        return "naive";
+    }
+
+    @Override
+    public void linear(float[] x, int xOff, int rows, int in, float[] w, float[] bias, int out, float[] y, int yOff) {
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                float s = 0;
+                for (int i = 0; i < in; i++) {
+                    s += x[xOff + r * in + i] * w[o * in + i];
+                }
+                y[yOff + r * out + o] = s + (bias == null ? 0 : bias[o]);
+            }
+        }
+    }
+
+    @Override
+    public void layerNorm(float[] x, int xOff, int rows, int dim, float[] gamma, float[] beta, float eps, float[] y,
+            int yOff) {
+        for (int r = 0; r < rows; r++) {
+            int xo = xOff + r * dim;
+            double mean = 0;
+            for (int i = 0; i < dim; i++) {
+                mean += x[xo + i];
+            }
+            mean /= dim;
+            double var = 0;
+            for (int i = 0; i < dim; i++) {
+                double dv = x[xo + i] - mean;
+                var += dv * dv;
+            }
+            var /= dim;
+            double inv = 1 / Math.sqrt(var + eps);
+            int yo = yOff + r * dim;
+            for (int i = 0; i < dim; i++) {
+                y[yo + i] = (float) ((x[xo + i] - mean) * inv * gamma[i] + beta[i]);
+            }
+        }
+    }
+
+    @Override
+    public void gelu(float[] x, int off, int len) {
+        for (int i = off; i < off + len; i++) {
+            x[i] = (float) JvMath.gelu(x[i]);
+        }
+    }
+
+    @Override
+    public void attention(float[] q, int qOff, int qStride, float[] k, int kOff, int kStride, float[] v, int vOff,
+            int vStride, int nq, int nk, int headDim, float[] bias, int biasOff, int biasStride, boolean causal,
+            int causalOffset, float[] out, int outOff, int outStride, float[] scratch) {
+        for (int i = 0; i < nq; i++) {
+            int limit = causal ? Math.min(nk, i + causalOffset + 1) : nk;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < limit; j++) {
+                float s = 0;
+                for (int c = 0; c < headDim; c++) {
+                    s += q[qOff + i * qStride + c] * k[kOff + j * kStride + c];
+                }
+                if (bias != null) {
+                    s += bias[biasOff + i * biasStride + j];
+                }
+                scratch[j] = s;
+                max = Math.max(max, s);
+            }
+            float sum = 0;
+            for (int j = 0; j < limit; j++) {
+                scratch[j] = (float) Math.exp(scratch[j] - max);
+                sum += scratch[j];
+            }
+            int oo = outOff + i * outStride;
+            for (int c = 0; c < headDim; c++) {
+                out[oo + c] = 0;
+            }
+            for (int j = 0; j < limit; j++) {
+                float p = scratch[j] / sum;
+                for (int c = 0; c < headDim; c++) {
+                    out[oo + c] += p * v[vOff + j * vStride + c];
+                }
+            }
+        }
+    }
+
+    @Override
+    public void conv2d(float[] in, int inC, int h, int w, float[] weight, int outC, int kernel, int stride, int pad,
+            float[] out, int outH, int outW) {
+        for (int oc = 0; oc < outC; oc++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    float s = 0;
+                    for (int ic = 0; ic < inC; ic++) {
+                        for (int ky = 0; ky < kernel; ky++) {
+                            int iy = oy * stride + ky - pad;
+                            if (iy < 0 || iy >= h) {
+                                continue;
+                            }
+                            for (int kx = 0; kx < kernel; kx++) {
+                                int ix = ox * stride + kx - pad;
+                                if (ix < 0 || ix >= w) {
+                                    continue;
+                                }
+                                s += weight[((oc * inC + ic) * kernel + ky) * kernel + kx] * in[(ic * h + iy) * w + ix];
+                            }
+                        }
+                    }
+                    out[(oc * outH + oy) * outW + ox] = s;
+                }
+            }
+        }
+    }
+
+    @Override
+    public double cosine(float[] a, int aOff, float[] b, int bOff, int len) {
+        double ab = 0;
+        double aa = 0;
+        double bb = 0;
+        for (int i = 0; i < len; i++) {
+            double x = a[aOff + i];
+            double y = b[bOff + i];
+            ab += x * y;
+            aa += x * x;
+            bb += y * y;
+        }
+        if (aa == 0 && bb == 0) {
+            return 1;
+        }
+        if (aa == 0 || bb == 0) {
+            return 0;
+        }
+        return ab / Math.sqrt(aa * bb);
+    }
+}

@@ -1,0 +1,325 @@
+package dev.mue.backend.java;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mue.api.EncoderExit;
+import dev.mue.api.GateRecord;
+import dev.mue.api.InvalidInputException;
+import dev.mue.api.decode.BeamSearch;
+import dev.mue.api.decode.DecodingOptions;
+import dev.mue.api.model.Model;
+import dev.mue.api.plan.Stream;
+import dev.mue.api.policy.DecoderSchedule;
+import dev.mue.api.policy.EncoderMode;
+import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.policy.KvPolicy;
+import dev.mue.api.spi.DecoderStepper;
+import dev.mue.api.spi.EncodedBatch;
+import dev.mue.api.spi.EncoderInput;
+import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.ScoringOutput;
+import dev.mue.api.spi.StepOutput;
+import dev.mue.api.text.Vocabulary;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class JvExecutableTest {
+    private static JvBackend backend;
+    private static final Model MODEL = JvFixture.model(5);
+    private static final int[] FEED = {Vocabulary.BOS, 7, 9, 12, 5, 30};
+
+    @BeforeAll
+    static void start() {
+        backend = JvFixture.backend(2, "vector");
+    }
+
+    @AfterAll
+    static void stop() {
+        backend.close();
+    }
+
+    private static Executable prepare(Model m, ExitPolicy p) {
+        return backend.prepare(JvFixture.plan(m, p));
+    }
+
+    private static List<EncoderInput> inputs(int n) {
+        List<EncoderInput> in = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            in.add(JvFixture.input(MODEL.config(), 100 + i, 2 + (i * 5) % 12));
+        }
+        return in;
+    }
+
+    /** Feeds a fixed token sequence, one step each, and returns the per-step outputs. */
+    private static List<StepOutput> feed(Executable ex, EncodedBatch enc, int[] rows, double[] thresholds) {
+        List<StepOutput> outs = new ArrayList<>();
+        try (DecoderStepper s = ex.decoder(enc, rows)) {
+            for (int t = 0; t < thresholds.length; t++) {
+                int[] toks = new int[rows.length];
+                Arrays.fill(toks, FEED[t]);
+                outs.add(s.step(toks, thresholds[t]));
+            }
+        }
+        return outs;
+    }
+
+    private static double[] constant(double v, int n) {
+        double[] t = new double[n];
+        Arrays.fill(t, v);
+        return t;
+    }
+
+    @Test
+    void thresholdOneOnEveryGateIsTheFullModel() {
+        ExitPolicy one = ExitPolicy.builder().encoderThreshold(1.0).decoderThreshold(1.0).build();
+        ExitPolicy noGates = one.toBuilder().minExitLayer(99).build();
+        try (Executable a = prepare(MODEL, one); Executable b = prepare(MODEL, noGates);
+                EncodedBatch ea = a.encode(inputs(3)); EncodedBatch eb = b.encode(inputs(3))) {
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(eb.output(i), ea.output(i));
+                for (EncoderExit e : ea.exits(i)) {
+                    assertEquals(3, e.exitLayer(), e.stream() + " ran every layer");
+                    assertEquals(2, e.gates().size());
+                    assertFalse(e.gates().stream().anyMatch(GateRecord::exit));
+                }
+            }
+            List<StepOutput> sa = feed(a, ea, new int[] {0, 1, 2}, constant(1.0, 4));
+            List<StepOutput> sb = feed(b, eb, new int[] {0, 1, 2}, constant(1.0, 4));
+            for (int t = 0; t < 4; t++) {
+                for (int r = 0; r < 3; r++) {
+                    assertArrayEquals(sb.get(t).logits()[r], sa.get(t).logits()[r]);
+                    assertEquals(3, sa.get(t).exitLayer()[r]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void thresholdMinusOneExitsAfterTheFirstLayerAndEqualsAOneLayerModel() {
+        ExitPolicy minus = ExitPolicy.builder().encoderThreshold(-1).decoderThreshold(-1).build();
+        Model oneLayer = JvFixture.truncated(MODEL, 1);
+        try (Executable a = prepare(MODEL, minus); Executable b = prepare(oneLayer, ExitPolicy.full());
+                EncodedBatch ea = a.encode(inputs(3)); EncodedBatch eb = b.encode(inputs(3))) {
+            for (int i = 0; i < 3; i++) {
+                for (EncoderExit e : ea.exits(i)) {
+                    assertEquals(1, e.exitLayer());
+                    assertTrue(e.gates().get(0).exit());
+                }
+                assertArrayEquals(eb.output(i), ea.output(i));
+            }
+            List<StepOutput> sa = feed(a, ea, new int[] {0, 1, 2}, constant(-1, 5));
+            List<StepOutput> sb = feed(b, eb, new int[] {0, 1, 2}, constant(1.0, 5));
+            for (int t = 0; t < 5; t++) {
+                for (int r = 0; r < 3; r++) {
+                    assertEquals(1, sa.get(t).exitLayer()[r]);
+                    assertArrayEquals(sb.get(t).logits()[r], sa.get(t).logits()[r], "step " + t + " row " + r);
+                }
+            }
+        }
+    }
+
+    /** The median of the similarities that layer-1 gates of {@code stream} measured. */
+    private static double median(List<Double> v) {
+        List<Double> s = new ArrayList<>(v);
+        s.sort(null);
+        return (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
+    }
+
+    @Test
+    void batchOfEightWithMixedExitLayersEqualsEightSingleRunsBitwise() {
+        List<EncoderInput> in = inputs(8);
+        // Probe the full model's similarities to place thresholds between them.
+        List<Double> img = new ArrayList<>();
+        List<Double> txt = new ArrayList<>();
+        List<Double> dec = new ArrayList<>();
+        try (Executable probe = prepare(MODEL, ExitPolicy.full()); EncodedBatch e = probe.encode(in)) {
+            for (int i = 0; i < 8; i++) {
+                img.add(e.exits(i).get(0).gates().get(0).similarity());
+                txt.add(e.exits(i).get(1).gates().get(1).similarity());
+            }
+            int[] rows = {0, 1, 2, 3, 4, 5, 6, 7};
+            for (StepOutput o : feed(probe, e, rows, constant(1.0, 4))) {
+                for (List<GateRecord> g : o.gates()) {
+                    dec.add(g.get(0).similarity());
+                }
+            }
+        }
+        ExitPolicy mixed = ExitPolicy.builder().imageThreshold(median(img)).textThreshold(median(txt))
+                .decoderThreshold(median(dec)).kvPolicy(KvPolicy.PROPAGATE).build();
+        try (Executable ex = prepare(MODEL, mixed); EncodedBatch batch = ex.encode(in)) {
+            Set<Integer> imageExits = new HashSet<>();
+            Set<Integer> textExits = new HashSet<>();
+            DecodingOptions beam = new DecodingOptions(3, 8, 3, 1.0);
+            List<BeamSearch.Hypothesis> batchHyps;
+            try (DecoderStepper s = ex.decoder(batch, new int[] {0, 1, 2, 3, 4, 5, 6, 7})) {
+                batchHyps = new BeamSearch(beam, mixed.decoderSchedule()).run(s, 8);
+            }
+            Set<Integer> decoderExits = new HashSet<>();
+            for (int i = 0; i < 8; i++) {
+                try (EncodedBatch single = ex.encode(List.of(in.get(i)))) {
+                    assertEquals(single.exits(0), batch.exits(i), "exits of example " + i);
+                    assertArrayEquals(single.output(0), batch.output(i), "encoder output of example " + i);
+                    imageExits.add(batch.exits(i).get(0).exitLayer());
+                    textExits.add(batch.exits(i).get(1).exitLayer());
+                    try (DecoderStepper s = ex.decoder(single, new int[] {0})) {
+                        BeamSearch.Hypothesis h = new BeamSearch(beam, mixed.decoderSchedule()).run(s, 1).get(0);
+                        assertArrayEquals(h.tokens(), batchHyps.get(i).tokens(), "tokens of example " + i);
+                        assertEquals(h.score(), batchHyps.get(i).score(), 0.0, "score of example " + i);
+                        assertEquals(h.steps(), batchHyps.get(i).steps(), "decoder exits of example " + i);
+                        h.steps().forEach(st -> decoderExits.add(st.exitLayer()));
+                    }
+                }
+            }
+            assertTrue(imageExits.size() > 1, "image exits vary: " + imageExits);
+            assertTrue(textExits.size() > 1, "text exits vary: " + textExits);
+            assertTrue(decoderExits.size() > 1, "decoder exits vary: " + decoderExits);
+        }
+    }
+
+    @Test
+    void scoringABatchEqualsSingleExamples() {
+        List<EncoderInput> in = inputs(3);
+        ExitPolicy p = ExitPolicy.builder().decoderThreshold(0.5).build();
+        int[][] seqs = {{0, 5, 6, 7}, {0, 5, 6, 8}, {0, 9, 10}, {0, 9, 11}, {0, 12, 13, 14, 15}, {0, 12, 13, 14, 16}};
+        int[] rows = {0, 0, 1, 1, 2, 2};
+        int[] first = {2, 2, 1, 1, 3, 3};
+        try (Executable ex = prepare(MODEL, p); EncodedBatch batch = ex.encode(in)) {
+            ScoringOutput all = ex.score(batch, rows, seqs, first, 0.5);
+            for (int e = 0; e < 3; e++) {
+                try (EncodedBatch single = ex.encode(List.of(in.get(e)))) {
+                    ScoringOutput one = ex.score(single, new int[] {0, 0},
+                            new int[][] {seqs[2 * e], seqs[2 * e + 1]}, new int[] {first[2 * e], first[2 * e + 1]}, 0.5);
+                    assertEquals(one.exitLayer()[0], all.exitLayer()[e]);
+                    assertEquals(one.gates().get(0), all.gates().get(e));
+                    for (int k = 0; k < 2; k++) {
+                        for (int t = 0; t < one.logits()[k].length; t++) {
+                            assertArrayEquals(one.logits()[k][t], all.logits()[2 * e + k][t]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void kvPolicyDecidesWhatDeeperLayersSeeOfAnEarlyExit() {
+        // Step 0 exits after layer 1 (threshold -1); later steps run every layer and attend to it.
+        double[] th = {-1, 1.0, 1.0, 1.0};
+        List<float[]> step2 = new ArrayList<>();
+        List<float[]> step0 = new ArrayList<>();
+        for (KvPolicy kv : KvPolicy.values()) {
+            ExitPolicy p = ExitPolicy.builder().kvPolicy(kv).build();
+            try (Executable ex = prepare(MODEL, p); EncodedBatch enc = ex.encode(inputs(1))) {
+                List<StepOutput> o = feed(ex, enc, new int[] {0}, th);
+                assertEquals(1, o.get(0).exitLayer()[0]);
+                assertEquals(3, o.get(2).exitLayer()[0]);
+                step0.add(o.get(0).logits()[0]);
+                step2.add(o.get(2).logits()[0]);
+            }
+        }
+        assertArrayEquals(step0.get(0), step0.get(1));
+        assertArrayEquals(step0.get(0), step0.get(2));
+        for (int a = 0; a < 3; a++) {
+            for (int b = a + 1; b < 3; b++) {
+                assertFalse(Arrays.equals(step2.get(a), step2.get(b)),
+                        KvPolicy.values()[a] + " and " + KvPolicy.values()[b] + " must differ after an early exit");
+            }
+        }
+        // Without exits the policies coincide.
+        List<float[]> full = new ArrayList<>();
+        for (KvPolicy kv : KvPolicy.values()) {
+            try (Executable ex = prepare(MODEL, ExitPolicy.builder().kvPolicy(kv).build());
+                    EncodedBatch enc = ex.encode(inputs(1))) {
+                full.add(feed(ex, enc, new int[] {0}, constant(1.0, 3)).get(2).logits()[0]);
+            }
+        }
+        assertArrayEquals(full.get(0), full.get(1));
+        assertArrayEquals(full.get(0), full.get(2));
+    }
+
+    @Test
+    void jointEncoderIsOneStreamOverImageAndText() {
+        ExitPolicy joint = ExitPolicy.builder().encoderMode(EncoderMode.JOINT).build();
+        try (Executable j = prepare(MODEL, joint); Executable dcp = prepare(MODEL, ExitPolicy.full());
+                EncodedBatch ej = j.encode(inputs(2)); EncodedBatch ed = dcp.encode(inputs(2))) {
+            List<EncoderExit> exits = ej.exits(1);
+            assertEquals(1, exits.size());
+            assertEquals(Stream.JOINT, exits.get(0).stream());
+            assertEquals(ed.outputTokens(1), ej.outputTokens(1));
+            assertFalse(Arrays.equals(ed.output(1), ej.output(1)), "cross-modal attention changes the output");
+        }
+    }
+
+    @Test
+    void threadCountAndKernelChoiceDoNotChangeResultsBeyondRounding() {
+        ExitPolicy p = ExitPolicy.full();
+        try (JvBackend one = JvFixture.backend(1, "vector"); JvBackend naive = JvFixture.backend(1, "naive");
+                Executable a = backend.prepare(JvFixture.plan(MODEL, p)); Executable b = one.prepare(JvFixture.plan(MODEL, p));
+                Executable c = naive.prepare(JvFixture.plan(MODEL, p));
+                EncodedBatch ea = a.encode(inputs(2)); EncodedBatch eb = b.encode(inputs(2));
+                EncodedBatch ec = c.encode(inputs(2))) {
+            for (int i = 0; i < 2; i++) {
+                assertArrayEquals(eb.output(i), ea.output(i), "2 threads vs 1 thread: bitwise");
+                float[] x = ea.output(i);
+                float[] y = ec.output(i);
+                for (int k = 0; k < x.length; k++) {
+                    assertEquals(y[k], x[k], 1e-4, "vector vs naive kernels at " + k);
+                }
+            }
+        }
+    }
+
+    @Test
+    void badInputsAreRejectedWithTheDocumentedException() {
+        try (Executable ex = prepare(MODEL, ExitPolicy.full())) {
+            EncoderInput good = JvFixture.input(MODEL.config(), 1, 3);
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> ex.encode(List.of(new EncoderInput(new float[10], good.tokens()))));
+            assertTrue(e.getMessage().contains("expected 3x48x48"), e.getMessage());
+            e = assertThrows(InvalidInputException.class,
+                    () -> ex.encode(List.of(new EncoderInput(good.image(), new int[] {0, 99999, 2}))));
+            assertTrue(e.getMessage().contains("99999"), e.getMessage());
+            e = assertThrows(InvalidInputException.class,
+                    () -> ex.encode(List.of(new EncoderInput(good.image(), new int[17]))));
+            assertTrue(e.getMessage().contains("limit 16"), e.getMessage());
+            assertThrows(InvalidInputException.class, () -> ex.encode(List.of()));
+            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper s = ex.decoder(enc, new int[] {0})) {
+                assertThrows(InvalidInputException.class, () -> s.step(new int[] {1, 2}, 1.0));
+                for (int t = 0; t < 12; t++) {
+                    s.step(new int[] {5}, 1.0);
+                }
+                e = assertThrows(InvalidInputException.class, () -> s.step(new int[] {5}, 1.0));
+                assertTrue(e.getMessage().contains("12 decoder positions"), e.getMessage());
+                assertThrows(InvalidInputException.class, () -> ex.decoder(enc, new int[] {1}));
+            }
+        }
+    }
+
+    @Test
+    void decoderThresholdScheduleIsHonouredPerStep() {
+        ExitPolicy p = ExitPolicy.builder().decoderSchedule(new DecoderSchedule.ReferenceDecay(-1)).build();
+        try (Executable ex = prepare(MODEL, p); EncodedBatch enc = ex.encode(inputs(1))) {
+            // N = 8: steps 0..2 have threshold 1 (no exit); later ones 0.9*(-1)+... < 0 (exit at layer 1)
+            DecoderSchedule s = p.decoderSchedule();
+            double[] th = new double[5];
+            for (int t = 0; t < 5; t++) {
+                th[t] = s.threshold(t, 8);
+            }
+            List<StepOutput> o = feed(ex, enc, new int[] {0}, th);
+            assertEquals(3, o.get(0).exitLayer()[0]);
+            assertEquals(3, o.get(2).exitLayer()[0]);
+            assertEquals(1, o.get(3).exitLayer()[0]);
+            assertEquals(1, o.get(4).exitLayer()[0]);
+        }
+    }
+}

@@ -1,0 +1,638 @@
+package dev.mue.backend.java.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The Vector API kernels against the scalar control and a double-precision reference.
+ *
+ * <p>Tolerances. Dot products (linear, conv2d) are checked against a double reference with the
+ * classical worst-case bound for float summation, {@code (n + 2) * 2^-24 * sum |x_i w_i|}, which no
+ * correct summation order can exceed and which is far smaller than any single dropped or misplaced
+ * term. Elementwise and normalised kernels use stated relative/absolute tolerances. The batch
+ * invariance of linear and conv2d is checked bitwise.
+ */
+class JvKernelsTest {
+    private static final double U = 0x1p-24;
+    private static final float SENTINEL = -12345.5f;
+    private static final JvKernels NAIVE = new JvNaiveKernels();
+
+    private static ForkJoinPool pool1;
+    private static ForkJoinPool pool2;
+    private static ForkJoinPool pool4;
+
+    @BeforeAll
+    static void startPools() {
+        pool1 = new ForkJoinPool(1);
+        pool2 = new ForkJoinPool(2);
+        pool4 = new ForkJoinPool(4);
+    }
+
+    @AfterAll
+    static void stopPools() throws InterruptedException {
+        for (ForkJoinPool p : new ForkJoinPool[] {pool1, pool2, pool4}) {
+            p.shutdown();
+            assertTrue(p.awaitTermination(10, TimeUnit.SECONDS));
+        }
+    }
+
+    /** The preferred species and the narrower ones that other machines would pick. */
+    static List<String> species() {
+        Map<Integer, String> byBits = new LinkedHashMap<>();
+        byBits.put(FloatVector.SPECIES_PREFERRED.vectorBitSize(), "preferred");
+        byBits.putIfAbsent(128, "128");
+        byBits.putIfAbsent(256, "256");
+        return new ArrayList<>(byBits.values());
+    }
+
+    private static VectorSpecies<Float> speciesNamed(String name) {
+        return switch (name) {
+            case "preferred" -> FloatVector.SPECIES_PREFERRED;
+            case "128" -> FloatVector.SPECIES_128;
+            case "256" -> FloatVector.SPECIES_256;
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    private static float[] random(SplittableRandom rnd, int n, double lo, double hi) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (lo + (hi - lo) * rnd.nextDouble());
+        }
+        return a;
+    }
+
+    private static float[] sentinels(int n) {
+        float[] a = new float[n];
+        Arrays.fill(a, SENTINEL);
+        return a;
+    }
+
+    /** Every element outside {@code [from, to)} still holds the sentinel. */
+    private static void assertUntouched(float[] a, int from, int to, String what) {
+        for (int i = 0; i < a.length; i++) {
+            if ((i < from || i >= to) && a[i] != SENTINEL) {
+                fail(what + ": wrote outside its range at " + i);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ general
+
+    @Test
+    void defaultsToThePreferredSpecies() {
+        JvVectorKernels k = new JvVectorKernels(null);
+        assertEquals(FloatVector.SPECIES_PREFERRED, k.species());
+        assertEquals("vector", k.name());
+        assertEquals(FloatVector.SPECIES_128, new JvVectorKernels(FloatVector.SPECIES_128, null).species());
+    }
+
+    // ------------------------------------------------------------------ linear
+
+    @Test
+    void linearHandComputed() {
+        float[] x = {1, 2, 3, 4, 5, 6};
+        float[] w = {1, 0, -1, 0.5f, 0.5f, 0.5f};
+        float[] bias = {0.25f, -1};
+        float[] expected = {-1.75f, 2, -1.75f, 6.5f};
+        for (JvKernels k : List.of(NAIVE, new JvVectorKernels(null), new JvVectorKernels(FloatVector.SPECIES_128,
+                pool2))) {
+            float[] y = new float[4];
+            k.linear(x, 0, 2, 3, w, bias, 2, y, 0);
+            assertArrayEquals(expected, y, k.name());
+            k.linear(x, 0, 2, 3, w, null, 2, y, 0);
+            assertArrayEquals(new float[] {-2, 3, -2, 7.5f}, y, k.name() + " without bias");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("species")
+    void linearMatchesReferenceOverOddSizes(String speciesName) {
+        JvKernels vec = new JvVectorKernels(speciesNamed(speciesName), null);
+        SplittableRandom rnd = new SplittableRandom(11);
+        int checked = 0;
+        for (int rows : new int[] {1, 2, 3, 4, 5, 7, 9}) {
+            for (int in : new int[] {1, 3, 7, 8, 16, 17, 31, 33, 130}) {
+                for (int out : new int[] {1, 2, 3, 4, 5, 7, 17}) {
+                    for (boolean withBias : new boolean[] {false, true}) {
+                        checkLinear(vec, rnd, rows, in, out, withBias);
+                        checked++;
+                    }
+                }
+            }
+        }
+        assertEquals(882, checked);
+    }
+
+    @Test
+    void linearMatchesReferenceOnThePool() {
+        SplittableRandom rnd = new SplittableRandom(12);
+        for (ForkJoinPool pool : new ForkJoinPool[] {pool2, pool4}) {
+            JvKernels vec = new JvVectorKernels(pool);
+            checkLinear(vec, rnd, 64, 512, 130, true);
+            checkLinear(vec, rnd, 17, 129, 515, false);
+            checkLinear(vec, rnd, 1, 3072, 769, true);
+        }
+    }
+
+    private static void checkLinear(JvKernels vec, SplittableRandom rnd, int rows, int in, int out, boolean withBias) {
+        int xOff = rnd.nextInt(5);
+        int yOff = rnd.nextInt(5);
+        float[] x = random(rnd, xOff + rows * in + 3, -1, 1);
+        float[] w = random(rnd, out * in, -1, 1);
+        float[] bias = withBias ? random(rnd, out, -1, 1) : null;
+        float[] yv = sentinels(yOff + rows * out + 3);
+        float[] yn = sentinels(yv.length);
+        vec.linear(x, xOff, rows, in, w, bias, out, yv, yOff);
+        NAIVE.linear(x, xOff, rows, in, w, bias, out, yn, yOff);
+        String what = "linear rows=" + rows + " in=" + in + " out=" + out + " bias=" + withBias;
+        assertUntouched(yv, yOff, yOff + rows * out, what);
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                double ref = bias == null ? 0 : bias[o];
+                double abs = bias == null ? 0 : Math.abs(bias[o]);
+                for (int i = 0; i < in; i++) {
+                    double p = (double) x[xOff + r * in + i] * w[o * in + i];
+                    ref += p;
+                    abs += Math.abs(p);
+                }
+                double tol = (in + 2) * U * abs;
+                int at = yOff + r * out + o;
+                assertEquals(ref, yv[at], tol, what + " at " + r + "," + o);
+                assertEquals(ref, yn[at], tol, what + " (naive) at " + r + "," + o);
+            }
+        }
+    }
+
+    /**
+     * The contract of {@link JvKernels}: a row's result does not depend on how many rows share the
+     * call, where the row sits, the offsets, or the thread count.
+     */
+    @ParameterizedTest
+    @MethodSource("species")
+    void linearIsBitwiseInvariantToRowsOffsetsAndThreads(String speciesName) {
+        VectorSpecies<Float> sp = speciesNamed(speciesName);
+        SplittableRandom rnd = new SplittableRandom(13);
+        int[][] shapes = {{1, 5}, {7, 11}, {33, 13}, {130, 300}, {517, 67}};
+        for (int[] shape : shapes) {
+            int in = shape[0];
+            int out = shape[1];
+            float[] x9 = random(rnd, 9 * in, -1, 1);
+            float[] w = random(rnd, out * in, -1, 1);
+            float[] bias = random(rnd, out, -1, 1);
+            float[] ref = new float[9 * out];
+            new JvVectorKernels(sp, null).linear(x9, 0, 9, in, w, bias, out, ref, 0);
+            for (ForkJoinPool pool : new ForkJoinPool[] {null, pool1, pool2, pool4}) {
+                JvKernels k = new JvVectorKernels(sp, pool);
+                for (int rows = 1; rows <= 9; rows++) {
+                    int start = rnd.nextInt(9 - rows + 1);
+                    int xOff = rnd.nextInt(7);
+                    int yOff = rnd.nextInt(7);
+                    float[] x = new float[xOff + rows * in];
+                    System.arraycopy(x9, start * in, x, xOff, rows * in);
+                    float[] y = new float[yOff + rows * out];
+                    k.linear(x, xOff, rows, in, w, bias, out, y, yOff);
+                    float[] expected = Arrays.copyOfRange(ref, start * out, (start + rows) * out);
+                    float[] actual = Arrays.copyOfRange(y, yOff, yOff + rows * out);
+                    assertTrue(Arrays.equals(expected, actual), "in=" + in + " out=" + out + " rows=" + rows
+                            + " start=" + start + " threads=" + (pool == null ? 0 : pool.getParallelism()));
+                }
+            }
+        }
+    }
+
+    /** Interpreted, C1- and C2-compiled runs of the same call give the same bits. */
+    @Test
+    void linearIsStableAcrossJitTiers() {
+        SplittableRandom rnd = new SplittableRandom(14);
+        JvKernels k = new JvVectorKernels(null);
+        float[] x = random(rnd, 5 * 37, -1, 1);
+        float[] w = random(rnd, 7 * 37, -1, 1);
+        float[] first = new float[35];
+        k.linear(x, 0, 5, 37, w, null, 7, first, 0);
+        float[] y = new float[35];
+        for (int it = 0; it < 20_000; it++) {
+            k.linear(x, 0, 5, 37, w, null, 7, y, 0);
+        }
+        assertArrayEquals(first, y);
+    }
+
+    // ------------------------------------------------------------------ conv2d
+
+    /** One 3x3 channel, 3x3 kernel, stride 2, padding 1: each output sees a 2x2 corner of the input. */
+    @Test
+    void conv2dHandComputed() {
+        float[] in = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+        float[] weight = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+        // out[0,0] = 1*5 + 2*6 + 4*8 + 5*9; out[0,1] = 2*4 + 3*5 + 5*7 + 6*8; and symmetrically.
+        float[] expected = {94, 106, 106, 94};
+        for (JvKernels k : List.of(NAIVE, new JvVectorKernels(null), new JvVectorKernels(FloatVector.SPECIES_128,
+                pool2))) {
+            float[] out = new float[4];
+            k.conv2d(in, 1, 3, 3, weight, 1, 3, 2, 1, out, 2, 2);
+            assertArrayEquals(expected, out, k.name());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("species")
+    void conv2dMatchesReferenceOverOddShapes(String speciesName) {
+        JvKernels vec = new JvVectorKernels(speciesNamed(speciesName), null);
+        SplittableRandom rnd = new SplittableRandom(21);
+        int checked = 0;
+        for (int inC : new int[] {1, 2, 3, 5}) {
+            for (int[] hw : new int[][] {{1, 1}, {5, 7}, {9, 9}, {12, 5}}) {
+                for (int kernel : new int[] {1, 3, 5, 7}) {
+                    for (int stride : new int[] {1, 2, 3}) {
+                        for (int pad : new int[] {0, 1, 3}) {
+                            for (int outC : new int[] {1, 3, 4, 8}) {
+                                if (checkConv(vec, rnd, inC, hw[0], hw[1], kernel, stride, pad, outC)) {
+                                    checked++;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked > 1000, "shapes checked: " + checked);
+    }
+
+    @Test
+    void conv2dMatchesReferenceOnThePool() {
+        SplittableRandom rnd = new SplittableRandom(22);
+        for (ForkJoinPool pool : new ForkJoinPool[] {pool2, pool4}) {
+            JvKernels vec = new JvVectorKernels(pool);
+            assertTrue(checkConv(vec, rnd, 3, 64, 64, 7, 2, 3, 10));
+            assertTrue(checkConv(vec, rnd, 16, 9, 9, 3, 1, 1, 33));
+        }
+    }
+
+    /** Returns false when the shape has no output. */
+    private static boolean checkConv(JvKernels vec, SplittableRandom rnd, int inC, int h, int w, int kernel,
+            int stride, int pad, int outC) {
+        int outH = (h + 2 * pad - kernel) / stride + 1;
+        int outW = (w + 2 * pad - kernel) / stride + 1;
+        if (h + 2 * pad < kernel || w + 2 * pad < kernel) {
+            return false;
+        }
+        float[] in = random(rnd, inC * h * w, -1, 1);
+        float[] weight = random(rnd, outC * inC * kernel * kernel, -1, 1);
+        float[] ov = sentinels(outC * outH * outW + 2);
+        float[] on = sentinels(ov.length);
+        vec.conv2d(in, inC, h, w, weight, outC, kernel, stride, pad, ov, outH, outW);
+        NAIVE.conv2d(in, inC, h, w, weight, outC, kernel, stride, pad, on, outH, outW);
+        String what = "conv inC=" + inC + " " + h + "x" + w + " k=" + kernel + " s=" + stride + " p=" + pad
+                + " outC=" + outC;
+        assertUntouched(ov, 0, outC * outH * outW, what);
+        int n = inC * kernel * kernel;
+        for (int oc = 0; oc < outC; oc++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    double ref = 0;
+                    double abs = 0;
+                    for (int ic = 0; ic < inC; ic++) {
+                        for (int ky = 0; ky < kernel; ky++) {
+                            for (int kx = 0; kx < kernel; kx++) {
+                                int iy = oy * stride + ky - pad;
+                                int ix = ox * stride + kx - pad;
+                                if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+                                    double p = (double) weight[((oc * inC + ic) * kernel + ky) * kernel + kx]
+                                            * in[(ic * h + iy) * w + ix];
+                                    ref += p;
+                                    abs += Math.abs(p);
+                                }
+                            }
+                        }
+                    }
+                    double tol = (n + 2) * U * abs;
+                    int at = (oc * outH + oy) * outW + ox;
+                    assertEquals(ref, ov[at], tol, what + " at " + oc + "," + oy + "," + ox);
+                    assertEquals(ref, on[at], tol, what + " (naive) at " + oc + "," + oy + "," + ox);
+                }
+            }
+        }
+        return true;
+    }
+
+    /** A channel's output does not depend on how many channels share the call or on the thread count. */
+    @ParameterizedTest
+    @MethodSource("species")
+    void conv2dIsBitwiseInvariantToChannelsAndThreads(String speciesName) {
+        VectorSpecies<Float> sp = speciesNamed(speciesName);
+        SplittableRandom rnd = new SplittableRandom(23);
+        // {inC, h, w, kernel, stride, pad, outC}: one im2col block, then several.
+        int[][] shapes = {{8, 20, 20, 3, 1, 1, 9}, {3, 64, 64, 7, 2, 3, 10}, {5, 7, 9, 3, 2, 0, 4}};
+        for (int[] s : shapes) {
+            int inC = s[0];
+            int h = s[1];
+            int w = s[2];
+            int kernel = s[3];
+            int stride = s[4];
+            int pad = s[5];
+            int outC = s[6];
+            int outH = (h + 2 * pad - kernel) / stride + 1;
+            int outW = (w + 2 * pad - kernel) / stride + 1;
+            int plane = outH * outW;
+            int kk = inC * kernel * kernel;
+            float[] in = random(rnd, inC * h * w, -1, 1);
+            float[] weight = random(rnd, outC * kk, -1, 1);
+            float[] ref = new float[outC * plane];
+            new JvVectorKernels(sp, null).conv2d(in, inC, h, w, weight, outC, kernel, stride, pad, ref, outH, outW);
+            for (ForkJoinPool pool : new ForkJoinPool[] {null, pool1, pool2, pool4}) {
+                JvKernels k = new JvVectorKernels(sp, pool);
+                for (int m = 1; m <= outC; m++) {
+                    float[] out = new float[m * plane];
+                    k.conv2d(in, inC, h, w, Arrays.copyOf(weight, m * kk), m, kernel, stride, pad, out, outH,
+                            outW);
+                    assertTrue(Arrays.equals(Arrays.copyOf(ref, m * plane), out), "shape=" + Arrays.toString(s)
+                            + " channels=" + m + " threads=" + (pool == null ? 0 : pool.getParallelism()));
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ layerNorm
+
+    @Test
+    void layerNormHandComputed() {
+        float[] x = {1, 2, 3, 4};
+        float[] gamma = {1, 1, 2, 1};
+        float[] beta = {0, 0, 0, 10};
+        // mean 2.5, biased variance 1.25.
+        double s = Math.sqrt(1.25);
+        double[] expected = {-1.5 / s, -0.5 / s, 2 * 0.5 / s, 1.5 / s + 10};
+        for (JvKernels k : List.of(NAIVE, new JvVectorKernels(null), new JvVectorKernels(FloatVector.SPECIES_128,
+                null))) {
+            float[] y = new float[4];
+            k.layerNorm(x, 0, 1, 4, gamma, beta, 0f, y, 0);
+            for (int i = 0; i < 4; i++) {
+                assertEquals(expected[i], y[i], 2e-6, k.name() + " at " + i);
+            }
+        }
+    }
+
+    /** Tolerance: 2e-6 * (1 + |y|) against the double control (the worst seen is 6.3e-7); inputs centred off zero. */
+    @ParameterizedTest
+    @MethodSource("species")
+    void layerNormMatchesNaive(String speciesName) {
+        JvKernels vec = new JvVectorKernels(speciesNamed(speciesName), null);
+        SplittableRandom rnd = new SplittableRandom(31);
+        for (int dim : new int[] {1, 2, 3, 7, 8, 16, 17, 31, 33, 130, 768}) {
+            for (int rows : new int[] {1, 3}) {
+                for (double centre : new double[] {0, 0.5, 4}) {
+                    int xOff = rnd.nextInt(5);
+                    int yOff = rnd.nextInt(5);
+                    float[] x = random(rnd, xOff + rows * dim, centre - 1, centre + 1);
+                    float[] gamma = random(rnd, dim, 0.5, 1.5);
+                    float[] beta = random(rnd, dim, -0.5, 0.5);
+                    float[] yv = sentinels(yOff + rows * dim + 2);
+                    float[] yn = new float[yv.length];
+                    vec.layerNorm(x, xOff, rows, dim, gamma, beta, 1e-5f, yv, yOff);
+                    NAIVE.layerNorm(x, xOff, rows, dim, gamma, beta, 1e-5f, yn, yOff);
+                    String what = "layerNorm dim=" + dim + " rows=" + rows + " centre=" + centre;
+                    assertUntouched(yv, yOff, yOff + rows * dim, what);
+                    for (int i = yOff; i < yOff + rows * dim; i++) {
+                        assertEquals(yn[i], yv[i], 2e-6 * (1 + Math.abs(yn[i])), what + " at " + i);
+                    }
+                    // In place: x and y the same array at the same offset.
+                    float[] xy = x.clone();
+                    vec.layerNorm(xy, xOff, rows, dim, gamma, beta, 1e-5f, xy, xOff);
+                    assertArrayEquals(Arrays.copyOfRange(yv, yOff, yOff + rows * dim),
+                            Arrays.copyOfRange(xy, xOff, xOff + rows * dim), what + " in place");
+                }
+            }
+        }
+    }
+
+    /** Two passes keep the variance accurate when the mean dwarfs the spread. */
+    @Test
+    void layerNormWithLargeMean() {
+        SplittableRandom rnd = new SplittableRandom(32);
+        int dim = 768;
+        float[] x = random(rnd, dim, 99, 101);
+        float[] ones = new float[dim];
+        Arrays.fill(ones, 1);
+        float[] zeros = new float[dim];
+        float[] yv = new float[dim];
+        float[] yn = new float[dim];
+        new JvVectorKernels(null).layerNorm(x, 0, 1, dim, ones, zeros, 1e-5f, yv, 0);
+        NAIVE.layerNorm(x, 0, 1, dim, ones, zeros, 1e-5f, yn, 0);
+        for (int i = 0; i < dim; i++) {
+            assertEquals(yn[i], yv[i], 2e-5, "at " + i);
+        }
+    }
+
+    // ------------------------------------------------------------------ gelu
+
+    /**
+     * Tolerance: 1e-6 relative (the worst seen is 4.4e-7, near x = -3.6), plus 1e-14 absolute: the
+     * control's own error in the far negative tail, where 1 + erf cancels.
+     */
+    @ParameterizedTest
+    @MethodSource("species")
+    void geluMatchesExactGelu(String speciesName) {
+        JvKernels vec = new JvVectorKernels(speciesNamed(speciesName), null);
+        SplittableRandom rnd = new SplittableRandom(41);
+        float[] special = {0f, -0f, 1e-30f, -1e-30f, 1e-7f, -1e-7f, 0.5f, -0.5f, 1, -1, 3, -3, 5.5f, -5.5f, 8, -8,
+            9.5f, -9.5f, 13, -13, 16, -16, 20, -20, 1e4f, -1e4f, Float.MAX_VALUE, -Float.MAX_VALUE};
+        checkGelu(vec, special, 0, special.length, "special");
+        double worst = 0;
+        for (int len : new int[] {1, 2, 3, 7, 15, 16, 17, 31, 33, 130, 1000}) {
+            int off = rnd.nextInt(5);
+            float[] x = random(rnd, off + len + 3, -12, 12);
+            worst = Math.max(worst, checkGelu(vec, x, off, len, "len=" + len));
+        }
+        float[] dense = new float[24001];
+        for (int i = 0; i < dense.length; i++) {
+            dense[i] = (i - 12000) / 1000f;
+        }
+        worst = Math.max(worst, checkGelu(vec, dense, 0, dense.length, "grid"));
+        assertTrue(worst > 0, "a non-trivial comparison was made");
+    }
+
+    /** Returns the worst relative error seen. */
+    private static double checkGelu(JvKernels vec, float[] x, int off, int len, String what) {
+        float[] xv = x.clone();
+        float[] xn = x.clone();
+        vec.gelu(xv, off, len);
+        NAIVE.gelu(xn, off, len);
+        double worst = 0;
+        for (int i = 0; i < x.length; i++) {
+            if (i < off || i >= off + len) {
+                assertEquals(x[i], xv[i], 0f, what + ": wrote outside its range at " + i);
+                continue;
+            }
+            double ref = JvMath.gelu(x[i]);
+            double tol = 1e-6 * Math.abs(ref) + 1e-14;
+            assertEquals(ref, xv[i], tol, what + " gelu(" + x[i] + ")");
+            assertEquals(xn[i], xv[i], tol + Math.ulp(xn[i]), what + " vs naive at " + x[i]);
+            if (Math.abs(ref) > 1e-30) {
+                worst = Math.max(worst, Math.abs(xv[i] - ref) / Math.abs(ref));
+            }
+        }
+        return worst;
+    }
+
+    @Test
+    void geluIsBitwiseInvariantToOffset() {
+        SplittableRandom rnd = new SplittableRandom(42);
+        JvKernels vec = new JvVectorKernels(null);
+        float[] x = random(rnd, 67, -6, 6);
+        float[] all = x.clone();
+        vec.gelu(all, 0, all.length);
+        for (int off = 0; off < 20; off++) {
+            for (int len : new int[] {1, 5, 17, 40}) {
+                float[] part = x.clone();
+                vec.gelu(part, off, len);
+                assertArrayEquals(Arrays.copyOfRange(all, off, off + len), Arrays.copyOfRange(part, off, off + len));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ attention
+
+    @Test
+    void attentionHandComputed() {
+        float ln3 = (float) Math.log(3);
+        float[] q = {1, 1};
+        float[] k = {0, ln3};
+        float[] v = {4, 8};
+        float[] scratch = new float[2];
+        for (JvKernels kern : List.of(NAIVE, new JvVectorKernels(null), new JvVectorKernels(FloatVector.SPECIES_128,
+                null))) {
+            float[] out = new float[2];
+            // Scores 0 and ln 3: softmax 1/4, 3/4, so 4/4 + 8*3/4 = 7.
+            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 1, 2, 1, null, 0, 0, false, 0, out, 0, 1, scratch);
+            assertEquals(7, out[0], 1e-5, kern.name());
+            // A bias of ln 3 on the first key evens the scores: 6.
+            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 1, 2, 1, new float[] {ln3, 0}, 0, 2, false, 0, out, 0, 1,
+                    scratch);
+            assertEquals(6, out[0], 1e-5, kern.name() + " with bias");
+            // Causal: query 0 sees key 0 only, query 1 sees both.
+            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 2, 2, 1, null, 0, 0, true, 0, out, 0, 1, scratch);
+            assertEquals(4, out[0], 0f, kern.name() + " causal row 0");
+            assertEquals(7, out[1], 1e-5, kern.name() + " causal row 1");
+            // Offset -1: query 0 sees nothing (an all-zero row), query 1 sees key 0.
+            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 2, 2, 1, null, 0, 0, true, -1, out, 0, 1, scratch);
+            assertArrayEquals(new float[] {0, 4}, out, kern.name() + " causal offset -1");
+        }
+    }
+
+    /** Tolerance: 2e-6 absolute; values lie in [-1, 1] and outputs are convex combinations of them. */
+    @ParameterizedTest
+    @MethodSource("species")
+    void attentionMatchesNaive(String speciesName) {
+        JvKernels vec = new JvVectorKernels(speciesNamed(speciesName), null);
+        SplittableRandom rnd = new SplittableRandom(51);
+        int checked = 0;
+        for (int nq : new int[] {1, 3, 5}) {
+            for (int nk : new int[] {1, 2, 7, 17, 33}) {
+                for (int headDim : new int[] {1, 3, 8, 17, 64, 65}) {
+                    for (int variant = 0; variant < 6; variant++) {
+                        boolean withBias = (variant & 1) != 0;
+                        boolean causal = variant >= 2;
+                        int causalOffset = variant >= 4 ? nk - nq : 0;
+                        checkAttention(vec, rnd, nq, nk, headDim, withBias, causal, causalOffset);
+                        checked++;
+                    }
+                }
+            }
+        }
+        checkAttention(vec, rnd, 40, 900, 64, true, false, 0);
+        checkAttention(vec, rnd, 7, 9, 64, false, true, 2);
+        assertEquals(540, checked);
+    }
+
+    private static void checkAttention(JvKernels vec, SplittableRandom rnd, int nq, int nk, int headDim,
+            boolean withBias, boolean causal, int causalOffset) {
+        int stride = headDim + 3;
+        int qOff = rnd.nextInt(4);
+        int kOff = rnd.nextInt(4);
+        int vOff = rnd.nextInt(4);
+        int outOff = rnd.nextInt(4);
+        int biasOff = rnd.nextInt(4);
+        double scale = 3 / Math.sqrt(headDim);
+        float[] q = random(rnd, qOff + nq * stride, -scale, scale);
+        float[] k = random(rnd, kOff + nk * stride, -1, 1);
+        float[] v = random(rnd, vOff + nk * stride, -1, 1);
+        float[] bias = withBias ? random(rnd, biasOff + nq * (nk + 1), -2, 2) : null;
+        float[] ov = sentinels(outOff + nq * (headDim + 1) + 1);
+        float[] on = sentinels(ov.length);
+        vec.attention(q, qOff, stride, k, kOff, stride, v, vOff, stride, nq, nk, headDim, bias, biasOff, nk + 1,
+                causal, causalOffset, ov, outOff, headDim + 1, new float[nk]);
+        NAIVE.attention(q, qOff, stride, k, kOff, stride, v, vOff, stride, nq, nk, headDim, bias, biasOff, nk + 1,
+                causal, causalOffset, on, outOff, headDim + 1, new float[nk]);
+        String what = "attention nq=" + nq + " nk=" + nk + " d=" + headDim + " bias=" + withBias + " causal="
+                + causal + "/" + causalOffset;
+        for (int i = 0; i < ov.length; i++) {
+            int rel = i - outOff;
+            boolean written = rel >= 0 && rel < nq * (headDim + 1) && rel % (headDim + 1) < headDim;
+            if (written) {
+                assertEquals(on[i], ov[i], 2e-6, what + " at " + i);
+            } else {
+                assertEquals(SENTINEL, ov[i], 0f, what + ": wrote outside its rows at " + i);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ cosine
+
+    @ParameterizedTest
+    @MethodSource("species")
+    void cosineMatchesNaive(String speciesName) {
+        JvKernels vec = new JvVectorKernels(speciesNamed(speciesName), null);
+        SplittableRandom rnd = new SplittableRandom(61);
+        for (int len : new int[] {1, 2, 3, 7, 17, 31, 33, 130, 1000}) {
+            int aOff = rnd.nextInt(5);
+            int bOff = rnd.nextInt(5);
+            float[] a = random(rnd, aOff + len, -1, 1);
+            float[] b = random(rnd, bOff + len, -1, 1);
+            double expected = NAIVE.cosine(a, aOff, b, bOff, len);
+            double actual = vec.cosine(a, aOff, b, bOff, len);
+            assertEquals(expected, actual, 1e-13, "len=" + len);
+            assertEquals(Double.doubleToLongBits(actual), Double.doubleToLongBits(vec.cosine(a, aOff, b, bOff, len)),
+                    "deterministic");
+            // The same direction and the opposite one.
+            float[] twice = new float[len];
+            float[] minus = new float[len];
+            for (int i = 0; i < len; i++) {
+                twice[i] = 2 * a[aOff + i];
+                minus[i] = -a[aOff + i];
+            }
+            assertEquals(1, vec.cosine(a, aOff, twice, 0, len), 1e-12, "len=" + len);
+            assertEquals(-1, vec.cosine(a, aOff, minus, 0, len), 1e-12, "len=" + len);
+        }
+    }
+
+    @Test
+    void cosineOfZeroVectors() {
+        JvKernels vec = new JvVectorKernels(null);
+        float[] zero = new float[37];
+        float[] one = new float[37];
+        one[36] = 1;
+        assertEquals(1, vec.cosine(zero, 0, zero.clone(), 0, 37), 0);
+        assertEquals(0, vec.cosine(zero, 0, one, 0, 37), 0);
+        assertEquals(0, vec.cosine(one, 0, zero, 0, 37), 0);
+        assertEquals(1, vec.cosine(one, 0, one, 0, 37), 0);
+        assertEquals(1, vec.cosine(one, 0, one, 0, 0), 0, "empty vectors count as both zero");
+    }
+}
