@@ -1,0 +1,196 @@
+package dev.mue.cli;
+
+import dev.mue.api.Mue;
+import dev.mue.api.MueSession;
+import dev.mue.api.decode.DecodingOptions;
+import dev.mue.api.model.Model;
+import dev.mue.api.model.ModelBundle;
+import dev.mue.api.plan.PlanShapes;
+import dev.mue.api.policy.DecoderSchedule;
+import dev.mue.api.policy.EncoderMode;
+import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.policy.KvPolicy;
+import dev.mue.api.spi.BackendOptions;
+import java.nio.file.Path;
+import java.util.Locale;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * Options shared by {@code caption}, {@code entail} and {@code plan}: the model, the backend and
+ * the exit policy. Without threshold flags the policy is {@link ExitPolicy#paper()}; each flag
+ * overrides one field of it.
+ */
+final class SessionOptions {
+    /** The paper's decay parameters, used by {@code --schedule decay}. */
+    static final double DECAY_BETA = 0.95;
+    static final double DECAY_TAU = 1.0;
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Model bundle directory (config.json, model.safetensors, dict.txt); default: the bundled demo model.")
+    Path model;
+
+    @Option(names = "--backend", paramLabel = "ID", defaultValue = "auto",
+            description = "Backend id (java, torch, tf) or auto: the system property mue.backend, then MUE_BACKEND, then the best available. Default: ${DEFAULT-VALUE}.")
+    String backend;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "Backend worker threads; 0 means one per core. Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(names = "--image-threshold", paramLabel = "X", description = "Image stream exit threshold (paper: 0.9).")
+    Double imageThreshold;
+
+    @Option(names = "--text-threshold", paramLabel = "X", description = "Text stream exit threshold (paper: 0.95).")
+    Double textThreshold;
+
+    @Option(names = "--encoder-threshold", paramLabel = "X",
+            description = "Image, text and joint encoder thresholds at once (the stream flags take precedence).")
+    Double encoderThreshold;
+
+    @Option(names = "--decoder-threshold", paramLabel = "X",
+            description = "Decoder threshold theta (paper: 0.99); the schedule turns it into a per-step threshold.")
+    Double decoderThreshold;
+
+    @Option(names = "--schedule", paramLabel = "KIND", converter = ScheduleConverter.class,
+            description = "Decoder schedule: fixed, decay (beta 0.95, tau 1) or reference-decay (paper default: decay).")
+    ScheduleKind schedule;
+
+    @Option(names = "--kv-policy", paramLabel = "POLICY",
+            description = "Key/values of skipped decoder layers: propagate (default), copy or omit.")
+    KvPolicy kvPolicy;
+
+    @Option(names = "--encoder", paramLabel = "MODE",
+            description = "Encoder mode: decomposed (MuE, default) or joint (vanilla OFA).")
+    EncoderMode encoderMode;
+
+    @Option(names = "--no-image-relative-bias",
+            description = "Drop the image tokens' 2-D relative bias in the encoder, as the reference code does.")
+    boolean noImageRelativeBias;
+
+    @Option(names = "--beam", paramLabel = "N", defaultValue = "5",
+            description = "Beam size; 1 is greedy. Default: ${DEFAULT-VALUE}.")
+    int beam;
+
+    @Option(names = "--max-length", paramLabel = "N", defaultValue = "16",
+            description = "Most tokens generated before eos is forced. Default: ${DEFAULT-VALUE}.")
+    int maxLength;
+
+    /** Decoder schedule kinds, as named on the command line. */
+    enum ScheduleKind {
+        FIXED("fixed"), DECAY("decay"), REFERENCE_DECAY("reference-decay");
+
+        final String cliName;
+
+        ScheduleKind(String cliName) {
+            this.cliName = cliName;
+        }
+
+        @Override
+        public String toString() {
+            return cliName;
+        }
+    }
+
+    /** Parses {@code fixed}, {@code decay} and {@code reference-decay}. */
+    static final class ScheduleConverter implements ITypeConverter<ScheduleKind> {
+        @Override
+        public ScheduleKind convert(String value) {
+            String v = value.trim().toLowerCase(Locale.ROOT).replace('_', '-');
+            for (ScheduleKind k : ScheduleKind.values()) {
+                if (k.cliName.equals(v)) {
+                    return k;
+                }
+            }
+            throw new TypeConversionException("expected one of fixed, decay, reference-decay but was '" + value + "'");
+        }
+    }
+
+    /** The model named by {@code --model}, or the bundled default. */
+    Model loadModel() {
+        if (model != null) {
+            return ModelBundle.load(model);
+        }
+        return ModelBundle.loadResource(MueCli.class.getClassLoader(), MueCli.DEFAULT_MODEL);
+    }
+
+    /** Where the model comes from, for messages. */
+    String modelSource() {
+        return model != null ? model.toString() : "classpath:" + MueCli.DEFAULT_MODEL;
+    }
+
+    /** The paper's policy with the given flags applied. */
+    ExitPolicy policy() {
+        ExitPolicy paper = ExitPolicy.paper();
+        ExitPolicy.Builder b = paper.toBuilder();
+        if (encoderThreshold != null) {
+            b.encoderThreshold(encoderThreshold);
+        }
+        if (imageThreshold != null) {
+            b.imageThreshold(imageThreshold);
+        }
+        if (textThreshold != null) {
+            b.textThreshold(textThreshold);
+        }
+        DecoderSchedule base = paper.decoderSchedule();
+        if (schedule != null || decoderThreshold != null) {
+            double theta = decoderThreshold != null ? decoderThreshold : base.theta();
+            ScheduleKind kind = schedule != null ? schedule : kindOf(base);
+            b.decoderSchedule(switch (kind) {
+                case FIXED -> new DecoderSchedule.Fixed(theta);
+                case DECAY -> new DecoderSchedule.Decay(theta, DECAY_BETA, DECAY_TAU);
+                case REFERENCE_DECAY -> new DecoderSchedule.ReferenceDecay(theta);
+            });
+        }
+        if (kvPolicy != null) {
+            b.kvPolicy(kvPolicy);
+        }
+        if (encoderMode != null) {
+            b.encoderMode(encoderMode);
+        }
+        if (noImageRelativeBias) {
+            b.imageRelativeBiasInEncoder(false);
+        }
+        return b.build();
+    }
+
+    private static ScheduleKind kindOf(DecoderSchedule s) {
+        return switch (s) {
+            case DecoderSchedule.Fixed f -> ScheduleKind.FIXED;
+            case DecoderSchedule.Decay d -> ScheduleKind.DECAY;
+            case DecoderSchedule.ReferenceDecay r -> ScheduleKind.REFERENCE_DECAY;
+        };
+    }
+
+    /** Beam search settings from {@code --beam} and {@code --max-length}. */
+    DecodingOptions decoding() {
+        return DecodingOptions.captioning().withBeamSize(beam).withMaxLength(maxLength);
+    }
+
+    /** The shapes a session with these options compiles for (as {@link Mue.SessionBuilder#open()} does). */
+    PlanShapes shapes(Model m) {
+        PlanShapes s = PlanShapes.defaults(m.config());
+        int need = maxLength + 1;
+        if (s.maxDecoderTokens() < need) {
+            if (m.config().maxPositions() < need) {
+                throw new IllegalArgumentException("--max-length " + maxLength
+                        + " needs more decoder positions than the model's " + m.config().maxPositions());
+            }
+            s = new PlanShapes(s.maxTextTokens(), need);
+        }
+        return s;
+    }
+
+    /** Opens a session: loads the model, compiles the plan, prepares the backend. */
+    MueSession open() {
+        if (threads < 0) {
+            throw new IllegalArgumentException("--threads must be 0 or more, got " + threads);
+        }
+        ExitPolicy p = policy();
+        DecodingOptions d = decoding();
+        Model m = loadModel();
+        return Mue.session().model(m).backend(backend).policy(p).decoding(d)
+                .backendOptions(BackendOptions.defaults().withThreads(threads)).open();
+    }
+}

@@ -1,0 +1,15 @@
+/**
+ * The {@code mue} command: captioning and visual entailment with MuE exits, exit traces, plans,
+ * backend listing and seeded model bundles.
+ *
+ * <p>The planner and the backends are not required here: {@code dev.mue.api} finds them through
+ * {@link java.util.ServiceLoader}, and service binding resolves them from the module path.
+ */
+module dev.mue.cli {
+    requires dev.mue.api;
+    requires info.picocli;
+    requires org.slf4j;
+    requires com.fasterxml.jackson.databind;
+
+    opens dev.mue.cli to info.picocli;
+}
