@@ -7,6 +7,10 @@ package dev.mue.backend.java.kernels;
  */
 public final class JvNaiveKernels implements JvKernels {
 
+    /** The control kernels; stateless. */
+    public JvNaiveKernels() {
+    }
+
     @Override
     public String name() {
         return "naive";

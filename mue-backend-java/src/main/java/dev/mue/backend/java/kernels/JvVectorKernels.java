@@ -3,11 +3,12 @@ package dev.mue.backend.java.kernels;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -27,12 +28,14 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code reduceLanes(ADD)} is deliberately not used: its summation order is unspecified and may
  * differ between the interpreter and compiled code. Transcendentals ({@code exp} in softmax and
  * GELU) are likewise built from lanewise arithmetic rather than the {@code EXP} operator, whose
- * result may differ by an ulp between the intrinsic and the fallback; elementwise tails use masked
- * vectors so that the same lanewise operations produce them.
+ * result may differ by an ulp between the intrinsic and the fallback. Elementwise tails run either
+ * masked, through the same lanewise operations, or as scalar code repeating them one for one, so an
+ * element's value does not depend on whether it falls in a full vector.
  *
  * <p>Speed. The Vector API compiles to SIMD only when the species is a compile-time constant, so
  * the species lives in a static final field of a small per-shape class ({@link Lanes}); the hot
- * loops read it through a call that the JIT inlines as long as a process uses one shape.
+ * loops read it through a call that the JIT inlines as long as a process uses one shape. Vectors
+ * never cross a call that the JIT might not inline (helpers take arrays), since that boxes them.
  *
  * <p>Instances are immutable and thread-safe; the pool is the caller's and is never shut down here.
  */
@@ -41,12 +44,18 @@ public final class JvVectorKernels implements JvKernels {
     private static final int MR = 4;
     /** Columns of a GEMM register block: each loaded {@code x} vector is reused this many times. */
     private static final int NR = 3;
-    /** Below this many multiply-adds a GEMM or convolution runs on the calling thread. */
-    private static final long PARALLEL_MACS = 1L << 15;
+    /**
+     * Below this many multiply-adds (about 50 us on one core) a GEMM or convolution runs on the
+     * calling thread: waking pool threads costs several microseconds, more than smaller calls gain.
+     * Package-private so that tests can size their shapes to reach the parallel path.
+     */
+    static final long PARALLEL_MACS = 1L << 21;
     /** Floats of {@code w} rows one column tile spans, sized to stay in L2 while row blocks reuse it. */
     private static final int TILE_FLOATS = 1 << 15;
     /** Floats of one im2col block, sized like a GEMM column tile. */
     private static final int IM2COL_FLOATS = 1 << 15;
+    /** Elements summed in float lanes before a partial sum is added in double (layerNorm, cosine). */
+    private static final int SUM_BLOCK = 64;
 
     // exp: Cody-Waite reduction by ln 2 and the Cephes expf polynomial (about 1 ulp on [-ln2/2, ln2/2]).
     private static final float LOG2E = 1.44269504088896341f;
@@ -96,10 +105,12 @@ public final class JvVectorKernels implements JvKernels {
 
     /**
      * Kernels on a given float species, for tests that force a narrower vector than the preferred one.
+     * Package-private so that no incubator type appears in the exported API (the module does not
+     * {@code requires transitive jdk.incubator.vector}).
      *
      * @param pool the caller's pool for large GEMMs and convolutions, or null to stay on the calling thread
      */
-    public JvVectorKernels(VectorSpecies<Float> species, ForkJoinPool pool) {
+    JvVectorKernels(VectorSpecies<Float> species, ForkJoinPool pool) {
         Objects.requireNonNull(species, "species");
         if (species.elementType() != float.class) {
             throw new IllegalArgumentException("not a float species: " + species);
@@ -109,7 +120,7 @@ public final class JvVectorKernels implements JvKernels {
     }
 
     /** The float species the kernels run on. */
-    public VectorSpecies<Float> species() {
+    VectorSpecies<Float> species() {
         return lanes.floats();
     }
 
@@ -140,8 +151,8 @@ public final class JvVectorKernels implements JvKernels {
             gemmTile(a, aOff, k, b, bOff, bias, y, yOff, ldy, 0, rows, 0, cols);
             return;
         }
-        // A few tasks per worker for balance; columns first, since weights dominate the memory traffic.
-        int target = par * 4;
+        // A few tasks per thread for balance; columns first, since the weights dominate the memory traffic.
+        int target = par * 3;
         int colUnits = ceilDiv(cols, NR);
         int colStep = ceilDiv(colUnits, Math.min(target, colUnits)) * NR;
         int colTasks = ceilDiv(cols, colStep);
@@ -159,7 +170,8 @@ public final class JvVectorKernels implements JvKernels {
     /** One task's share of {@link #gemm}: column tiles that fit in cache, each swept by all row blocks. */
     private void gemmTile(float[] a, int aOff, int k, float[] b, int bOff, float[] bias, float[] y, int yOff,
             int ldy, int r0, int r1, int c0, int c1) {
-        float[] red = new float[lanes.floats().length()];
+        float[] red = new float[MR * NR * lanes.floats().length()];
+        float[] sums = new float[MR * NR];
         int tile = Math.max(NR, TILE_FLOATS / Math.max(k, 1) / NR * NR);
         for (int ct = c0; ct < c1; ct += tile) {
             int ce = Math.min(c1, ct + tile);
@@ -167,28 +179,37 @@ public final class JvVectorKernels implements JvKernels {
             for (; r + MR <= r1; r += MR) {
                 int c = ct;
                 for (; c + NR <= ce; c += NR) {
-                    block4x3(a, aOff + r * k, k, b, bOff + c * k, bias, c, y, yOff + r * ldy + c, ldy, red);
+                    block4x3(a, aOff + r * k, k, b, bOff + c * k, bias, c, y, yOff + r * ldy + c, ldy, red, sums);
                 }
                 for (; c < ce; c++) {
-                    block4x1(a, aOff + r * k, k, b, bOff + c * k, bias, c, y, yOff + r * ldy + c, ldy, red);
+                    block4x1(a, aOff + r * k, k, b, bOff + c * k, bias, c, y, yOff + r * ldy + c, ldy, red, sums);
                 }
             }
             for (; r < r1; r++) {
                 int c = ct;
                 for (; c + NR <= ce; c += NR) {
-                    block1x3(a, aOff + r * k, k, b, bOff + c * k, bias, c, y, yOff + r * ldy + c, red);
+                    block1x3(a, aOff + r * k, k, b, bOff + c * k, bias, c, y, yOff + r * ldy + c, red, sums);
                 }
                 for (; c < ce; c++) {
-                    y[yOff + r * ldy + c] = withBias(dot(a, aOff + r * k, b, bOff + c * k, k, red), bias, c);
+                    float s = dot(a, aOff + r * k, b, bOff + c * k, k, red, sums);
+                    y[yOff + r * ldy + c] = bias == null ? s : s + bias[c];
                 }
             }
         }
     }
 
+    /*
+     * The register blocks below only accumulate and store their lane accumulators; the horizontal
+     * sums (Lanes.sums) and the scalar finish (finishBlock) take arrays, not vectors. Passing vectors
+     * to a call that the JIT does not inline boxes them, and a block with a dozen inlined reductions
+     * exceeds the JIT's inlining node budget, so this split keeps every vector in a register.
+     */
+
     /** Four rows by three columns; rows of {@code a} and {@code b} are {@code k} apart. */
     private void block4x3(float[] a, int a0, int k, float[] b, int b0, float[] bias, int col, float[] y, int y0,
-            int ldy, float[] red) {
+            int ldy, float[] red, float[] sums) {
         VectorSpecies<Float> sp = lanes.floats();
+        int len = sp.length();
         int kv = sp.loopBound(k);
         int a1 = a0 + k;
         int a2 = a1 + k;
@@ -207,7 +228,7 @@ public final class JvVectorKernels implements JvKernels {
         FloatVector s30 = s00;
         FloatVector s31 = s00;
         FloatVector s32 = s00;
-        for (int i = 0; i < kv; i += sp.length()) {
+        for (int i = 0; i < kv; i += len) {
             FloatVector x0 = FloatVector.fromArray(sp, a, a0 + i);
             FloatVector x1 = FloatVector.fromArray(sp, a, a1 + i);
             FloatVector x2 = FloatVector.fromArray(sp, a, a2 + i);
@@ -228,27 +249,27 @@ public final class JvVectorKernels implements JvKernels {
             s22 = x2.fma(w, s22);
             s32 = x3.fma(w, s32);
         }
-        y[y0] = withBias(finish(s00, a, a0, b, b0, kv, k, red), bias, col);
-        y[y0 + 1] = withBias(finish(s01, a, a0, b, b1, kv, k, red), bias, col + 1);
-        y[y0 + 2] = withBias(finish(s02, a, a0, b, b2, kv, k, red), bias, col + 2);
-        y0 += ldy;
-        y[y0] = withBias(finish(s10, a, a1, b, b0, kv, k, red), bias, col);
-        y[y0 + 1] = withBias(finish(s11, a, a1, b, b1, kv, k, red), bias, col + 1);
-        y[y0 + 2] = withBias(finish(s12, a, a1, b, b2, kv, k, red), bias, col + 2);
-        y0 += ldy;
-        y[y0] = withBias(finish(s20, a, a2, b, b0, kv, k, red), bias, col);
-        y[y0 + 1] = withBias(finish(s21, a, a2, b, b1, kv, k, red), bias, col + 1);
-        y[y0 + 2] = withBias(finish(s22, a, a2, b, b2, kv, k, red), bias, col + 2);
-        y0 += ldy;
-        y[y0] = withBias(finish(s30, a, a3, b, b0, kv, k, red), bias, col);
-        y[y0 + 1] = withBias(finish(s31, a, a3, b, b1, kv, k, red), bias, col + 1);
-        y[y0 + 2] = withBias(finish(s32, a, a3, b, b2, kv, k, red), bias, col + 2);
+        s00.intoArray(red, 0);
+        s01.intoArray(red, len);
+        s02.intoArray(red, 2 * len);
+        s10.intoArray(red, 3 * len);
+        s11.intoArray(red, 4 * len);
+        s12.intoArray(red, 5 * len);
+        s20.intoArray(red, 6 * len);
+        s21.intoArray(red, 7 * len);
+        s22.intoArray(red, 8 * len);
+        s30.intoArray(red, 9 * len);
+        s31.intoArray(red, 10 * len);
+        s32.intoArray(red, 11 * len);
+        lanes.sums(red, 12, sums);
+        finishBlock(sums, 4, 3, a, a0, b, b0, kv, k, bias, col, y, y0, ldy);
     }
 
     /** Four rows by one column, for the columns left over from {@link #block4x3}. */
     private void block4x1(float[] a, int a0, int k, float[] b, int b0, float[] bias, int col, float[] y, int y0,
-            int ldy, float[] red) {
+            int ldy, float[] red, float[] sums) {
         VectorSpecies<Float> sp = lanes.floats();
+        int len = sp.length();
         int kv = sp.loopBound(k);
         int a1 = a0 + k;
         int a2 = a1 + k;
@@ -257,57 +278,77 @@ public final class JvVectorKernels implements JvKernels {
         FloatVector s1 = s0;
         FloatVector s2 = s0;
         FloatVector s3 = s0;
-        for (int i = 0; i < kv; i += sp.length()) {
+        for (int i = 0; i < kv; i += len) {
             FloatVector w = FloatVector.fromArray(sp, b, b0 + i);
             s0 = FloatVector.fromArray(sp, a, a0 + i).fma(w, s0);
             s1 = FloatVector.fromArray(sp, a, a1 + i).fma(w, s1);
             s2 = FloatVector.fromArray(sp, a, a2 + i).fma(w, s2);
             s3 = FloatVector.fromArray(sp, a, a3 + i).fma(w, s3);
         }
-        y[y0] = withBias(finish(s0, a, a0, b, b0, kv, k, red), bias, col);
-        y[y0 + ldy] = withBias(finish(s1, a, a1, b, b0, kv, k, red), bias, col);
-        y[y0 + 2 * ldy] = withBias(finish(s2, a, a2, b, b0, kv, k, red), bias, col);
-        y[y0 + 3 * ldy] = withBias(finish(s3, a, a3, b, b0, kv, k, red), bias, col);
+        s0.intoArray(red, 0);
+        s1.intoArray(red, len);
+        s2.intoArray(red, 2 * len);
+        s3.intoArray(red, 3 * len);
+        lanes.sums(red, 4, sums);
+        finishBlock(sums, 4, 1, a, a0, b, b0, kv, k, bias, col, y, y0, ldy);
     }
 
     /** One row by three columns, for the rows left over from {@link #block4x3}. */
     private void block1x3(float[] a, int a0, int k, float[] b, int b0, float[] bias, int col, float[] y, int y0,
-            float[] red) {
+            float[] red, float[] sums) {
         VectorSpecies<Float> sp = lanes.floats();
+        int len = sp.length();
         int kv = sp.loopBound(k);
         int b1 = b0 + k;
         int b2 = b1 + k;
         FloatVector s0 = FloatVector.zero(sp);
         FloatVector s1 = s0;
         FloatVector s2 = s0;
-        for (int i = 0; i < kv; i += sp.length()) {
+        for (int i = 0; i < kv; i += len) {
             FloatVector x = FloatVector.fromArray(sp, a, a0 + i);
             s0 = x.fma(FloatVector.fromArray(sp, b, b0 + i), s0);
             s1 = x.fma(FloatVector.fromArray(sp, b, b1 + i), s1);
             s2 = x.fma(FloatVector.fromArray(sp, b, b2 + i), s2);
         }
-        y[y0] = withBias(finish(s0, a, a0, b, b0, kv, k, red), bias, col);
-        y[y0 + 1] = withBias(finish(s1, a, a0, b, b1, kv, k, red), bias, col + 1);
-        y[y0 + 2] = withBias(finish(s2, a, a0, b, b2, kv, k, red), bias, col + 2);
+        s0.intoArray(red, 0);
+        s1.intoArray(red, len);
+        s2.intoArray(red, 2 * len);
+        lanes.sums(red, 3, sums);
+        finishBlock(sums, 1, 3, a, a0, b, b0, kv, k, bias, col, y, y0, 0);
     }
 
     /**
      * The dot product of {@code n} floats in the canonical order: lane accumulators, halving tree,
-     * scalar tail. Every blocked kernel above performs exactly these operations per element.
+     * scalar tail. Every register block above performs exactly these operations per element.
      */
-    private float dot(float[] a, int a0, float[] b, int b0, int n, float[] red) {
+    private float dot(float[] a, int a0, float[] b, int b0, int n, float[] red, float[] sums) {
         VectorSpecies<Float> sp = lanes.floats();
         int nv = sp.loopBound(n);
         FloatVector s = FloatVector.zero(sp);
         for (int i = 0; i < nv; i += sp.length()) {
             s = FloatVector.fromArray(sp, a, a0 + i).fma(FloatVector.fromArray(sp, b, b0 + i), s);
         }
-        return finish(s, a, a0, b, b0, nv, n, red);
+        s.intoArray(red, 0);
+        lanes.sums(red, 1, sums);
+        return tail(sums[0], a, a0, b, b0, nv, n);
     }
 
-    /** Sums the lane accumulator by the halving tree, then folds in the scalar tail {@code [kv, k)}. */
-    private float finish(FloatVector acc, float[] a, int a0, float[] b, int b0, int kv, int k, float[] red) {
-        float s = lanes.sum(acc, red);
+    /**
+     * Completes a {@code rows x cols} register block from its lane sums ({@code sums[r * cols + c]}):
+     * folds in the scalar tail, adds the bias and stores.
+     */
+    private static void finishBlock(float[] sums, int rows, int cols, float[] a, int a0, float[] b, int b0, int kv,
+            int k, float[] bias, int col, float[] y, int y0, int ldy) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                float s = tail(sums[r * cols + c], a, a0 + r * k, b, b0 + c * k, kv, k);
+                y[y0 + r * ldy + c] = bias == null ? s : s + bias[col + c];
+            }
+        }
+    }
+
+    /** Folds the scalar tail {@code [kv, k)} of a dot product into its lane sum {@code s}, in index order. */
+    private static float tail(float s, float[] a, int a0, float[] b, int b0, int kv, int k) {
         for (int i = kv; i < k; i++) {
             s = Math.fma(a[a0 + i], b[b0 + i], s);
         }
@@ -315,21 +356,20 @@ public final class JvVectorKernels implements JvKernels {
     }
 
     /**
-     * The lanes of {@code v} summed by the halving tree, {@code red[i] += red[i + w]} for
-     * {@code w = L/2, ..., 1}, through memory: the reference that {@link Lanes#sum} reproduces in registers.
+     * Sums each of {@code n} stored lane vectors ({@code len} floats apart in {@code red}) by the
+     * halving tree, {@code x[i] += x[i + w]} for {@code w = len/2, ..., 1}: the reference that
+     * {@link Lanes#sums} reproduces in registers.
      */
-    private static float sumLanes(FloatVector v, float[] red) {
-        v.intoArray(red, 0);
-        for (int w = red.length >> 1; w > 0; w >>= 1) {
-            for (int i = 0; i < w; i++) {
-                red[i] += red[i + w];
+    private static void treeSums(float[] red, int len, int n, float[] out) {
+        for (int j = 0; j < n; j++) {
+            int base = j * len;
+            for (int w = len >> 1; w > 0; w >>= 1) {
+                for (int i = 0; i < w; i++) {
+                    red[base + i] += red[base + i + w];
+                }
             }
+            out[j] = red[base];
         }
-        return red[0];
-    }
-
-    private static float withBias(float s, float[] bias, int col) {
-        return bias == null ? s : s + bias[col];
     }
 
     // ---------------------------------------------------------------- layerNorm
@@ -337,139 +377,170 @@ public final class JvVectorKernels implements JvKernels {
     /**
      * {@inheritDoc}
      *
-     * <p>Mean and variance are accumulated in double, like the control: each float vector is widened
-     * to two double vectors (two passes, so the variance sums squares of centred values), summed in
-     * the canonical order. Only the final {@code (x - mean) * inv * gamma + beta} runs in float, a few
-     * ulps from the control.
+     * <p>Mean and variance (two passes, so the variance sums squares of centred values) are
+     * accumulated per block of {@value #SUM_BLOCK} elements in float lanes, summed by the halving
+     * tree, and the block sums added in double, which keeps them close to the double control's at any
+     * width. The final {@code (x - mean) * inv * gamma + beta} runs in float, a few ulps of its terms
+     * from the control.
      */
     @Override
     public void layerNorm(float[] x, int xOff, int rows, int dim, float[] gamma, float[] beta, float eps, float[] y,
             int yOff) {
         VectorSpecies<Float> sp = lanes.floats();
-        VectorSpecies<Double> dsp = lanes.doubles();
         int len = sp.length();
         int dv = sp.loopBound(dim);
-        double[] red = new double[dsp.length()];
+        int block = Math.max(len, SUM_BLOCK / len * len);
+        float[] red = new float[len];
+        float[] sums = new float[1];
         for (int r = 0; r < rows; r++) {
             int xo = xOff + r * dim;
             int yo = yOff + r * dim;
-            DoubleVector acc = DoubleVector.zero(dsp);
-            for (int i = 0; i < dv; i += len) {
-                FloatVector v = FloatVector.fromArray(sp, x, xo + i);
-                acc = acc.add(v.convertShape(VectorOperators.F2D, dsp, 0));
-                acc = acc.add(v.convertShape(VectorOperators.F2D, dsp, 1));
+            double sum = 0;
+            for (int b0 = 0; b0 < dv; b0 += block) {
+                FloatVector acc = FloatVector.zero(sp);
+                for (int i = b0, be = Math.min(dv, b0 + block); i < be; i += len) {
+                    acc = acc.add(FloatVector.fromArray(sp, x, xo + i));
+                }
+                acc.intoArray(red, 0);
+                lanes.sums(red, 1, sums);
+                sum += sums[0];
             }
-            double sum = sumLanes(acc, red);
             for (int i = dv; i < dim; i++) {
                 sum += x[xo + i];
             }
-            double mean = sum / dim;
-            acc = DoubleVector.zero(dsp);
-            for (int i = 0; i < dv; i += len) {
-                FloatVector v = FloatVector.fromArray(sp, x, xo + i);
-                DoubleVector d = (DoubleVector) v.convertShape(VectorOperators.F2D, dsp, 0);
-                d = d.sub(mean);
-                acc = d.fma(d, acc);
-                d = (DoubleVector) v.convertShape(VectorOperators.F2D, dsp, 1);
-                d = d.sub(mean);
-                acc = d.fma(d, acc);
+            float mean = (float) (sum / dim);
+            double sq = 0;
+            for (int b0 = 0; b0 < dv; b0 += block) {
+                FloatVector acc = FloatVector.zero(sp);
+                for (int i = b0, be = Math.min(dv, b0 + block); i < be; i += len) {
+                    FloatVector d = FloatVector.fromArray(sp, x, xo + i).sub(mean);
+                    acc = d.fma(d, acc);
+                }
+                acc.intoArray(red, 0);
+                lanes.sums(red, 1, sums);
+                sq += sums[0];
             }
-            double sq = sumLanes(acc, red);
             for (int i = dv; i < dim; i++) {
                 double d = x[xo + i] - mean;
-                sq = Math.fma(d, d, sq);
+                sq += d * d;
             }
             float inv = (float) (1 / Math.sqrt(sq / dim + eps));
-            float meanF = (float) mean;
-            // The scalar tail repeats the lanewise operations (sub, mul, mul, add) one for one.
+            // Centre on the double mean as two floats, so that its rounding does not shift the output.
+            float meanLo = (float) (sum / dim - mean);
+            // The scalar tail repeats the lanewise operations (sub, sub, mul, mul, add) one for one.
             for (int i = 0; i < dv; i += len) {
-                FloatVector v = FloatVector.fromArray(sp, x, xo + i).sub(meanF).mul(inv);
+                FloatVector v = FloatVector.fromArray(sp, x, xo + i).sub(mean).sub(meanLo).mul(inv);
                 v.mul(FloatVector.fromArray(sp, gamma, i)).add(FloatVector.fromArray(sp, beta, i)).intoArray(y, yo + i);
             }
             for (int i = dv; i < dim; i++) {
-                y[yo + i] = (x[xo + i] - meanF) * inv * gamma[i] + beta[i];
+                y[yo + i] = (x[xo + i] - mean - meanLo) * inv * gamma[i] + beta[i];
             }
         }
     }
 
-    // ---------------------------------------------------------------- gelu
+    // ---------------------------------------------------------------- gelu and exp
+
+    /*
+     * exp(a + b) is built from lanewise arithmetic: n = round((a + b) / ln 2) by the 1.5 * 2^23 trick,
+     * r = (a - n ln2_hi) - n ln2_lo + b (exact in its first step, so a may be large while b carries a
+     * small correction), the Cephes expf polynomial on r, and the scale 2^n assembled in the exponent
+     * bits. Results below 2^-126 are flushed to zero. The sequence is written out in gelu and in
+     * softmaxExp rather than shared: a helper taking and returning vectors boxes them whenever the
+     * JIT declines to inline it, which costs far more than the computation.
+     */
 
     /**
      * {@inheritDoc}
      *
      * <p>Computed in float as {@code x (1 - e)} for {@code x >= 0} and {@code x e} below, where
      * {@code e = erfc(|x| / sqrt 2) / 2} comes from a rational-exponential erfc approximation with
-     * relative error under 1.2e-7 (so erf is within 1.2e-7 absolute). Relative error of the result is
-     * a few 1e-7 over the whole float range.
+     * relative error under 1.2e-7 (so erf is within 1.2e-7 absolute), with {@code x^2} split exactly
+     * into two floats so that {@code exp(-x^2/2)} loses nothing for large {@code |x|}. The relative
+     * error is below about 5e-7 wherever the result is a normal float; below {@code x = -13.2}, where
+     * it would be subnormal, it is flushed to zero. The last partial vector is processed masked, by
+     * the same lanewise operations.
      */
     @Override
     public void gelu(float[] x, int off, int len) {
         VectorSpecies<Float> sp = lanes.floats();
         int end = off + len;
-        int i = off;
-        for (int bound = off + sp.loopBound(len); i < bound; i += sp.length()) {
-            geluVector(FloatVector.fromArray(sp, x, i)).intoArray(x, i);
-        }
-        if (i < end) {
+        for (int i = off; i < end; i += sp.length()) {
             VectorMask<Float> m = sp.indexInRange(i, end);
-            geluVector(FloatVector.fromArray(sp, x, i, m)).intoArray(x, i, m);
+            FloatVector xv = FloatVector.fromArray(sp, x, i, m);
+            FloatVector ax = xv.abs().min(GELU_CLAMP);
+            // t = 1 / (1 + z/2), z = |x| / sqrt 2; p = ERFC_C0 + t (ERFC_C1 + t (...)).
+            FloatVector one = FloatVector.broadcast(sp, 1f);
+            FloatVector t = one.div(ax.fma(HALF_SQRT_HALF, 1f));
+            FloatVector p = t.fma(ERFC_C9, ERFC_C8);
+            p = p.fma(t, p.broadcast(ERFC_C7));
+            p = p.fma(t, p.broadcast(ERFC_C6));
+            p = p.fma(t, p.broadcast(ERFC_C5));
+            p = p.fma(t, p.broadcast(ERFC_C4));
+            p = p.fma(t, p.broadcast(ERFC_C3));
+            p = p.fma(t, p.broadcast(ERFC_C2));
+            p = p.fma(t, p.broadcast(ERFC_C1));
+            p = p.fma(t, p.broadcast(ERFC_C0));
+            // z^2 = x^2 / 2 = hi + lo exactly; exp(a + b) with a = -hi, b = p - lo.
+            FloatVector x2 = ax.mul(ax);
+            FloatVector a = x2.mul(-0.5f).max(EXP_CLAMP);
+            FloatVector b = p.sub(ax.fma(ax, x2.neg()).mul(0.5f));
+            FloatVector s = a.add(b);
+            FloatVector fx = s.fma(LOG2E, ROUND_MAGIC);
+            FloatVector n = fx.sub(ROUND_MAGIC);
+            FloatVector r = n.fma(n.broadcast(-LN2_HI), a).sub(n.mul(LN2_LO)).add(b);
+            FloatVector q = r.fma(EXP_P0, EXP_P1);
+            q = q.fma(r, q.broadcast(EXP_P2));
+            q = q.fma(r, q.broadcast(EXP_P3));
+            q = q.fma(r, q.broadcast(EXP_P4));
+            q = q.fma(r, q.broadcast(EXP_P5));
+            FloatVector scale = fx.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            FloatVector ex = q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, s.compare(VectorOperators.LT, EXP_MIN));
+            FloatVector e = ex.mul(t).mul(0.5f);
+            FloatVector y = xv.mul(e).blend(xv.mul(one.sub(e)), xv.compare(VectorOperators.GE, 0f));
+            y.intoArray(x, i, m);
         }
-    }
-
-    private static FloatVector geluVector(FloatVector x) {
-        FloatVector ax = x.abs().min(GELU_CLAMP);
-        // t = 1 / (1 + z/2), z = |x| / sqrt 2.
-        FloatVector t = ax.fma(HALF_SQRT_HALF, 1f);
-        t = FloatVector.broadcast(x.species(), 1f).div(t);
-        FloatVector p = t.fma(ERFC_C9, ERFC_C8);
-        p = horner(p, t, ERFC_C7);
-        p = horner(p, t, ERFC_C6);
-        p = horner(p, t, ERFC_C5);
-        p = horner(p, t, ERFC_C4);
-        p = horner(p, t, ERFC_C3);
-        p = horner(p, t, ERFC_C2);
-        p = horner(p, t, ERFC_C1);
-        p = horner(p, t, ERFC_C0);
-        // z^2 = x^2 / 2 split exactly into hi + lo, so that exp(-z^2) keeps full precision for large |x|.
-        FloatVector x2 = ax.mul(ax);
-        FloatVector x2lo = ax.fma(ax, x2.neg());
-        FloatVector e = exp(x2.mul(-0.5f), p.sub(x2lo.mul(0.5f))).mul(t).mul(0.5f);
-        FloatVector neg = x.mul(e);
-        FloatVector pos = x.mul(e.neg().add(1f));
-        return neg.blend(pos, x.compare(VectorOperators.GE, 0f));
     }
 
     /**
-     * {@code exp(a + b)} lanewise for {@code a + b <= 88}, where {@code a} carries the magnitude and
-     * {@code b} (|b| of order 1) a correction that the range reduction adds after subtracting
-     * {@code n ln 2} from {@code a} exactly. Results below the normal range are flushed to zero.
+     * {@code s[j] = exp(s[j] - max)} for {@code j < n}, then returns their sum (lane accumulators,
+     * halving tree): the numerators of a softmax. Same exp as {@link #gelu}, with {@code b = 0}.
      */
-    private static FloatVector exp(FloatVector a, FloatVector b) {
-        a = a.max(EXP_CLAMP);
-        FloatVector s = a.add(b);
-        FloatVector fx = s.fma(LOG2E, ROUND_MAGIC);
-        FloatVector n = fx.sub(ROUND_MAGIC);
-        FloatVector r = n.fma(n.broadcast(-LN2_HI), a).sub(n.mul(LN2_LO)).add(b);
-        FloatVector r2 = r.mul(r);
-        FloatVector q = r.fma(EXP_P0, EXP_P1);
-        q = horner(q, r, EXP_P2);
-        q = horner(q, r, EXP_P3);
-        q = horner(q, r, EXP_P4);
-        q = horner(q, r, EXP_P5);
-        FloatVector er = q.fma(r2, r).add(1f);
-        IntVector bits = fx.reinterpretAsInts();
-        FloatVector scale = bits.sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector res = er.mul(scale);
-        return res.blend(0f, s.compare(VectorOperators.LT, EXP_MIN));
-    }
-
-    /** One Horner step, {@code p * t + c}, fused. */
-    private static FloatVector horner(FloatVector p, FloatVector t, float c) {
-        return p.fma(t, p.broadcast(c));
+    private float softmaxExp(float[] s, int n, float max, float[] red, float[] sums) {
+        VectorSpecies<Float> sp = lanes.floats();
+        FloatVector acc = FloatVector.zero(sp);
+        for (int j = 0; j < n; j += sp.length()) {
+            VectorMask<Float> m = sp.indexInRange(j, n);
+            FloatVector a = FloatVector.fromArray(sp, s, j, m).sub(max).max(EXP_CLAMP);
+            FloatVector fx = a.fma(LOG2E, ROUND_MAGIC);
+            FloatVector k = fx.sub(ROUND_MAGIC);
+            FloatVector r = k.fma(k.broadcast(-LN2_HI), a).sub(k.mul(LN2_LO));
+            FloatVector q = r.fma(EXP_P0, EXP_P1);
+            q = q.fma(r, q.broadcast(EXP_P2));
+            q = q.fma(r, q.broadcast(EXP_P3));
+            q = q.fma(r, q.broadcast(EXP_P4));
+            q = q.fma(r, q.broadcast(EXP_P5));
+            FloatVector scale = fx.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            FloatVector ex = q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, a.compare(VectorOperators.LT, EXP_MIN));
+            ex.intoArray(s, j, m);
+            acc = acc.add(ex, m);
+        }
+        acc.intoArray(red, 0);
+        lanes.sums(red, 1, sums);
+        return sums[0];
     }
 
     // ---------------------------------------------------------------- attention
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Scores are dot products along {@code headDim} in the canonical order; the softmax subtracts
+     * the row maximum and uses the lanewise exp of {@link #gelu} (about an ulp from {@link Math#exp});
+     * {@code p . V} accumulates one lane vector per {@code headDim} chunk with fused multiply-adds in
+     * key order. Queries are independent, so a row gives the same bits alone or in a batch.
+     */
     @Override
     public void attention(float[] q, int qOff, int qStride, float[] k, int kOff, int kStride, float[] v, int vOff,
             int vStride, int nq, int nk, int headDim, float[] bias, int biasOff, int biasStride, boolean causal,
@@ -478,6 +549,7 @@ public final class JvVectorKernels implements JvKernels {
         int len = sp.length();
         int cv = sp.loopBound(headDim);
         float[] red = new float[len];
+        float[] sums = new float[1];
         for (int i = 0; i < nq; i++) {
             int limit = causal ? (int) Math.max(0, Math.min(nk, (long) i + causalOffset + 1)) : nk;
             int qo = qOff + i * qStride;
@@ -489,31 +561,16 @@ public final class JvVectorKernels implements JvKernels {
             }
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < limit; j++) {
-                float s = dot(q, qo, k, kOff + j * kStride, headDim, red);
+                float s = dot(q, qo, k, kOff + j * kStride, headDim, red, sums);
                 if (bias != null) {
                     s += bias[biasOff + i * biasStride + j];
                 }
                 scratch[j] = s;
                 max = Math.max(max, s);
             }
-            FloatVector maxv = FloatVector.broadcast(sp, max);
-            FloatVector zero = FloatVector.zero(sp);
-            FloatVector sumv = zero;
-            int j = 0;
-            for (int bound = sp.loopBound(limit); j < bound; j += len) {
-                FloatVector e = exp(FloatVector.fromArray(sp, scratch, j).sub(maxv), zero);
-                e.intoArray(scratch, j);
-                sumv = sumv.add(e);
-            }
-            if (j < limit) {
-                VectorMask<Float> m = sp.indexInRange(j, limit);
-                FloatVector e = exp(FloatVector.fromArray(sp, scratch, j, m).sub(maxv), zero);
-                e.intoArray(scratch, j, m);
-                sumv = sumv.add(e, m);
-            }
-            float sum = lanes.sum(sumv, red);
+            float sum = softmaxExp(scratch, limit, max, red, sums);
             FloatVector sumb = FloatVector.broadcast(sp, sum);
-            j = 0;
+            int j = 0;
             for (int bound = sp.loopBound(limit); j < bound; j += len) {
                 FloatVector.fromArray(sp, scratch, j).div(sumb).intoArray(scratch, j);
             }
@@ -522,7 +579,7 @@ public final class JvVectorKernels implements JvKernels {
             }
             int c = 0;
             for (; c < cv; c += len) {
-                FloatVector acc = zero;
+                FloatVector acc = FloatVector.zero(sp);
                 for (j = 0; j < limit; j++) {
                     FloatVector vj = FloatVector.fromArray(sp, v, vOff + j * vStride + c);
                     acc = vj.fma(FloatVector.broadcast(sp, scratch[j]), acc);
@@ -615,61 +672,63 @@ public final class JvVectorKernels implements JvKernels {
     /**
      * {@inheritDoc}
      *
-     * <p>Each float vector is widened to two double vectors, so products are exact and only the
-     * (fixed-order) double sums round, as in the control.
+     * <p>Products are accumulated per block of {@value #SUM_BLOCK} elements in float lanes, summed by
+     * the halving tree, and the block sums added in double, in a fixed order: deterministic, and
+     * within a few 1e-8 of the all-double control.
      */
     @Override
     public double cosine(float[] a, int aOff, float[] b, int bOff, int len) {
         VectorSpecies<Float> sp = lanes.floats();
-        VectorSpecies<Double> dsp = lanes.doubles();
+        int lanesN = sp.length();
         int nv = sp.loopBound(len);
-        DoubleVector ab = DoubleVector.zero(dsp);
-        DoubleVector aa = ab;
-        DoubleVector bb = ab;
-        for (int i = 0; i < nv; i += sp.length()) {
-            FloatVector fa = FloatVector.fromArray(sp, a, aOff + i);
-            FloatVector fb = FloatVector.fromArray(sp, b, bOff + i);
-            for (int part = 0; part < 2; part++) {
-                DoubleVector x = (DoubleVector) fa.convertShape(VectorOperators.F2D, dsp, part);
-                DoubleVector y = (DoubleVector) fb.convertShape(VectorOperators.F2D, dsp, part);
-                ab = x.fma(y, ab);
-                aa = x.fma(x, aa);
-                bb = y.fma(y, bb);
+        int block = Math.max(lanesN, SUM_BLOCK / lanesN * lanesN);
+        float[] red = new float[3 * lanesN];
+        float[] sums = new float[3];
+        double ab = 0;
+        double aa = 0;
+        double bb = 0;
+        for (int b0 = 0; b0 < nv; b0 += block) {
+            FloatVector sab = FloatVector.zero(sp);
+            FloatVector saa = sab;
+            FloatVector sbb = sab;
+            for (int i = b0, be = Math.min(nv, b0 + block); i < be; i += lanesN) {
+                FloatVector x = FloatVector.fromArray(sp, a, aOff + i);
+                FloatVector y = FloatVector.fromArray(sp, b, bOff + i);
+                sab = x.fma(y, sab);
+                saa = x.fma(x, saa);
+                sbb = y.fma(y, sbb);
             }
+            sab.intoArray(red, 0);
+            saa.intoArray(red, lanesN);
+            sbb.intoArray(red, 2 * lanesN);
+            lanes.sums(red, 3, sums);
+            ab += sums[0];
+            aa += sums[1];
+            bb += sums[2];
         }
-        double[] red = new double[dsp.length()];
-        double sab = sumLanes(ab, red);
-        double saa = sumLanes(aa, red);
-        double sbb = sumLanes(bb, red);
         for (int i = nv; i < len; i++) {
             double x = a[aOff + i];
             double y = b[bOff + i];
-            sab += x * y;
-            saa += x * x;
-            sbb += y * y;
+            ab += x * y;
+            aa += x * x;
+            bb += y * y;
         }
-        if (saa == 0 && sbb == 0) {
+        if (aa == 0 && bb == 0) {
             return 1;
         }
-        if (saa == 0 || sbb == 0) {
+        if (aa == 0 || bb == 0) {
             return 0;
         }
-        return sab / Math.sqrt(saa * sbb);
-    }
-
-    private static double sumLanes(DoubleVector v, double[] red) {
-        v.intoArray(red, 0);
-        for (int w = red.length >> 1; w > 0; w >>= 1) {
-            for (int i = 0; i < w; i++) {
-                red[i] += red[i + w];
-            }
-        }
-        return red[0];
+        return ab / Math.sqrt(aa * bb);
     }
 
     // ---------------------------------------------------------------- plumbing
 
-    /** Runs {@code body} for {@code 0..n-1}, on the pool when there is one and more than one task. */
+    /**
+     * Runs {@code body} for {@code 0..n-1}: on the calling thread alone without a pool, otherwise on
+     * the calling thread together with up to {@code parallelism - 1} pool threads (see {@link Job}),
+     * so that as many threads work as the pool is sized for, whether or not the caller is one of them.
+     */
     private void forEach(int n, IntConsumer body) {
         if (pool == null || n <= 1) {
             for (int i = 0; i < n; i++) {
@@ -677,34 +736,74 @@ public final class JvVectorKernels implements JvKernels {
             }
             return;
         }
-        pool.invoke(new Range(body, 0, n));
+        Job job = new Job(body, n);
+        int helpers = Math.min(pool.getParallelism() - 1, n - 1);
+        try {
+            for (int h = 0; h < helpers; h++) {
+                pool.execute(job);
+            }
+        } catch (RejectedExecutionException e) {
+            // A pool that is shutting down leaves the work to the calling thread.
+        }
+        job.run();
+        job.awaitAndRethrow();
     }
 
     private static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
     }
 
-    /** Fork-join over an index range, split in halves down to single indices. */
-    private static final class Range extends RecursiveAction {
-        private static final long serialVersionUID = 1L;
-        private final transient IntConsumer body;
-        private final int lo;
-        private final int hi;
+    /**
+     * One parallel loop: the calling thread and the pool threads it enlisted claim indices from a
+     * shared counter until none are left. The caller never waits for a helper to start, only for
+     * tasks already running elsewhere to finish, so a late or busy pool (including a call made from
+     * inside the pool) costs no more than running the loop alone, and cannot deadlock.
+     */
+    private static final class Job implements Runnable {
+        private final IntConsumer body;
+        private final int n;
+        private final Thread caller = Thread.currentThread();
+        private final AtomicInteger next = new AtomicInteger();
+        private final AtomicInteger done = new AtomicInteger();
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-        Range(IntConsumer body, int lo, int hi) {
+        Job(IntConsumer body, int n) {
             this.body = body;
-            this.lo = lo;
-            this.hi = hi;
+            this.n = n;
         }
 
         @Override
-        protected void compute() {
-            if (hi - lo == 1) {
-                body.accept(lo);
-                return;
+        public void run() {
+            for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+                try {
+                    if (failure.get() == null) {
+                        body.accept(i);
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    if (done.incrementAndGet() == n) {
+                        LockSupport.unpark(caller);
+                    }
+                }
             }
-            int mid = (lo + hi) >>> 1;
-            invokeAll(new Range(body, lo, mid), new Range(body, mid, hi));
+        }
+
+        /** Waits for the tasks other threads are still running, then rethrows the first failure. */
+        void awaitAndRethrow() {
+            while (done.get() < n) {
+                LockSupport.park(this);
+            }
+            Throwable t = failure.get();
+            if (t instanceof RuntimeException e) {
+                throw e;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+            if (t != null) {
+                throw new IllegalStateException(t);
+            }
         }
     }
 
@@ -716,17 +815,13 @@ public final class JvVectorKernels implements JvKernels {
     private abstract static sealed class Lanes permits Lanes64, Lanes128, Lanes256, Lanes512, LanesMax {
         abstract VectorSpecies<Float> floats();
 
-        /** Doubles of the same vector shape: half as many lanes. */
-        abstract VectorSpecies<Double> doubles();
-
         /**
-         * The halving-tree sum of the lanes, bitwise equal to {@link JvVectorKernels#sumLanes}: a
-         * butterfly {@code v + v.rearrange(i -> i ^ w)} leaves in lane 0 exactly the tree's partial
-         * sums, without a trip through memory.
-         *
-         * @param red scratch of {@code floats().length()} floats for shapes without a butterfly
+         * Sums each of {@code n} lane vectors stored {@code floats().length()} apart in {@code red}
+         * into {@code out}, bitwise as {@link JvVectorKernels#treeSums}: a butterfly
+         * {@code v + v.rearrange(i -> i ^ w)} for halving {@code w} leaves in lane 0 exactly the
+         * tree's partial sums. {@code red} may be overwritten.
          */
-        abstract float sum(FloatVector v, float[] red);
+        abstract void sums(float[] red, int n, float[] out);
 
         static Lanes of(VectorShape shape) {
             return switch (shape) {
@@ -741,7 +836,6 @@ public final class JvVectorKernels implements JvKernels {
 
     private static final class Lanes64 extends Lanes {
         private static final VectorSpecies<Float> F = FloatVector.SPECIES_64;
-        private static final VectorSpecies<Double> D = DoubleVector.SPECIES_64;
         private static final VectorShuffle<Float> X1 = VectorShuffle.fromOp(F, i -> i ^ 1);
 
         @Override
@@ -750,20 +844,17 @@ public final class JvVectorKernels implements JvKernels {
         }
 
         @Override
-        VectorSpecies<Double> doubles() {
-            return D;
-        }
-
-        @Override
-        float sum(FloatVector v, float[] red) {
-            v = v.add(v.rearrange(X1));
-            return v.lane(0);
+        void sums(float[] red, int n, float[] out) {
+            for (int j = 0; j < n; j++) {
+                FloatVector v = FloatVector.fromArray(F, red, j * F.length());
+                v = v.add(v.rearrange(X1));
+                out[j] = v.lane(0);
+            }
         }
     }
 
     private static final class Lanes128 extends Lanes {
         private static final VectorSpecies<Float> F = FloatVector.SPECIES_128;
-        private static final VectorSpecies<Double> D = DoubleVector.SPECIES_128;
         private static final VectorShuffle<Float> X2 = VectorShuffle.fromOp(F, i -> i ^ 2);
         private static final VectorShuffle<Float> X1 = VectorShuffle.fromOp(F, i -> i ^ 1);
 
@@ -773,21 +864,18 @@ public final class JvVectorKernels implements JvKernels {
         }
 
         @Override
-        VectorSpecies<Double> doubles() {
-            return D;
-        }
-
-        @Override
-        float sum(FloatVector v, float[] red) {
-            v = v.add(v.rearrange(X2));
-            v = v.add(v.rearrange(X1));
-            return v.lane(0);
+        void sums(float[] red, int n, float[] out) {
+            for (int j = 0; j < n; j++) {
+                FloatVector v = FloatVector.fromArray(F, red, j * F.length());
+                v = v.add(v.rearrange(X2));
+                v = v.add(v.rearrange(X1));
+                out[j] = v.lane(0);
+            }
         }
     }
 
     private static final class Lanes256 extends Lanes {
         private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-        private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
         private static final VectorShuffle<Float> X4 = VectorShuffle.fromOp(F, i -> i ^ 4);
         private static final VectorShuffle<Float> X2 = VectorShuffle.fromOp(F, i -> i ^ 2);
         private static final VectorShuffle<Float> X1 = VectorShuffle.fromOp(F, i -> i ^ 1);
@@ -798,22 +886,19 @@ public final class JvVectorKernels implements JvKernels {
         }
 
         @Override
-        VectorSpecies<Double> doubles() {
-            return D;
-        }
-
-        @Override
-        float sum(FloatVector v, float[] red) {
-            v = v.add(v.rearrange(X4));
-            v = v.add(v.rearrange(X2));
-            v = v.add(v.rearrange(X1));
-            return v.lane(0);
+        void sums(float[] red, int n, float[] out) {
+            for (int j = 0; j < n; j++) {
+                FloatVector v = FloatVector.fromArray(F, red, j * F.length());
+                v = v.add(v.rearrange(X4));
+                v = v.add(v.rearrange(X2));
+                v = v.add(v.rearrange(X1));
+                out[j] = v.lane(0);
+            }
         }
     }
 
     private static final class Lanes512 extends Lanes {
         private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
-        private static final VectorSpecies<Double> D = DoubleVector.SPECIES_512;
         private static final VectorShuffle<Float> X8 = VectorShuffle.fromOp(F, i -> i ^ 8);
         private static final VectorShuffle<Float> X4 = VectorShuffle.fromOp(F, i -> i ^ 4);
         private static final VectorShuffle<Float> X2 = VectorShuffle.fromOp(F, i -> i ^ 2);
@@ -825,38 +910,30 @@ public final class JvVectorKernels implements JvKernels {
         }
 
         @Override
-        VectorSpecies<Double> doubles() {
-            return D;
-        }
-
-        @Override
-        float sum(FloatVector v, float[] red) {
-            v = v.add(v.rearrange(X8));
-            v = v.add(v.rearrange(X4));
-            v = v.add(v.rearrange(X2));
-            v = v.add(v.rearrange(X1));
-            return v.lane(0);
+        void sums(float[] red, int n, float[] out) {
+            for (int j = 0; j < n; j++) {
+                FloatVector v = FloatVector.fromArray(F, red, j * F.length());
+                v = v.add(v.rearrange(X8));
+                v = v.add(v.rearrange(X4));
+                v = v.add(v.rearrange(X2));
+                v = v.add(v.rearrange(X1));
+                out[j] = v.lane(0);
+            }
         }
     }
 
     private static final class LanesMax extends Lanes {
         private static final VectorSpecies<Float> F = FloatVector.SPECIES_MAX;
-        private static final VectorSpecies<Double> D = DoubleVector.SPECIES_MAX;
 
         @Override
         VectorSpecies<Float> floats() {
             return F;
         }
 
+        /** The lane count is only known at run time here, so the tree stays in memory. */
         @Override
-        VectorSpecies<Double> doubles() {
-            return D;
-        }
-
-        /** The lane count is only known at run time here, so the tree goes through memory. */
-        @Override
-        float sum(FloatVector v, float[] red) {
-            return sumLanes(v, red);
+        void sums(float[] red, int n, float[] out) {
+            treeSums(red, F.length(), n, out);
         }
     }
 }

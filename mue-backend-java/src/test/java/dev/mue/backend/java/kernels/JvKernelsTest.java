@@ -2,6 +2,7 @@ package dev.mue.backend.java.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -12,7 +13,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.junit.jupiter.api.AfterAll;
@@ -147,10 +150,39 @@ class JvKernelsTest {
         SplittableRandom rnd = new SplittableRandom(12);
         for (ForkJoinPool pool : new ForkJoinPool[] {pool2, pool4}) {
             JvKernels vec = new JvVectorKernels(pool);
+            assertTrue(17L * 257 * 515 >= JvVectorKernels.PARALLEL_MACS, "the shapes below reach the pool");
             checkLinear(vec, rnd, 64, 512, 130, true);
-            checkLinear(vec, rnd, 17, 129, 515, false);
+            checkLinear(vec, rnd, 17, 257, 515, false);
             checkLinear(vec, rnd, 1, 3072, 769, true);
         }
+    }
+
+    /** Calls made from the pool's own threads, all busy, complete; a task's failure reaches the caller. */
+    @Test
+    void linearOnThePoolNestsAndReportsFailures() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(15);
+        JvKernels k = new JvVectorKernels(pool2);
+        int rows = 32;
+        int in = 256;
+        int out = 300;
+        float[] x = random(rnd, rows * in, -1, 1);
+        float[] w = random(rnd, out * in, -1, 1);
+        float[] expected = new float[rows * out];
+        new JvVectorKernels(null).linear(x, 0, rows, in, w, null, out, expected, 0);
+        List<Future<float[]>> results = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            results.add(pool2.submit(() -> {
+                float[] y = new float[rows * out];
+                k.linear(x, 0, rows, in, w, null, out, y, 0);
+                return y;
+            }));
+        }
+        for (Future<float[]> f : results) {
+            assertArrayEquals(expected, f.get(30, TimeUnit.SECONDS));
+        }
+        float[] tooShort = new float[rows * out - 1];
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> k.linear(x, 0, rows, in, w, null, out, tooShort, 0));
     }
 
     private static void checkLinear(JvKernels vec, SplittableRandom rnd, int rows, int in, int out, boolean withBias) {
@@ -191,7 +223,10 @@ class JvKernelsTest {
     void linearIsBitwiseInvariantToRowsOffsetsAndThreads(String speciesName) {
         VectorSpecies<Float> sp = speciesNamed(speciesName);
         SplittableRandom rnd = new SplittableRandom(13);
-        int[][] shapes = {{1, 5}, {7, 11}, {33, 13}, {130, 300}, {517, 67}};
+        // The last runs inline up to 5 rows and on the pool from 6 (PARALLEL_MACS); the others inline.
+        int[][] shapes = {{1, 5}, {7, 11}, {33, 13}, {130, 300}, {517, 700}};
+        assertTrue(517L * 700 * 5 < JvVectorKernels.PARALLEL_MACS);
+        assertTrue(517L * 700 * 6 >= JvVectorKernels.PARALLEL_MACS);
         for (int[] shape : shapes) {
             int in = shape[0];
             int out = shape[1];
@@ -281,8 +316,11 @@ class JvKernelsTest {
         SplittableRandom rnd = new SplittableRandom(22);
         for (ForkJoinPool pool : new ForkJoinPool[] {pool2, pool4}) {
             JvKernels vec = new JvVectorKernels(pool);
-            assertTrue(checkConv(vec, rnd, 3, 64, 64, 7, 2, 3, 10));
-            assertTrue(checkConv(vec, rnd, 16, 9, 9, 3, 1, 1, 33));
+            // Many im2col blocks over the pool; a single block whose channels the GEMM splits.
+            assertTrue(16L * 32 * 32 * 147 >= JvVectorKernels.PARALLEL_MACS);
+            assertTrue(checkConv(vec, rnd, 3, 64, 64, 7, 2, 3, 16));
+            assertTrue(256L * 16 * 576 >= JvVectorKernels.PARALLEL_MACS);
+            assertTrue(checkConv(vec, rnd, 64, 4, 4, 3, 1, 1, 256));
         }
     }
 
@@ -339,8 +377,12 @@ class JvKernelsTest {
     void conv2dIsBitwiseInvariantToChannelsAndThreads(String speciesName) {
         VectorSpecies<Float> sp = speciesNamed(speciesName);
         SplittableRandom rnd = new SplittableRandom(23);
-        // {inC, h, w, kernel, stride, pad, outC}: one im2col block, then several.
-        int[][] shapes = {{8, 20, 20, 3, 1, 1, 9}, {3, 64, 64, 7, 2, 3, 10}, {5, 7, 9, 3, 2, 0, 4}};
+        // {inC, h, w, kernel, stride, pad, outC}: inline; many im2col blocks, on the pool from 10
+        // channels up; one block whose channels the GEMM splits over the pool.
+        int[][] shapes = {{5, 7, 9, 3, 2, 0, 4}, {16, 40, 40, 3, 1, 1, 12}, {64, 4, 4, 3, 1, 1, 256}};
+        assertTrue(10L * 1600 * 144 >= JvVectorKernels.PARALLEL_MACS);
+        assertTrue(9L * 1600 * 144 < JvVectorKernels.PARALLEL_MACS);
+        assertTrue(256L * 16 * 576 >= JvVectorKernels.PARALLEL_MACS);
         for (int[] s : shapes) {
             int inC = s[0];
             int h = s[1];
@@ -359,7 +401,7 @@ class JvKernelsTest {
             new JvVectorKernels(sp, null).conv2d(in, inC, h, w, weight, outC, kernel, stride, pad, ref, outH, outW);
             for (ForkJoinPool pool : new ForkJoinPool[] {null, pool1, pool2, pool4}) {
                 JvKernels k = new JvVectorKernels(sp, pool);
-                for (int m = 1; m <= outC; m++) {
+                for (int m : channelCounts(outC)) {
                     float[] out = new float[m * plane];
                     k.conv2d(in, inC, h, w, Arrays.copyOf(weight, m * kk), m, kernel, stride, pad, out, outH,
                             outW);
@@ -368,6 +410,14 @@ class JvKernelsTest {
                 }
             }
         }
+    }
+
+    /** 1 to 12 channels, or a spread of counts up to a larger {@code outC}. */
+    private static int[] channelCounts(int outC) {
+        if (outC <= 12) {
+            return IntStream.rangeClosed(1, outC).toArray();
+        }
+        return new int[] {1, 2, 3, 5, 9, outC / 2, outC - 1, outC};
     }
 
     // ------------------------------------------------------------------ layerNorm
@@ -390,7 +440,10 @@ class JvKernelsTest {
         }
     }
 
-    /** Tolerance: 2e-6 * (1 + |y|) against the double control (the worst seen is 6.3e-7); inputs centred off zero. */
+    /**
+     * Tolerance: 3e-6 * (1 + |y|) against the double control, a few float ulps of the output's terms
+     * (the worst seen over widths up to 4096 is 1.1e-6); inputs centred off zero.
+     */
     @ParameterizedTest
     @MethodSource("species")
     void layerNormMatchesNaive(String speciesName) {
@@ -411,7 +464,7 @@ class JvKernelsTest {
                     String what = "layerNorm dim=" + dim + " rows=" + rows + " centre=" + centre;
                     assertUntouched(yv, yOff, yOff + rows * dim, what);
                     for (int i = yOff; i < yOff + rows * dim; i++) {
-                        assertEquals(yn[i], yv[i], 2e-6 * (1 + Math.abs(yn[i])), what + " at " + i);
+                        assertEquals(yn[i], yv[i], 3e-6 * (1 + Math.abs(yn[i])), what + " at " + i);
                     }
                     // In place: x and y the same array at the same offset.
                     float[] xy = x.clone();
@@ -594,8 +647,54 @@ class JvKernelsTest {
         }
     }
 
+    /** A query row gives the same bits alone (with its causal offset shifted) as inside a batch. */
+    @Test
+    void attentionIsBitwiseInvariantToBatching() {
+        SplittableRandom rnd = new SplittableRandom(52);
+        JvKernels vec = new JvVectorKernels(null);
+        int nq = 6;
+        int nk = 37;
+        int d = 40;
+        float[] q = random(rnd, nq * d, -0.5, 0.5);
+        float[] k = random(rnd, nk * d, -1, 1);
+        float[] v = random(rnd, nk * d, -1, 1);
+        float[] bias = random(rnd, nq * nk, -1, 1);
+        for (boolean causal : new boolean[] {false, true}) {
+            float[] all = new float[nq * d];
+            vec.attention(q, 0, d, k, 0, d, v, 0, d, nq, nk, d, bias, 0, nk, causal, 30, all, 0, d, new float[nk]);
+            for (int i = 0; i < nq; i++) {
+                float[] one = new float[d + 3];
+                vec.attention(q, i * d, d, k, 0, d, v, 0, d, 1, nk, d, bias, i * nk, nk, causal, 30 + i, one, 3, d,
+                        new float[nk]);
+                assertArrayEquals(Arrays.copyOfRange(all, i * d, (i + 1) * d), Arrays.copyOfRange(one, 3, 3 + d),
+                        "query " + i + " causal=" + causal);
+            }
+        }
+    }
+
+    @Test
+    void layerNormIsBitwiseInvariantToBatching() {
+        SplittableRandom rnd = new SplittableRandom(33);
+        JvKernels vec = new JvVectorKernels(null);
+        int dim = 131;
+        float[] x = random(rnd, 5 * dim, -2, 3);
+        float[] gamma = random(rnd, dim, 0.5, 1.5);
+        float[] beta = random(rnd, dim, -0.5, 0.5);
+        float[] all = new float[5 * dim];
+        vec.layerNorm(x, 0, 5, dim, gamma, beta, 1e-5f, all, 0);
+        for (int r = 0; r < 5; r++) {
+            float[] one = new float[dim + 1];
+            vec.layerNorm(x, r * dim, 1, dim, gamma, beta, 1e-5f, one, 1);
+            assertArrayEquals(Arrays.copyOfRange(all, r * dim, (r + 1) * dim), Arrays.copyOfRange(one, 1, 1 + dim));
+        }
+    }
+
     // ------------------------------------------------------------------ cosine
 
+    /**
+     * Tolerance: 4e-6 absolute, the worst case of float sums over blocks of 64 products
+     * ({@code 68 * 2^-24} relative to {@code sum |a_i b_i| <= |a| |b|}); typical errors are near 1e-8.
+     */
     @ParameterizedTest
     @MethodSource("species")
     void cosineMatchesNaive(String speciesName) {
@@ -608,7 +707,7 @@ class JvKernelsTest {
             float[] b = random(rnd, bOff + len, -1, 1);
             double expected = NAIVE.cosine(a, aOff, b, bOff, len);
             double actual = vec.cosine(a, aOff, b, bOff, len);
-            assertEquals(expected, actual, 1e-13, "len=" + len);
+            assertEquals(expected, actual, 4e-6, "len=" + len);
             assertEquals(Double.doubleToLongBits(actual), Double.doubleToLongBits(vec.cosine(a, aOff, b, bOff, len)),
                     "deterministic");
             // The same direction and the opposite one.
@@ -618,8 +717,8 @@ class JvKernelsTest {
                 twice[i] = 2 * a[aOff + i];
                 minus[i] = -a[aOff + i];
             }
-            assertEquals(1, vec.cosine(a, aOff, twice, 0, len), 1e-12, "len=" + len);
-            assertEquals(-1, vec.cosine(a, aOff, minus, 0, len), 1e-12, "len=" + len);
+            assertEquals(1, vec.cosine(a, aOff, twice, 0, len), 4e-6, "len=" + len);
+            assertEquals(-1, vec.cosine(a, aOff, minus, 0, len), 4e-6, "len=" + len);
         }
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
+/** {@link JvMath} against reference values, and GELU against the tanh approximation it must not be. */
 class JvMathTest {
     private static final double SQRT_HALF = Math.sqrt(0.5);
 
