@@ -213,7 +213,7 @@ public final class MueSession implements AutoCloseable {
             for (int i = 0; i < n; i++) {
                 BeamSearch.Hypothesis h = best.get(i);
                 out.add(new GenerationResult(tokenizer.decode(h.tokens()).strip(), h.tokens(), h.score(),
-                        trace(enc.exits(i), h.steps(), enc.outputTokens(i))));
+                        trace(enc.exits(i), h.steps(), enc.outputTokens(i), null)));
             }
             return out;
         }
@@ -273,7 +273,8 @@ public final class MueSession implements AutoCloseable {
                 DecoderStepTrace step = new DecoderStepTrace(0, answerTokens[bestA][0], out.exitLayer()[i],
                         out.gates().get(i));
                 results.add(new EntailmentResult(ENTAILMENT_ANSWERS.get(bestA), logProbs, probs,
-                        trace(enc.exits(i), List.of(step), enc.outputTokens(i))));
+                        trace(enc.exits(i), List.of(step), enc.outputTokens(i),
+                                Arrays.stream(seqs, i * k, (i + 1) * k).mapToInt(q -> q.length).toArray())));
             }
             return results;
         }
@@ -301,7 +302,12 @@ public final class MueSession implements AutoCloseable {
         return s;
     }
 
-    private ExitTrace trace(List<EncoderExit> enc, List<DecoderStepTrace> steps, int encoderTokens) {
+    /**
+     * The trace with its FLOP estimates. For generation each decoder step is one token; for
+     * scoring ({@code scoredLengths} non-null) the single step is a pass over those sequences.
+     */
+    private ExitTrace trace(List<EncoderExit> enc, List<DecoderStepTrace> steps, int encoderTokens,
+            int[] scoredLengths) {
         ModelConfig c = model.config();
         long run = 0;
         long full = 0;
@@ -311,8 +317,17 @@ public final class MueSession implements AutoCloseable {
             full += per * c.encoderLayers();
         }
         for (DecoderStepTrace s : steps) {
-            int keys = s.step() + 1;
-            long per = Costs.decoderLayerStep(c, keys, encoderTokens) + Costs.gate(c, 1);
+            long per;
+            if (scoredLengths == null) {
+                per = Costs.decoderLayerStep(c, s.step() + 1, encoderTokens) + Costs.gate(c, 1);
+            } else {
+                per = 0;
+                for (int len : scoredLengths) {
+                    for (int pos = 0; pos < len; pos++) {
+                        per += Costs.decoderLayerStep(c, pos + 1, encoderTokens) + Costs.gate(c, 1);
+                    }
+                }
+            }
             run += per * s.exitLayer();
             full += per * c.decoderLayers();
         }
