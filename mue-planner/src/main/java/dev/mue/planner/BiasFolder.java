@@ -60,9 +60,11 @@ final class BiasFolder {
             for (int i = 0; i < t; i++) {
                 System.arraycopy(tb, i * t, bucket, (img + i) * n + img, t);
             }
-            int[] ib = imageBuckets(tokenRows);
-            for (int i = 0; i < img; i++) {
-                System.arraycopy(ib, i * img, bucket, i * n, img);
+            if (policy.imageRelativeBiasInEncoder()) {
+                int[] ib = imageBuckets(tokenRows);
+                for (int i = 0; i < img; i++) {
+                    System.arraycopy(ib, i * img, bucket, i * n, img);
+                }
             }
             float[][] tok = tables("encoder.token_rel_pos_table_list", c.encoderLayers());
             float[][] im = tables("encoder.image_rel_pos_table_list", c.encoderLayers());

@@ -116,4 +116,19 @@ class BiasFolderTest {
         assertEquals(abs, b.decoderCross().at(0, h, 5, img + 2), 1e-5);
         assertEquals(img + 12, b.decoderCross().cols());
     }
+
+    @Test
+    void jointBiasDropsTheImageRelativePartWhenThePolicySaysSo() {
+        ExitPolicy joint = ExitPolicy.full().toBuilder().encoderMode(EncoderMode.JOINT).build();
+        BiasBlock with = new BiasFolder(c, w).fold(joint, new PlanShapes(12, 10)).encoderJoint();
+        BiasBlock without = new BiasFolder(c, w).fold(
+                joint.toBuilder().imageRelativeBiasInEncoder(false).build(), new PlanShapes(12, 10)).encoderJoint();
+        int img = c.imageTokens();
+        double rel = w.data("encoder.image_rel_pos_table_list.1.weight")[PositionBuckets.image(0, 1, 1, 0,
+                c.imageBucketSize()) * c.heads() + 2];
+        int i = 1; // cell (0, 1)
+        int j = c.imageGrid(); // cell (1, 0)
+        assertEquals(without.at(1, 2, i, j) + rel, with.at(1, 2, i, j), 1e-6);
+        assertEquals(with.at(1, 2, img + 3, img + 1), without.at(1, 2, img + 3, img + 1), "text block unchanged");
+    }
 }

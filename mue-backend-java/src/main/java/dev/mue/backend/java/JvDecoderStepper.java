@@ -240,7 +240,7 @@ final class JvDecoderStepper implements DecoderStepper {
         for (int r = 0; r < parents.length; r++) {
             int pr = parents[r];
             if (pr < 0 || pr >= rows.length) {
-                throw new IllegalArgumentException("reorder parent " + pr + " outside 0.." + (rows.length - 1));
+                throw new InvalidInputException("reorder parent " + pr + " outside 0.." + (rows.length - 1));
             }
             // The first child takes the parent's caches; later children copy them (nothing has
             // mutated the parent yet, so every copy sees the same state).
