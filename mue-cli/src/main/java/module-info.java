@@ -7,6 +7,7 @@
  */
 module dev.mue.cli {
     requires dev.mue.api;
+    requires dev.mue.train;
     requires info.picocli;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;

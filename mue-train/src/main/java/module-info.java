@@ -7,4 +7,5 @@ module dev.mue.train {
 
     exports dev.mue.train.data;
     exports dev.mue.train.metrics;
+    exports dev.mue.train.eval;
 }

@@ -111,6 +111,33 @@ public final class MueSession implements AutoCloseable {
                 CAPTION_PROMPT).get(0);
     }
 
+    /** Captions several in-memory images as one batch; results are those of single calls. */
+    public List<GenerationResult> captionImages(List<BufferedImage> images) {
+        return generateImages(preprocessAll(images), CAPTION_PROMPT);
+    }
+
+    /**
+     * Visual entailment for in-memory images: one hypothesis (and optionally one premise) per image.
+     *
+     * @param premises null for none, else one per image
+     */
+    public List<EntailmentResult> entailImages(List<BufferedImage> images, List<String> hypotheses,
+            List<String> premises) {
+        checkEntailmentBatch(images.size(), hypotheses, premises);
+        return entailPixels(preprocessAll(images), hypotheses, premises);
+    }
+
+    private List<float[]> preprocessAll(List<BufferedImage> images) {
+        if (images.isEmpty()) {
+            throw new InvalidInputException("no images given");
+        }
+        List<float[]> out = new ArrayList<>();
+        for (BufferedImage im : images) {
+            out.add(ImagePreprocessor.preprocess(im, model.config().imageSize()));
+        }
+        return out;
+    }
+
     /** Captions several image files as one batch; results are those of single calls. */
     public List<GenerationResult> captionBatch(List<Path> images) {
         return generateImages(loadAll(images), CAPTION_PROMPT);
@@ -142,14 +169,21 @@ public final class MueSession implements AutoCloseable {
      * @param premises null for none, else one per image
      */
     public List<EntailmentResult> entailBatch(List<Path> images, List<String> hypotheses, List<String> premises) {
-        if (images.size() != hypotheses.size() || (premises != null && premises.size() != images.size())) {
+        checkEntailmentBatch(images.size(), hypotheses, premises);
+        return entailPixels(loadAll(images), hypotheses, premises);
+    }
+
+    private static void checkEntailmentBatch(int images, List<String> hypotheses, List<String> premises) {
+        if (images != hypotheses.size() || (premises != null && premises.size() != images)) {
             throw new InvalidInputException("entailment batch needs one hypothesis (and premise) per image: "
-                    + images.size() + " images, " + hypotheses.size() + " hypotheses"
+                    + images + " images, " + hypotheses.size() + " hypotheses"
                     + (premises == null ? "" : ", " + premises.size() + " premises"));
         }
-        List<float[]> pixels = loadAll(images);
+    }
+
+    private List<EntailmentResult> entailPixels(List<float[]> pixels, List<String> hypotheses, List<String> premises) {
         List<int[]> prompts = new ArrayList<>();
-        for (int i = 0; i < images.size(); i++) {
+        for (int i = 0; i < pixels.size(); i++) {
             prompts.add(promptTokens(entailmentPrompt(hypotheses.get(i), premises == null ? null : premises.get(i))));
         }
         return entailTokens(pixels, prompts);

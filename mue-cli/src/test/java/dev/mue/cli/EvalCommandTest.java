@@ -1,0 +1,34 @@
+package dev.mue.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code mue eval} on the real Fashion-MNIST tasks (installed by ./test) with the bundled model. */
+class EvalCommandTest {
+
+    @Test
+    void sweepWritesTheTableAndThePlot(@TempDir Path dir) throws Exception {
+        CliRun r = CliRun.of("eval", "--task", "ve", "--sweep", "--split", "validation", "--examples", "6",
+                "--batch-size", "3", "--out", dir.toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains("| full model |") && r.out().contains("w/o decomposition"), r.out());
+        String md = Files.readString(dir.resolve("eval-ve.md"));
+        assertTrue(md.startsWith("Visual entailment on 6 validation examples"), md);
+        assertEquals(6, md.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| model")).count(),
+                "full model, four MuE points, joint encoder: " + md);
+        assertTrue(Files.size(dir.resolve("eval-ve.png")) > 1000);
+    }
+
+    @Test
+    void badTaskIsOneErrorLine(@TempDir Path dir) {
+        CliRun r = CliRun.of("eval", "--task", "vqa", "--out", dir.toString());
+        assertEquals(1, r.exitCode(), r.toString());
+        assertEquals(1, r.errLines().size(), r.toString());
+        assertTrue(r.err().startsWith("mue: error: --task must be ve or caption"), r.err());
+    }
+}
