@@ -27,11 +27,12 @@ import org.openjdk.jmh.infra.Blackhole;
 @State(Scope.Benchmark)
 @Warmup(iterations = 4, time = 2)
 @Measurement(iterations = 3, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xss4m"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xss4m",
+        "--enable-native-access=ALL-UNNAMED"})
 public class EncoderBenchmark {
 
     /** Backend id. */
-    @Param({"java"})
+    @Param({"java", "torch"})
     public String backend;
 
     /** Model shape. */
