@@ -9,6 +9,7 @@ import java.util.List;
  */
 public class WeightMismatchException extends MueException {
     private static final long serialVersionUID = 1L;
+    @SuppressWarnings("serial") // List.copyOf lists are serializable
     private final List<String> problems;
 
     /** Creates the exception listing every problem found, one tensor per entry. */

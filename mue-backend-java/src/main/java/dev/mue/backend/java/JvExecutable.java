@@ -14,6 +14,7 @@ import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.EncodedBatch;
 import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.RequestChecks;
 import dev.mue.api.spi.ScoringOutput;
 import dev.mue.backend.java.kernels.JvKernels;
 import java.util.ArrayList;
@@ -118,29 +119,9 @@ final class JvExecutable implements Executable {
     @Override
     public EncodedBatch encode(List<EncoderInput> batch) {
         checkOpen();
-        if (batch == null || batch.isEmpty()) {
-            throw new InvalidInputException("encode needs at least one example");
-        }
+        RequestChecks.encoderBatch(plan, batch);
         int n = batch.size();
         int imgTokens = c.imageTokens();
-        int expectedPixels = 3 * c.imageSize() * c.imageSize();
-        for (int i = 0; i < n; i++) {
-            EncoderInput in = batch.get(i);
-            if (in.image().length != expectedPixels) {
-                throw new InvalidInputException("example " + i + ": image has " + in.image().length
-                        + " values, expected 3x" + c.imageSize() + "x" + c.imageSize() + " = " + expectedPixels);
-            }
-            if (in.tokens().length > plan.shapes().maxTextTokens()) {
-                throw new InvalidInputException("example " + i + ": text of " + in.tokens().length
-                        + " tokens exceeds the plan's limit " + plan.shapes().maxTextTokens());
-            }
-            for (int t : in.tokens()) {
-                if (t < 0 || t >= c.vocabSize()) {
-                    throw new InvalidInputException("example " + i + ": token id " + t + " outside the vocabulary [0, "
-                            + c.vocabSize() + ")");
-                }
-            }
-        }
         float[][] img = new float[n][];
         float[][] txt = new float[n][];
         int[] txtLen = new int[n];
@@ -329,11 +310,7 @@ final class JvExecutable implements Executable {
     public DecoderStepper decoder(EncodedBatch encoded, int[] exampleOfRow) {
         checkOpen();
         JvEncodedBatch enc = own(encoded);
-        for (int e : exampleOfRow) {
-            if (e < 0 || e >= enc.size()) {
-                throw new InvalidInputException("row refers to example " + e + " of a batch of " + enc.size());
-            }
-        }
+        RequestChecks.rows(enc.size(), exampleOfRow);
         return new JvDecoderStepper(this, enc, exampleOfRow);
     }
 
@@ -380,11 +357,8 @@ final class JvExecutable implements Executable {
     /** Decoder input embedding: token embedding, then {@code decoder.layernorm_embedding}. */
     float[] embedDecoder(int[] tokens) {
         float[] x = new float[tokens.length * d];
+        RequestChecks.tokens(plan, tokens, "decoder ");
         for (int t = 0; t < tokens.length; t++) {
-            if (tokens[t] < 0 || tokens[t] >= c.vocabSize()) {
-                throw new InvalidInputException("decoder token id " + tokens[t] + " outside the vocabulary [0, "
-                        + c.vocabSize() + ")");
-            }
             System.arraycopy(p.embedTokens, tokens[t] * d, x, t * d, d);
         }
         k.layerNorm(x, 0, tokens.length, d, p.decoderEmbedLn.w(), p.decoderEmbedLn.b(), ops.eps, x, 0);

@@ -18,6 +18,7 @@ import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.EncodedBatch;
 import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.RequestChecks;
 import dev.mue.api.spi.ScoringOutput;
 import dev.mue.api.text.Vocabulary;
 import java.util.ArrayList;
@@ -80,29 +81,12 @@ final class PtExecutable implements Executable {
     @Override
     public EncodedBatch encode(List<EncoderInput> batch) {
         checkOpen();
-        if (batch == null || batch.isEmpty()) {
-            throw new InvalidInputException("encode needs at least one example");
-        }
+        RequestChecks.encoderBatch(plan, batch);
         int n = batch.size();
         int size = c.imageSize();
         int expectedPixels = 3 * size * size;
         int maxText = 0;
-        for (int i = 0; i < n; i++) {
-            EncoderInput in = batch.get(i);
-            if (in.image().length != expectedPixels) {
-                throw new InvalidInputException("example " + i + ": image has " + in.image().length
-                        + " values, expected 3x" + size + "x" + size + " = " + expectedPixels);
-            }
-            if (in.tokens().length > plan.shapes().maxTextTokens()) {
-                throw new InvalidInputException("example " + i + ": text of " + in.tokens().length
-                        + " tokens exceeds the plan's limit " + plan.shapes().maxTextTokens());
-            }
-            for (int t : in.tokens()) {
-                if (t < 0 || t >= c.vocabSize()) {
-                    throw new InvalidInputException("example " + i + ": token id " + t + " outside the vocabulary [0, "
-                            + c.vocabSize() + ")");
-                }
-            }
+        for (EncoderInput in : batch) {
             maxText = Math.max(maxText, in.tokens().length);
         }
         int imgTokens = c.imageTokens();
@@ -270,11 +254,7 @@ final class PtExecutable implements Executable {
     public DecoderStepper decoder(EncodedBatch encoded, int[] exampleOfRow) {
         checkOpen();
         PtEncodedBatch enc = own(encoded);
-        for (int e : exampleOfRow) {
-            if (e < 0 || e >= enc.size()) {
-                throw new InvalidInputException("row refers to example " + e + " of a batch of " + enc.size());
-            }
-        }
+        RequestChecks.rows(enc.size(), exampleOfRow);
         return new PtDecoderStepper(this, enc, exampleOfRow);
     }
 

@@ -13,28 +13,9 @@ final class PtHost {
     private PtHost() {
     }
 
-    /**
-     * Cosine similarity of two vectors of {@code len} floats, accumulated in double in index order;
-     * 1 when both are zero, 0 when exactly one is.
-     */
+    /** The gate similarity, {@link dev.mue.api.policy.Similarity#cosine}. */
     static double cosine(float[] a, int aOff, float[] b, int bOff, int len) {
-        double ab = 0;
-        double aa = 0;
-        double bb = 0;
-        for (int i = 0; i < len; i++) {
-            double x = a[aOff + i];
-            double y = b[bOff + i];
-            ab += x * y;
-            aa += x * x;
-            bb += y * y;
-        }
-        if (aa == 0 && bb == 0) {
-            return 1;
-        }
-        if (aa == 0 || bb == 0) {
-            return 0;
-        }
-        return ab / Math.sqrt(aa * bb);
+        return dev.mue.api.policy.Similarity.cosine(a, aOff, b, bOff, len);
     }
 
     /**

@@ -7,8 +7,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.mue.api.GateRecord;
-import dev.mue.api.InvalidInputException;
 import dev.mue.api.plan.Stream;
+import dev.mue.api.spi.RequestChecks;
 import dev.mue.api.spi.ScoringOutput;
 import dev.mue.api.text.Vocabulary;
 import java.util.ArrayList;
@@ -37,27 +37,11 @@ final class PtScorer {
     }
 
     ScoringOutput score(int[] exampleOfRow, int[][] sequences, int[] firstScored, double threshold) {
+        RequestChecks.scoring(exec.plan(), enc.size(), exampleOfRow, sequences, firstScored);
         int n = exampleOfRow.length;
-        if (sequences.length != n || firstScored.length != n || n == 0) {
-            throw new InvalidInputException("scoring needs one sequence and first position per row, got " + n
-                    + " rows, " + sequences.length + " sequences, " + firstScored.length + " first positions");
-        }
-        int maxLen = exec.plan().shapes().maxDecoderTokens();
         int width = 0;
-        for (int r = 0; r < n; r++) {
-            if (exampleOfRow[r] < 0 || exampleOfRow[r] >= enc.size()) {
-                throw new InvalidInputException("row " + r + " refers to example " + exampleOfRow[r] + " of a batch of "
-                        + enc.size());
-            }
-            if (sequences[r].length == 0 || sequences[r].length > maxLen) {
-                throw new InvalidInputException("row " + r + ": sequence of " + sequences[r].length
-                        + " tokens, must be 1.." + maxLen);
-            }
-            if (firstScored[r] < 0 || firstScored[r] >= sequences[r].length) {
-                throw new InvalidInputException("row " + r + ": first scored position " + firstScored[r]
-                        + " outside its " + sequences[r].length + " tokens");
-            }
-            width = Math.max(width, sequences[r].length);
+        for (int[] seq : sequences) {
+            width = Math.max(width, seq.length);
         }
         // Rows grouped by example (stable), so each example's rows are one contiguous range.
         Integer[] order = new Integer[n];

@@ -126,22 +126,6 @@ public final class JvNaiveKernels implements JvKernels {
 
     @Override
     public double cosine(float[] a, int aOff, float[] b, int bOff, int len) {
-        double ab = 0;
-        double aa = 0;
-        double bb = 0;
-        for (int i = 0; i < len; i++) {
-            double x = a[aOff + i];
-            double y = b[bOff + i];
-            ab += x * y;
-            aa += x * x;
-            bb += y * y;
-        }
-        if (aa == 0 && bb == 0) {
-            return 1;
-        }
-        if (aa == 0 || bb == 0) {
-            return 0;
-        }
-        return ab / Math.sqrt(aa * bb);
+        return dev.mue.api.policy.Similarity.cosine(a, aOff, b, bOff, len);
     }
 }
