@@ -13,5 +13,7 @@ module dev.mue.backend.torch {
     requires ai.djl.pytorch_engine;
     requires static com.google.auto.service;
 
+    exports dev.mue.backend.torch.forward;
+
     provides dev.mue.api.spi.BackendProvider with dev.mue.backend.torch.PtBackendProvider;
 }

@@ -1,5 +1,7 @@
 package dev.mue.backend.torch;
 
+import dev.mue.backend.torch.forward.PtOps;
+import dev.mue.backend.torch.forward.PtParams;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;

@@ -1,5 +1,7 @@
 package dev.mue.backend.torch;
 
+import dev.mue.backend.torch.forward.PtOps;
+import dev.mue.backend.torch.forward.PtParams;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

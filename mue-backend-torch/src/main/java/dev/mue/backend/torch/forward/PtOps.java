@@ -1,4 +1,4 @@
-package dev.mue.backend.torch;
+package dev.mue.backend.torch.forward;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
@@ -17,14 +17,14 @@ import dev.mue.api.model.ModelConfig;
  * <p>Every result is derived from an activation (never first from a parameter), so it lands in the
  * activation's {@code NDManager}: the request's scope, never the executable's weights.
  */
-final class PtOps {
-    final int d;
-    final int heads;
-    final int headDim;
-    final float scale;
-    final float eps;
+public final class PtOps {
+    public final int d;
+    public final int heads;
+    public final int headDim;
+    public final float scale;
+    public final float eps;
 
-    PtOps(ModelConfig c) {
+    public PtOps(ModelConfig c) {
         this.d = c.dModel();
         this.heads = c.heads();
         this.headDim = c.headDim();
@@ -33,21 +33,21 @@ final class PtOps {
     }
 
     /** {@code x W^T + b} over the last dimension. */
-    static NDArray linear(NDArray x, PtParams.Lin l) {
+    public static NDArray linear(NDArray x, PtParams.Lin l) {
         return Linear.linear(x, l.w(), l.b()).singletonOrThrow();
     }
 
     /** {@code x W^T}, no bias (the tied output projection). */
-    static NDArray linear(NDArray x, NDArray w) {
+    public static NDArray linear(NDArray x, NDArray w) {
         return Linear.linear(x, w).singletonOrThrow();
     }
 
-    NDArray layerNorm(NDArray x, PtParams.Ln ln) {
+    public NDArray layerNorm(NDArray x, PtParams.Ln ln) {
         return LayerNorm.layerNorm(x, ln.dim(), ln.w(), ln.b(), eps).singletonOrThrow();
     }
 
     /** Exact GELU, {@code 0.5 x (1 + erf(x / sqrt 2))}: libtorch's {@code gelu} with no approximation. */
-    static NDArray gelu(NDArray x) {
+    public static NDArray gelu(NDArray x) {
         return Activation.gelu(x);
     }
 
@@ -61,7 +61,7 @@ final class PtOps {
      * @param mask additive mask (0 or -inf) broadcastable to {@code [B, H, Lq, Lk]}, or null
      * @return {@code [B, Lq, d]}
      */
-    NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias, NDArray mask, NDArray cAttn) {
+    public NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias, NDArray mask, NDArray cAttn) {
         Shape qs = q.getShape();
         Shape ks = k.getShape();
         long b = qs.get(0);
@@ -83,25 +83,36 @@ final class PtOps {
     }
 
     /** {@code x + post_ln(out_proj(attn))}. */
-    NDArray attentionOutput(PtParams.Attn a, PtParams.Ln postLn, NDArray attn, NDArray x) {
+    public NDArray attentionOutput(PtParams.Attn a, PtParams.Ln postLn, NDArray attn, NDArray x) {
         return x.add(layerNorm(linear(attn, a.o()), postLn));
     }
 
     /** The FFN block: {@code x + fc2(ffn_ln(gelu(fc1(final_ln(x)))))}. */
-    NDArray ffn(PtParams.Layer l, NDArray x) {
+    public NDArray ffn(PtParams.Layer l, NDArray x) {
         NDArray h = layerNorm(x, l.ffnInLn());
         NDArray f = layerNorm(gelu(linear(h, l.fc1())), l.ffnMidLn());
         return x.add(linear(f, l.fc2()));
     }
 
+    /**
+     * {@code q * scale}, the scalar as a tensor in {@code q}'s manager. DJL's {@code mul(Number)}
+     * closes its temporary scalar tensor as soon as the op returns, but autograd keeps that tensor
+     * for the backward pass; once the JVM collects the scalar's direct buffer, the backward pass
+     * reads freed memory (garbage, often infinite, gradients). A tensor owned by the activation's
+     * manager lives until that scope closes, after the backward pass.
+     */
+    private NDArray scaled(NDArray q) {
+        return q.mul(q.getManager().create(scale));
+    }
+
     /** Queries, keys and values of a self-attention block from {@code x}: {@code [q * scale, k, v]}. */
-    NDArray[] selfQkv(PtParams.Layer l, NDArray x) {
+    public NDArray[] selfQkv(PtParams.Layer l, NDArray x) {
         NDArray h = layerNorm(x, l.selfLn());
-        return new NDArray[] {linear(h, l.self().q()).mul(scale), linear(h, l.self().k()), linear(h, l.self().v())};
+        return new NDArray[] {scaled(linear(h, l.self().q())), linear(h, l.self().k()), linear(h, l.self().v())};
     }
 
     /** Key and value a layer computes for hidden states {@code x} (what PROPAGATE fills skipped layers with). */
-    NDArray[] selfKv(PtParams.Layer l, NDArray x) {
+    public NDArray[] selfKv(PtParams.Layer l, NDArray x) {
         NDArray h = layerNorm(x, l.selfLn());
         return new NDArray[] {linear(h, l.self().k()), linear(h, l.self().v())};
     }
@@ -112,7 +123,7 @@ final class PtOps {
      * @param bias {@code [1, H, L, L]} folded position bias
      * @param mask {@code [B, 1, 1, L]} key padding mask, or null
      */
-    NDArray encoderLayer(PtParams.Layer l, NDArray x, NDArray bias, NDArray mask) {
+    public NDArray encoderLayer(PtParams.Layer l, NDArray x, NDArray bias, NDArray mask) {
         NDArray[] qkv = selfQkv(l, x);
         NDArray a = attention(qkv[0], qkv[1], qkv[2], bias, mask, l.self().cAttn());
         return ffn(l, attentionOutput(l.self(), l.selfPostLn(), a, x));
@@ -125,9 +136,9 @@ final class PtOps {
      * @param bias   {@code [1, H, Lq, N]} cross position bias
      * @param mask   {@code [B or 1, 1, 1, N]} encoder padding mask, or null
      */
-    NDArray crossAndFfn(PtParams.Layer l, NDArray x, NDArray crossK, NDArray crossV, NDArray bias, NDArray mask) {
+    public NDArray crossAndFfn(PtParams.Layer l, NDArray x, NDArray crossK, NDArray crossV, NDArray bias, NDArray mask) {
         NDArray h = layerNorm(x, l.crossLn());
-        NDArray q = linear(h, l.cross().q()).mul(scale);
+        NDArray q = scaled(linear(h, l.cross().q()));
         NDArray a = attention(q, crossK, crossV, bias, mask, l.cross().cAttn());
         return ffn(l, attentionOutput(l.cross(), l.crossPostLn(), a, x));
     }
@@ -142,7 +153,7 @@ final class PtOps {
      * a batch of two (the copy's output is dropped), and a 1x1 kernel gets dilation 2 (a no-op for
      * a 1x1 kernel).
      */
-    static NDArray convBn(NDArray x, PtParams.ConvBn c, boolean relu) {
+    public static NDArray convBn(NDArray x, PtParams.ConvBn c, boolean relu) {
         Shape ws = c.w().getShape();
         boolean pointwise = ws.get(2) == 1 && ws.get(3) == 1;
         boolean single = x.getShape().get(0) == 1;
@@ -157,7 +168,7 @@ final class PtOps {
     }
 
     /** The truncated ResNet: {@code [B, 3, S, S]} to {@code [B, C, g, g]}. */
-    static NDArray resnet(PtParams p, NDArray image) {
+    public static NDArray resnet(PtParams p, NDArray image) {
         NDArray x = convBn(image, p.stem, true);
         x = Pool.maxPool2d(x, new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false);
         for (PtParams.Bottleneck[] stage : p.stages) {

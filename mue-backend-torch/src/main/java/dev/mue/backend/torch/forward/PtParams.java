@@ -1,4 +1,4 @@
-package dev.mue.backend.torch;
+package dev.mue.backend.torch.forward;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -17,22 +17,22 @@ import dev.mue.api.tensor.FloatTensor;
  * Every tensor is created here in the shape the forward code uses, so that no operation ever
  * derives a new tensor from a parameter into the parameters' manager.
  */
-final class PtParams {
+public final class PtParams {
 
     /** A linear layer, weight {@code [out, in]} as {@code torch.nn.functional.linear} takes it. */
-    record Lin(NDArray w, NDArray b) {
+    public record Lin(NDArray w, NDArray b) {
     }
 
     /** A LayerNorm over the last dimension of size {@code dim}. */
-    record Ln(NDArray w, NDArray b, Shape dim) {
+    public record Ln(NDArray w, NDArray b, Shape dim) {
     }
 
     /** One attention block; {@code cAttn} is the per-head output scale shaped {@code [1, H, 1, 1]}. */
-    record Attn(Lin q, Lin k, Lin v, Lin o, NDArray cAttn) {
+    public record Attn(Lin q, Lin k, Lin v, Lin o, NDArray cAttn) {
     }
 
     /** A pre-LN transformer layer with NormFormer extras; {@code cross} fields are null in the encoder. */
-    record Layer(Ln selfLn, Attn self, Ln selfPostLn, Ln crossLn, Attn cross, Ln crossPostLn, Ln ffnInLn, Lin fc1,
+    public record Layer(Ln selfLn, Attn self, Ln selfPostLn, Ln crossLn, Attn cross, Ln crossPostLn, Ln ffnInLn, Lin fc1,
             Ln ffnMidLn, Lin fc2) {
     }
 
@@ -41,38 +41,38 @@ final class PtParams {
      * channel and the BatchNorm shift as the bias, so that inference and training run one
      * convolution op.
      */
-    record ConvBn(NDArray w, NDArray bias, int stride, int pad) {
+    public record ConvBn(NDArray w, NDArray bias, int stride, int pad) {
     }
 
     /** One bottleneck block. */
-    record Bottleneck(ConvBn c1, ConvBn c2, ConvBn c3, ConvBn down) {
+    public record Bottleneck(ConvBn c1, ConvBn c2, ConvBn c3, ConvBn down) {
     }
 
-    final ModelConfig config;
-    final NDArray embedTokens;
+    public final ModelConfig config;
+    public final NDArray embedTokens;
     /** Type embedding 0 (text) and 1 (image), each {@code [d]}. */
-    final NDArray textType;
-    final NDArray imageType;
-    final Ln textEmbedLn;
-    final Ln imageEmbedLn;
-    final Lin imageProj;
-    final Ln encoderOutLn;
-    final Layer[] encoder;
-    final Ln decoderEmbedLn;
-    final Ln decoderOutLn;
-    final Layer[] decoder;
-    final ConvBn stem;
-    final Bottleneck[][] stages;
+    public final NDArray textType;
+    public final NDArray imageType;
+    public final Ln textEmbedLn;
+    public final Ln imageEmbedLn;
+    public final Lin imageProj;
+    public final Ln encoderOutLn;
+    public final Layer[] encoder;
+    public final Ln decoderEmbedLn;
+    public final Ln decoderOutLn;
+    public final Layer[] decoder;
+    public final ConvBn stem;
+    public final Bottleneck[][] stages;
     /** Per layer, the dense folded bias {@code [H, rows, cols]} of each site; null when the plan has no such site. */
-    final NDArray[] textBias;
-    final NDArray[] imageBias;
-    final NDArray[] jointBias;
-    final NDArray[] decoderSelfBias;
+    public final NDArray[] textBias;
+    public final NDArray[] imageBias;
+    public final NDArray[] jointBias;
+    public final NDArray[] decoderSelfBias;
     /** Cross-attention bias {@code [H, maxDecoder, I + maxText]}: absolute only, shared by every layer. */
-    final NDArray crossBias;
+    public final NDArray crossBias;
 
     /** Uploads the weights of {@code c} and, when {@code biases} is not null, the plan's biases. */
-    PtParams(ModelConfig c, Weights w, PositionBiases biases, NDManager m) {
+    public PtParams(ModelConfig c, Weights w, PositionBiases biases, NDManager m) {
         this.config = c;
         int d = c.dModel();
         embedTokens = up(m, w.get("encoder.embed_tokens.weight"));

@@ -1,0 +1,26 @@
+/**
+ * Training with MuE's layer-wise task loss (paper §3.3, reference {@code MuE_Task_Loss}) on DJL
+ * autograd, reusing the PyTorch backend's forward code ({@code dev.mue.backend.torch.forward}).
+ *
+ * <ul>
+ *   <li>{@link dev.mue.train.trainer.TrainExample}: one captioning or visual-entailment example as
+ *       encoder tokens, teacher-forced decoder input, targets, the positions that count, the
+ *       allowed-token constraint and the label smoothing.</li>
+ *   <li>{@link dev.mue.train.trainer.TrainableModel}: the model's parameters as autograd leaves,
+ *       and their export back to OFA-named weights.</li>
+ *   <li>{@link dev.mue.train.trainer.LayerWiseLoss}: the unweighted sum over every decoder layer
+ *       i of the (label-smoothed) cross-entropy of softmax(E · LN_dec(h_i)), E the tied token
+ *       embedding, LN_dec the shared final decoder LayerNorm; the encoder is the decomposed one at
+ *       full depth.</li>
+ *   <li>{@link dev.mue.train.trainer.Trainer}: Adam with decoupled weight decay, warm-up then
+ *       linear decay, global-norm gradient clipping, seeded data order, checkpoints and resume,
+ *       export of an F16 bundle.</li>
+ * </ul>
+ *
+ * <p>Not trained (kept at their initial values): the position embeddings, the position q/k
+ * linears and the relative-bias tables (they enter the forward only as the planner's folded
+ * attention biases) and the ResNet's BatchNorm running statistics (BatchNorm is folded into its
+ * convolution, whose folded weight and shift are trained; see {@link
+ * dev.mue.train.trainer.TrainableModel}). No dropout or drop-path.
+ */
+package dev.mue.train.trainer;

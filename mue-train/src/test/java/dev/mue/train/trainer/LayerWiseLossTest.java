@@ -1,0 +1,164 @@
+package dev.mue.train.trainer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import dev.mue.api.model.Model;
+import dev.mue.api.plan.Plan;
+import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.spi.Backend;
+import dev.mue.api.spi.BackendOptions;
+import dev.mue.api.spi.Backends;
+import dev.mue.api.spi.EncodedBatch;
+import dev.mue.api.spi.EncoderInput;
+import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.ScoringOutput;
+import dev.mue.planner.Planner;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The layer-wise loss against an independent computation: the Java backend's scorer, made to exit
+ * the decoder at layer i (minimum exit layer i, decoder threshold -1, encoder never exiting), gives
+ * layer i's logits; the test computes the constrained, label-smoothed cross-entropy from them in
+ * double and sums over the layers.
+ */
+class LayerWiseLossTest {
+
+    @Test
+    void equalsTheSumOfPerLayerCrossEntropiesFromTheJavaBackend() throws Exception {
+        Model model = TrainFixture.model(7);
+        List<TrainExample> batch = TrainFixture.examples(3, 5);
+        double[] expected = new double[model.config().decoderLayers()];
+        try (Backend java = Backends.create("java", new BackendOptions(1, "", Map.of()))) {
+            for (int layer = 1; layer <= expected.length; layer++) {
+                expected[layer - 1] = hostLoss(java, model, batch, layer);
+            }
+        }
+        float[] perLayer;
+        float total;
+        try (Trainer t = new Trainer(model, TrainerOptions.of(1e-3, 10, 4, 1), TrainFixture.SHAPES, 2);
+                NDManager m = t.trainable().manager().newSubManager()) {
+            LayerWiseLoss.Output o = t.loss().compute(m, batch);
+            perLayer = o.perLayer().toFloatArray();
+            total = o.total().getFloat();
+        }
+        double sum = 0;
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], perLayer[i], 2e-4 * Math.max(1, expected[i]), "layer " + (i + 1));
+            sum += expected[i];
+        }
+        assertEquals(sum, total, 4e-4 * Math.max(1, sum));
+        assertTrue(perLayer[0] > 0.5, "a random model's loss is far from 0");
+    }
+
+    /**
+     * A garbage collection between the forward and the backward pass must not change the
+     * gradients (DJL's {@code mul(Number)} once left autograd holding a freed scalar: infinite
+     * gradients after a GC).
+     */
+    @Test
+    void gradientsSurviveAGarbageCollectionBetweenForwardAndBackward() {
+        List<TrainExample> batch = TrainFixture.examples(3, 6);
+        try (Trainer t = new Trainer(TrainFixture.model(8), TrainerOptions.of(1e-3, 10, 6, 1), TrainFixture.SHAPES, 1)) {
+            double plain = gradNorm(t, batch, false);
+            assertTrue(Double.isFinite(plain) && plain > 0);
+            for (int i = 0; i < 2; i++) {
+                assertEquals(plain, gradNorm(t, batch, true), 0.0);
+            }
+        }
+    }
+
+    private static double gradNorm(Trainer t, List<TrainExample> batch, boolean collect) {
+        try (NDManager sm = t.trainable().manager().newSubManager()) {
+            try (GradientCollector c = Engine.getEngine("PyTorch").newGradientCollector()) {
+                LayerWiseLoss.Output o = t.loss().compute(sm, batch);
+                if (collect) {
+                    for (int i = 0; i < 3; i++) {
+                        System.gc();
+                        byte[][] junk = new byte[100][];
+                        for (int j = 0; j < junk.length; j++) {
+                            junk[j] = new byte[100_000];
+                        }
+                    }
+                }
+                c.backward(o.total());
+            }
+            double sq = 0;
+            for (NDArray w : t.trainable().leaves().values()) {
+                NDArray g = w.getGradient();
+                g.attach(sm);
+                sq += g.square().sum().getFloat();
+                g.muli(0f);
+            }
+            return Math.sqrt(sq);
+        }
+    }
+
+    /** Layer {@code layer}'s loss of the batch from the Java backend's logits, in double. */
+    private static double hostLoss(Backend backend, Model model, List<TrainExample> batch, int layer) {
+        ExitPolicy policy = ExitPolicy.builder().minExitLayer(layer).build();
+        Plan plan = Planner.compile(model, policy, TrainFixture.SHAPES);
+        int n = batch.size();
+        List<EncoderInput> inputs = new ArrayList<>();
+        int[] rows = new int[n];
+        int[][] seqs = new int[n][];
+        int[] first = new int[n];
+        for (int i = 0; i < n; i++) {
+            TrainExample e = batch.get(i);
+            inputs.add(new EncoderInput(e.image(), e.encoderTokens()));
+            rows[i] = i;
+            seqs[i] = e.decoderInput();
+            first[i] = e.firstCounted();
+        }
+        double sum = 0;
+        int counted = 0;
+        try (Executable ex = backend.prepare(plan); EncodedBatch enc = ex.encode(inputs)) {
+            ScoringOutput out = ex.score(enc, rows, seqs, first, -1.0);
+            for (int i = 0; i < n; i++) {
+                assertEquals(layer, out.exitLayer()[i]);
+                TrainExample e = batch.get(i);
+                for (int t = e.firstCounted(); t < e.targets().length; t++) {
+                    float[] lg = out.logits()[i][t - e.firstCounted()];
+                    int[] allowed = e.allowed() == null ? null : e.allowed()[t - e.firstCounted()];
+                    sum += tokenLoss(lg, allowed, e.targets()[t], e.labelSmoothing());
+                    counted++;
+                }
+            }
+        }
+        return sum / counted;
+    }
+
+    /** fairseq/OFA label-smoothed NLL over the allowed tokens (all when {@code allowed} is null). */
+    static double tokenLoss(float[] logits, int[] allowed, int target, double eps) {
+        int[] set = allowed;
+        if (set == null) {
+            set = new int[logits.length];
+            for (int v = 0; v < set.length; v++) {
+                set[v] = v;
+            }
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (int v : set) {
+            max = Math.max(max, logits[v]);
+        }
+        double z = 0;
+        for (int v : set) {
+            z += Math.exp(logits[v] - max);
+        }
+        double lse = max + Math.log(z);
+        double nll = lse - logits[target];
+        double smooth = 0;
+        for (int v : set) {
+            smooth += lse - logits[v];
+        }
+        double epsI = set.length > 1 ? eps / (set.length - 1) : 0;
+        return (1 - eps - epsI) * nll + epsI * smooth;
+    }
+}
