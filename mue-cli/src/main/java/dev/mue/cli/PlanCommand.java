@@ -3,6 +3,13 @@ package dev.mue.cli;
 import dev.mue.api.model.Model;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PlanCompiler;
+import dev.mue.api.spi.Backend;
+import dev.mue.api.spi.BackendOptions;
+import dev.mue.api.spi.Backends;
+import dev.mue.api.spi.Executable;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -10,7 +17,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code mue plan [--dot]}: compiles the plan for a model and policy and prints it. */
+/**
+ * {@code mue plan [--dot]}: compiles the plan for a model and policy and prints it; with a backend
+ * named whose executables describe their compiled form ({@code --backend tf}), that too.
+ */
 @Command(name = "plan", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
         description = "Compile the plan (static graph with exit branches) for the model and policy and print it.")
 final class PlanCommand implements Callable<Integer> {
@@ -28,7 +38,36 @@ final class PlanCommand implements Callable<Integer> {
         Model m = session.loadModel();
         Plan plan = PlanCompiler.load().compile(m, session.policy(), session.shapes(m));
         spec.commandLine().getOut().print(dot ? plan.toDot() : plan.describe());
+        if (!dot) {
+            compiled(plan).ifPresent(spec.commandLine().getOut()::print);
+        }
         spec.commandLine().getOut().flush();
         return 0;
+    }
+
+    /**
+     * With a backend named (--backend, mue.backend or MUE_BACKEND) whose executables can describe
+     * what they compiled (a public {@code describeCompiled()}, as the tf backend's do: its graphs'
+     * If nodes), that description; otherwise nothing.
+     */
+    private Optional<String> compiled(Plan plan) {
+        String id = Backends.requestedId(session.backend);
+        if (id == null) {
+            return Optional.empty();
+        }
+        try (Backend b = Backends.create(id, BackendOptions.defaults().withThreads(session.threads));
+                Executable ex = b.prepare(plan)) {
+            Method describe;
+            try {
+                describe = ex.getClass().getMethod("describeCompiled");
+            } catch (NoSuchMethodException e) {
+                return Optional.empty();
+            }
+            return Optional.of((String) describe.invoke(ex));
+        } catch (InvocationTargetException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("cannot call describeCompiled() of backend '" + id + "': " + e, e);
+        }
     }
 }

@@ -36,7 +36,7 @@ import org.openjdk.jmh.infra.Blackhole;
 public class CaptionBenchmark {
 
     /** Backend id. */
-    @Param({"java", "torch"})
+    @Param({"java", "torch", "tf"})
     public String backend;
 
     /** Model shape. */

@@ -35,7 +35,7 @@ public class DecodeStepBenchmark {
     private static final int STEPS = 16;
 
     /** Backend id. */
-    @Param({"java", "torch"})
+    @Param({"java", "torch", "tf"})
     public String backend;
 
     /** Model shape. */

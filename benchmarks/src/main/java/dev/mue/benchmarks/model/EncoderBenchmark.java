@@ -32,7 +32,7 @@ import org.openjdk.jmh.infra.Blackhole;
 public class EncoderBenchmark {
 
     /** Backend id. */
-    @Param({"java", "torch"})
+    @Param({"java", "torch", "tf"})
     public String backend;
 
     /** Model shape. */

@@ -1,0 +1,61 @@
+package dev.mue.backend.tf;
+
+import com.google.auto.service.AutoService;
+import dev.mue.api.policy.EncoderMode;
+import dev.mue.api.policy.KvPolicy;
+import dev.mue.api.spi.Availability;
+import dev.mue.api.spi.Backend;
+import dev.mue.api.spi.BackendOptions;
+import dev.mue.api.spi.BackendProvider;
+import dev.mue.api.spi.Capabilities;
+import java.util.EnumSet;
+
+/**
+ * Provider of the TensorFlow backend, id {@code tf}: TensorFlow Java 1.1.0 (TF 2.18), offline.
+ *
+ * <p>{@link #availability()} checks only that the API classes and the natives for this platform
+ * are present; the natives load in {@link #create}. Priority 3, below the Java backend's 10: on the
+ * small models mue ships, TensorFlow's per-op and per-function overhead makes it slower than the
+ * Java kernels, so {@code tf} runs only when asked for ({@code --backend tf}).
+ *
+ * <p>Backend properties ({@link BackendOptions#properties()}, or system properties prefixed
+ * {@code mue.tf.}): {@code mode=graph|eager} (default graph: the compiled graphs with {@code If}
+ * exits; eager: the same ops driven from the host, the tests' second oracle).
+ */
+@AutoService(BackendProvider.class)
+public final class TfBackendProvider implements BackendProvider {
+    /** The id of this backend. */
+    public static final String ID = "tf";
+
+    /** Public no-argument constructor for {@link java.util.ServiceLoader}. */
+    public TfBackendProvider() {
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public int priority() {
+        return 3;
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        // Each example's stream (and each decoder row) is its own chain of If ops, so an exited
+        // example runs no further layer: compaction in effect.
+        return new Capabilities(TfNatives.devices(), "float32", true, true, EnumSet.allOf(KvPolicy.class),
+                EnumSet.allOf(EncoderMode.class));
+    }
+
+    @Override
+    public Availability availability() {
+        return TfNatives.check();
+    }
+
+    @Override
+    public Backend create(BackendOptions options) {
+        return new TfBackend(options);
+    }
+}

@@ -1,0 +1,753 @@
+package dev.mue.backend.tf;
+
+import dev.mue.api.EncoderExit;
+import dev.mue.api.GateRecord;
+import dev.mue.api.model.ModelConfig;
+import dev.mue.api.plan.Plan;
+import dev.mue.api.plan.Stream;
+import dev.mue.api.policy.EncoderMode;
+import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.spi.DecoderStepper;
+import dev.mue.api.spi.EncodedBatch;
+import dev.mue.api.spi.EncoderInput;
+import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.ScoringOutput;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tensorflow.ConcreteFunction;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Operation;
+import org.tensorflow.OperationBuilder;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.Signature;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.proto.RunMetadata;
+import org.tensorflow.proto.RunOptions;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TFloat64;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TType;
+
+/**
+ * A plan compiled to TensorFlow (design §5): one graph and one session per executable.
+ *
+ * <p>Three TF functions hold the model, each calling its stage's chain of {@code If} exits
+ * ({@link TfChain}): {@code encode_example} (ResNet, embeddings, every encoder stream with its
+ * gates, the final LayerNorm, and the decoder's cross-attention keys and values of every layer),
+ * {@code decode_row} (one decoding step of one row: KV caches in, gates, KV caches and logits out)
+ * and {@code score_example} (the scoring pass of one example, one decision). The session graph
+ * holds the weights and folded biases as variables, passed to the functions as arguments, and one
+ * small entry per stage and batch shape, added on first use: {@code encode_b<N>} (N calls of
+ * {@code encode_example}), {@code step_r<R>} (R calls of {@code decode_row}) and
+ * {@code score_e<E>}. An encoder pass, a decoding step and a scoring pass are each one
+ * {@code Session.run}; each example (row) runs its own chain, so a batch computes exactly what
+ * single calls compute, and an exited example runs no further layer.
+ *
+ * <p>Public only so that tools can reach {@link #describeCompiled()} reflectively (the package is
+ * open, not exported).
+ */
+public final class TfExecutable implements Executable {
+    private static final Logger LOG = LoggerFactory.getLogger(TfExecutable.class);
+    private final Plan plan;
+    private final ModelConfig c;
+    private final ExitPolicy policy;
+    final TfLayers ops;
+    private final TfWeights weights;
+    private final Graph graph;
+    private final Ops tf;
+    private final TfModel model;
+    private final Session session;
+    /** Decoder cache slots: one per decoder position the plan folds biases for. */
+    final int positions;
+    private final TfStage.Encoder encoderStage;
+    private final TfStage.Decoder decoderStage;
+    private final TfStage.Scorer scorerStage;
+    private final List<AutoCloseable> functions = new ArrayList<>();
+    private Program encodeExample;
+    private Program decodeRow;
+    private Program scoreExample;
+    private final Map<Integer, EncoderEntry> encoders = new HashMap<>();
+    private final Map<Integer, StepEntry> steps = new HashMap<>();
+    private final Map<Integer, ScoreEntry> scorers = new HashMap<>();
+    /** Graph changes (new entries) exclude runs; runs share. */
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private volatile boolean closed;
+    private volatile Consumer<RunMetadata> tracer;
+
+    TfExecutable(Plan plan, TfBackend backend) {
+        this.plan = plan;
+        this.c = plan.config();
+        this.policy = plan.policy();
+        this.ops = new TfLayers(c);
+        this.weights = new TfWeights(plan);
+        this.positions = (int) weights.decoderSelfBias.get(0).shape()[2];
+        if (positions < plan.shapes().maxDecoderTokens()) {
+            throw new IllegalStateException("decoder self-attention bias folded for " + positions
+                    + " positions, the plan allows " + plan.shapes().maxDecoderTokens());
+        }
+        int min = policy.minExitLayer();
+        this.encoderStage = new TfStage.Encoder(weights, ops, min);
+        this.decoderStage = new TfStage.Decoder(weights, ops, min, positions, policy.kvPolicy());
+        this.scorerStage = new TfStage.Scorer(weights, ops, min);
+        this.graph = new Graph();
+        try {
+            this.tf = Ops.create(graph);
+            // Weights as (reference) variables, initialised once: one copy shared by every entry's
+            // executor (a constant would be materialised per executor), and a reference input marks
+            // each function call as "related to reference variables" for TensorFlow's XLA
+            // clustering passes, which otherwise instantiate every branch function of every call
+            // at each new executor (seconds for a deep model).
+            this.model = TfModel.variables(tf, weights);
+            model.makeAll();
+            this.session = new Session(graph, backend.config());
+            session.initialize();
+        } catch (RuntimeException e) {
+            graph.close();
+            throw TfNatives.translate("preparing plan " + c.name(), e);
+        }
+    }
+
+    @Override
+    public Plan plan() {
+        return plan;
+    }
+
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("executable is closed");
+        }
+    }
+
+    // ------------------------------------------------------------------ top-level functions
+
+    /**
+     * A top-level TF function: its own inputs, then the weights it uses (in {@link TfModel#used()}
+     * order, passed by the caller as the session graph's variables).
+     */
+    private record Program(ConcreteFunction fn, List<TfWeights.Host> weights, List<Class<? extends TType>> outTypes) {
+        /**
+         * Calls the function once in {@code tf}'s graph, as a node whose op is the function itself
+         * (run by the device's function runtime, instantiated once per executor).
+         */
+        List<Operand<?>> call(Ops tf, String name, List<Operand<?>> inputs, TfModel weights) {
+            OperationBuilder b = tf.withName(name).scope().opBuilder(fn.getDefinedName(), "call");
+            for (Operand<?> a : inputs) {
+                b.addInput(a.asOutput());
+            }
+            for (TfWeights.Host h : this.weights) {
+                b.addInput(weights.of(h).asOutput());
+            }
+            Operation op = b.build();
+            List<Operand<?>> out = new ArrayList<>();
+            for (int i = 0; i < outTypes.size(); i++) {
+                out.add(op.output(i));
+            }
+            return out;
+        }
+    }
+
+    /** Builds a function's body from its inputs and a model whose weights are its further arguments. */
+    private interface Body {
+        List<Operand<?>> build(Ops tf, List<Operand<?>> inputs, TfModel weights);
+    }
+
+    private Program program(String key, List<TfStage.Arg> inputs, Body body) {
+        List<List<TfWeights.Host>> used = new ArrayList<>();
+        List<List<Class<? extends TType>>> types = new ArrayList<>();
+        long t0 = System.nanoTime();
+        ConcreteFunction fn = ConcreteFunction.create(f -> {
+            Signature.Builder sig = Signature.builder().key(key);
+            List<Operand<?>> in = new ArrayList<>();
+            for (int i = 0; i < inputs.size(); i++) {
+                String name = String.format(Locale.ROOT, "a%04d", i);
+                TfStage.Arg a = inputs.get(i);
+                Operand<?> p = f.withName(name).placeholder(a.type(), Placeholder.shape(a.shape()));
+                sig.input(name, p);
+                in.add(p);
+            }
+            int[] n = {0};
+            TfModel fm = TfModel.of(weights, h -> {
+                String name = String.format(Locale.ROOT, "b%04d", n[0]++);
+                Operand<TFloat32> p = f.withName(name).placeholder(TFloat32.class, Placeholder.shape(Shape.of(h.shape())));
+                sig.input(name, p);
+                return p;
+            });
+            List<Operand<?>> outs = body.build(f, in, fm);
+            List<Class<? extends TType>> t = new ArrayList<>();
+            for (int i = 0; i < outs.size(); i++) {
+                String name = String.format(Locale.ROOT, "o%04d", i);
+                sig.output(name, f.withName(name).identity(outs.get(i)));
+                t.add(outs.get(i).type());
+            }
+            used.add(fm.used());
+            types.add(t);
+            return sig.build();
+        });
+        functions.add(fn);
+        graph.attachFunction(fn);
+        LOG.debug("compiled {}: {} ms", key, (System.nanoTime() - t0) / 1_000_000);
+        return new Program(fn, used.get(0), List.copyOf(types.get(0)));
+    }
+
+    private TfChain chain(TfStage stage) {
+        TfChain ch = new TfChain(stage);
+        functions.add(ch);
+        return ch;
+    }
+
+    private static TfStage.Arg arg(Class<? extends TType> type, long... shape) {
+        return new TfStage.Arg(type, Shape.of(shape));
+    }
+
+    /**
+     * The encoder pass of one example: output, per stream the exit layers {@code [S]} and
+     * similarities {@code [S, L-1]}, then the cross-attention keys (layers 1..L) and values.
+     */
+    private Program encodeExample() {
+        if (encodeExample == null) {
+            TfChain chain = chain(encoderStage);
+            int size = c.imageSize();
+            int imageTokens = c.imageTokens();
+            boolean decomposed = policy.encoderMode() == EncoderMode.DECOMPOSED;
+            encodeExample = program("encode_example", List.of(arg(TFloat32.class, 3, size, size),
+                    arg(TInt32.class, -1), arg(TFloat64.class), arg(TFloat64.class)), (f, in, m) -> {
+                        @SuppressWarnings("unchecked")
+                        Operand<TFloat32> image = (Operand<TFloat32>) in.get(0);
+                        @SuppressWarnings("unchecked")
+                        Operand<TInt32> ids = (Operand<TInt32>) in.get(1);
+                        @SuppressWarnings("unchecked")
+                        Operand<TFloat64> thA = (Operand<TFloat64>) in.get(2);
+                        @SuppressWarnings("unchecked")
+                        Operand<TFloat64> thB = (Operand<TFloat64>) in.get(3);
+                        Operand<TFloat32> img = ops.embedImage(f.withSubScope("image_embed"), m, image, size);
+                        Operand<TFloat32> txt = ops.embedText(f.withSubScope("text_embed"), m, ids);
+                        Operand<TInt32> textLen = f.shape(ids);
+                        Operand<TInt32> imageLen = f.constant(new int[] {imageTokens});
+                        List<TfChain.Out> outs = new ArrayList<>();
+                        if (decomposed) {
+                            outs.add(chain.build(f.withSubScope("image"), img, thA,
+                                    TfContext.biasSlices(f, c.heads(), m.imageBias(), imageLen, imageLen), List.of(),
+                                    m.encoder()));
+                            outs.add(chain.build(f.withSubScope("text"), txt, thB,
+                                    TfContext.biasSlices(f, c.heads(), m.textBias(), textLen, textLen), List.of(),
+                                    m.encoder()));
+                        } else {
+                            Operand<TFloat32> x = f.concat(List.of(img, txt), f.constant(0));
+                            Operand<TInt32> len = f.math.add(imageLen, textLen);
+                            outs.add(chain.build(f.withSubScope("joint"), x, thA,
+                                    TfContext.biasSlices(f, c.heads(), m.jointBias(), len, len), List.of(),
+                                    m.encoder()));
+                        }
+                        Operand<TFloat32> out = ops.encoderOutput(f.withSubScope("output"), m,
+                                outs.stream().map(TfChain.Out::x).toList());
+                        List<Operand<?>> result = new ArrayList<>(List.of(out,
+                                f.stack(outs.stream().map(TfChain.Out::exitLayer).toList()),
+                                f.stack(outs.stream().map(TfChain.Out::sims).toList())));
+                        // The decoder's cross-attention keys and values of every layer, computed here
+                        // so that each decoding step stays one run (the Java backend computes a
+                        // layer's on first use; the values are the same).
+                        result.addAll(TfContext.crossKv(f.withSubScope("cross"), m, out));
+                        return result;
+                    });
+        }
+        return encodeExample;
+    }
+
+    /** One decoding step of one row: logits {@code [1, V]}, exit layer, similarities, then the new caches. */
+    private Program decodeRow() {
+        if (decodeRow == null) {
+            TfChain chain = chain(decoderStage);
+            int layers = c.decoderLayers();
+            List<TfStage.Arg> inputs = new ArrayList<>(List.of(arg(TInt32.class), arg(TInt32.class),
+                    arg(TFloat64.class)));
+            inputs.addAll(decoderStage.cacheArgs());
+            inputs.addAll(TfStage.repeat(2 * layers, arg(TFloat32.class, -1, c.dModel())));
+            decodeRow = program("decode_row", inputs, (f, in, m) -> {
+                @SuppressWarnings("unchecked")
+                Operand<TInt32> tok = (Operand<TInt32>) in.get(0);
+                @SuppressWarnings("unchecked")
+                Operand<TInt32> pos = (Operand<TInt32>) in.get(1);
+                @SuppressWarnings("unchecked")
+                Operand<TFloat64> th = (Operand<TFloat64>) in.get(2);
+                List<Operand<?>> caches = in.subList(3, 3 + 3 * layers);
+                List<Operand<?>> cross = in.subList(3 + 3 * layers, in.size());
+                Operand<TFloat32> x = ops.embedDecoder(f.withSubScope("embed"), m,
+                        f.reshape(tok, f.constant(new int[] {1})));
+                List<Operand<?>> ctx = TfContext.decoderRow(f.withSubScope("context"), m, c.heads(), positions, pos,
+                        cross);
+                TfChain.Out out = chain.build(f, x, th, ctx, caches, m.decoder());
+                List<Operand<?>> result = new ArrayList<>(List.of(ops.lmHead(f.withSubScope("lm_head"), m, out.x()),
+                        out.exitLayer(), out.sims()));
+                result.addAll(out.cache());
+                return result;
+            });
+        }
+        return decodeRow;
+    }
+
+    /** The scoring pass of one example's packed rows: logits of the scored positions, exit layer, similarities. */
+    private Program scoreExample() {
+        if (scoreExample == null) {
+            TfChain chain = chain(scorerStage);
+            int layers = c.decoderLayers();
+            List<TfStage.Arg> inputs = new ArrayList<>(List.of(arg(TInt32.class, -1), arg(TInt32.class, -1),
+                    arg(TInt32.class, -1), arg(TInt32.class, -1), arg(TFloat64.class)));
+            inputs.addAll(TfStage.repeat(2 * layers, arg(TFloat32.class, -1, c.dModel())));
+            scoreExample = program("score_example", inputs, (f, in, m) -> {
+                @SuppressWarnings("unchecked")
+                Operand<TInt32> ids = (Operand<TInt32>) in.get(0);
+                @SuppressWarnings("unchecked")
+                Operand<TInt32> pos = (Operand<TInt32>) in.get(1);
+                @SuppressWarnings("unchecked")
+                Operand<TInt32> seg = (Operand<TInt32>) in.get(2);
+                @SuppressWarnings("unchecked")
+                Operand<TInt32> scored = (Operand<TInt32>) in.get(3);
+                @SuppressWarnings("unchecked")
+                Operand<TFloat64> th = (Operand<TFloat64>) in.get(4);
+                List<Operand<?>> cross = in.subList(5, in.size());
+                Operand<TFloat32> x = ops.embedDecoder(f.withSubScope("embed"), m, ids);
+                List<Operand<?>> ctx = TfContext.scorer(f.withSubScope("context"), m, c.heads(), pos, seg, cross);
+                TfChain.Out out = chain.build(f, x, th, ctx, List.of(), m.decoder());
+                Operand<TFloat32> logits = ops.lmHead(f.withSubScope("lm_head"), m,
+                        f.gather(out.x(), scored, f.constant(0)));
+                return List.of(logits, out.exitLayer(), out.sims());
+            });
+        }
+        return scoreExample;
+    }
+
+    // ------------------------------------------------------------------ entries (built under the write lock)
+
+    private <T> T entry(Map<Integer, T> cache, int key, IntFunction<T> build) {
+        lock.readLock().lock();
+        try {
+            T e = cache.get(key);
+            if (e != null) {
+                return e;
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            T e = cache.get(key);
+            if (e == null) {
+                try {
+                    long t0 = System.nanoTime();
+                    e = build.apply(key);
+                    LOG.debug("built {} for {}: {} ms", e.getClass().getSimpleName(), key, (System.nanoTime() - t0) / 1_000_000);
+                } catch (RuntimeException ex) {
+                    throw TfNatives.translate("building the graph", ex, false);
+                }
+                cache.put(key, e);
+            }
+            return e;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Runs under the read lock, mapping TF's errors. */
+    Result run(String what, Supplier<Session.Runner> runner) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            long t0 = System.nanoTime();
+            Consumer<RunMetadata> sink = tracer;
+            Result r;
+            if (sink == null) {
+                r = runner.get().run();
+            } else {
+                r = runner.get().setOptions(RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE)
+                        .build()).runAndFetchMetadata();
+                r.getMetadata().ifPresent(sink);
+            }
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("{}: {} us", what, (System.nanoTime() - t0) / 1000);
+            }
+            return r;
+        } catch (RuntimeException e) {
+            throw TfNatives.translate(what, e, true);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Traces every later run (TensorFlow's FULL_TRACE step statistics, which list each node that
+     * executed, inside functions too) into {@code sink}; null stops tracing. For tests.
+     */
+    void trace(Consumer<RunMetadata> sink) {
+        tracer = sink;
+    }
+
+    /** The session, for the stepper's runs (through {@link #run}). */
+    Session session() {
+        return session;
+    }
+
+    private <T extends TType> Operand<T> input(String name, Class<T> type, long... shape) {
+        return tf.withName(name).placeholder(type, Placeholder.shape(Shape.of(shape)));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends TType> Operand<T> as(Operand<?> o) {
+        return (Operand<T>) o;
+    }
+
+    private Operand<?> stackOrOne(List<Operand<?>> parts, String name) {
+        List<Operand<TType>> typed = parts.stream().map(TfExecutable::<TType>as).toList();
+        return tf.withName(name).stack(typed);
+    }
+
+    // ------------------------------------------------------------------ encoder
+
+    /** The encoder pass for a batch of {@code n}. */
+    private final class EncoderEntry {
+        final List<Operand<TFloat32>> images = new ArrayList<>();
+        final List<Operand<TInt32>> tokens = new ArrayList<>();
+        final Operand<TFloat64> thresholdA;
+        final Operand<TFloat64> thresholdB;
+        /** Per example: the output, then its cross keys (layers 1..L) and values (layers 1..L). */
+        final List<Operand<?>> outputs = new ArrayList<>();
+        final Operand<?> exits;
+        final Operand<?> sims;
+
+        EncoderEntry(int n) {
+            Program p = encodeExample();
+            String e = "encode_b" + n;
+            thresholdA = input(e + "_threshold_a", TFloat64.class);
+            thresholdB = input(e + "_threshold_b", TFloat64.class);
+            List<Operand<?>> exitList = new ArrayList<>();
+            List<Operand<?>> simList = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                Operand<TFloat32> image = input(e + "_image_" + i, TFloat32.class, 3, c.imageSize(), c.imageSize());
+                Operand<TInt32> ids = input(e + "_tokens_" + i, TInt32.class, -1);
+                images.add(image);
+                tokens.add(ids);
+                List<Operand<?>> out = p.call(tf, e + "_example_" + i, List.of(image, ids, thresholdA, thresholdB), model);
+                outputs.add(out.get(0));
+                outputs.addAll(out.subList(3, out.size()));
+                exitList.add(out.get(1));
+                simList.add(out.get(2));
+            }
+            exits = stackOrOne(exitList, e + "_exits");
+            sims = stackOrOne(simList, e + "_sims");
+        }
+    }
+
+    @Override
+    public EncodedBatch encode(List<EncoderInput> batch) {
+        checkOpen();
+        TfChecks.encode(plan, batch);
+        int n = batch.size();
+        EncoderEntry entry = entry(encoders, n, EncoderEntry::new);
+        boolean decomposed = policy.encoderMode() == EncoderMode.DECOMPOSED;
+        List<Tensor> feeds = new ArrayList<>();
+        Result r;
+        try {
+            for (EncoderInput in : batch) {
+                feeds.add(TfTensors.floats(in.image(), 3, c.imageSize(), c.imageSize()));
+                feeds.add(TfTensors.ints(in.tokens()));
+            }
+            feeds.add(TFloat64.scalarOf(decomposed ? policy.imageThreshold() : policy.jointThreshold()));
+            feeds.add(TFloat64.scalarOf(policy.textThreshold()));
+            r = run("encoding a batch of " + n, () -> {
+                Session.Runner run = session.runner();
+                for (int i = 0; i < n; i++) {
+                    run.feed(entry.images.get(i), feeds.get(2 * i)).feed(entry.tokens.get(i), feeds.get(2 * i + 1));
+                }
+                run.feed(entry.thresholdA, feeds.get(2 * n)).feed(entry.thresholdB, feeds.get(2 * n + 1));
+                entry.outputs.forEach(run::fetch);
+                return run.fetch(entry.exits).fetch(entry.sims);
+            });
+        } finally {
+            feeds.forEach(Tensor::close);
+        }
+        try {
+            int perExample = 1 + 2 * c.decoderLayers();
+            int[] exitLayers = TfTensors.ints(r.get(n * perExample));
+            double[] sims = TfTensors.doubles(r.get(n * perExample + 1));
+            int layers = c.encoderLayers();
+            int g = Math.max(0, layers - 1);
+            List<Stream> streams = plan.encoderStreams();
+            List<List<EncoderExit>> exits = new ArrayList<>();
+            int[] tokens = new int[n];
+            for (int i = 0; i < n; i++) {
+                List<EncoderExit> ex = new ArrayList<>();
+                int textLen = batch.get(i).tokens().length;
+                for (int s = 0; s < streams.size(); s++) {
+                    Stream st = streams.get(s);
+                    int k = i * streams.size() + s;
+                    double th = switch (st) {
+                        case IMAGE -> policy.imageThreshold();
+                        case TEXT -> policy.textThreshold();
+                        default -> policy.jointThreshold();
+                    };
+                    int streamTokens = switch (st) {
+                        case IMAGE -> c.imageTokens();
+                        case TEXT -> textLen;
+                        default -> c.imageTokens() + textLen;
+                    };
+                    ex.add(new EncoderExit(st, exitLayers[k], streamTokens, TfPacking.gates(st, exitLayers[k],
+                            Arrays.copyOfRange(sims, k * g, (k + 1) * g), layers, th)));
+                }
+                exits.add(ex);
+                tokens[i] = c.imageTokens() + textLen;
+            }
+            return new TfEncodedBatch(this, r, perExample, exits, tokens);
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------ decoding step
+
+    /** One decoding step of {@code rows} rows. */
+    final class StepEntry {
+        final Operand<TInt32> tokens;
+        final Operand<TInt32> positions;
+        final Operand<TFloat64> threshold;
+        /** Per row: caches (keys 1..L, values 1..L, masks 1..L), then cross keys 1..L and values 1..L. */
+        final List<List<Operand<?>>> rowInputs = new ArrayList<>();
+        final Operand<?> logits;
+        final Operand<?> exits;
+        final Operand<?> sims;
+        /** Per row, the new caches in the order of its inputs. */
+        final List<List<Operand<?>>> rowCaches = new ArrayList<>();
+
+        StepEntry(int rows) {
+            Program p = decodeRow();
+            String e = "step_r" + rows;
+            int layers = c.decoderLayers();
+            tokens = input(e + "_tokens", TInt32.class, rows);
+            positions = input(e + "_positions", TInt32.class, rows);
+            threshold = input(e + "_threshold", TFloat64.class);
+            List<Operand<?>> logitList = new ArrayList<>();
+            List<Operand<?>> exitList = new ArrayList<>();
+            List<Operand<?>> simList = new ArrayList<>();
+            List<TfStage.Arg> cacheArgs = decoderStage.cacheArgs();
+            for (int r = 0; r < rows; r++) {
+                List<Operand<?>> in = new ArrayList<>();
+                for (int k = 0; k < cacheArgs.size(); k++) {
+                    TfStage.Arg a = cacheArgs.get(k);
+                    in.add(input(e + "_row" + r + "_cache_" + k, a.type(), a.shape().asArray()));
+                }
+                for (int k = 0; k < 2 * layers; k++) {
+                    in.add(input(e + "_row" + r + "_cross_" + k, TFloat32.class, -1, c.dModel()));
+                }
+                rowInputs.add(in);
+                Operand<TInt32> index = tf.constant(r);
+                List<Operand<?>> args = new ArrayList<>();
+                args.add(tf.gather(tokens, index, tf.constant(0)));
+                args.add(tf.gather(positions, index, tf.constant(0)));
+                args.add(threshold);
+                args.addAll(in);
+                List<Operand<?>> out = p.call(tf, e + "_row_" + r, args, model);
+                logitList.add(out.get(0));
+                exitList.add(out.get(1));
+                simList.add(out.get(2));
+                rowCaches.add(List.copyOf(out.subList(3, out.size())));
+            }
+            logits = rows == 1 ? logitList.get(0)
+                    : tf.withName(e + "_logits").concat(logitList.stream().map(TfExecutable::<TFloat32>as).toList(),
+                            tf.constant(0));
+            exits = stackOrOne(exitList, e + "_exits");
+            sims = stackOrOne(simList, e + "_sims");
+        }
+    }
+
+    StepEntry stepEntry(int rows) {
+        return entry(steps, rows, StepEntry::new);
+    }
+
+    @Override
+    public DecoderStepper decoder(EncodedBatch encoded, int[] exampleOfRow) {
+        checkOpen();
+        TfEncodedBatch enc = own(encoded);
+        TfChecks.rows(enc.size(), exampleOfRow);
+        return new TfDecoderStepper(this, enc, exampleOfRow);
+    }
+
+    private TfEncodedBatch own(EncodedBatch encoded) {
+        if (!(encoded instanceof TfEncodedBatch t) || t.owner() != this) {
+            throw new IllegalArgumentException("encoded batch comes from another executable or backend: "
+                    + encoded.getClass().getName());
+        }
+        return t;
+    }
+
+    // ------------------------------------------------------------------ scoring
+
+    private final class ScoreEntry {
+        final Operand<TFloat64> threshold;
+        /** Per example: tokens, positions, segments, scored indices, then cross keys 1..L and values 1..L. */
+        final List<List<Operand<?>>> inputs = new ArrayList<>();
+        final List<Operand<?>> logits = new ArrayList<>();
+        final Operand<?> exits;
+        final Operand<?> sims;
+
+        ScoreEntry(int examples) {
+            Program p = scoreExample();
+            String e = "score_e" + examples;
+            int layers = c.decoderLayers();
+            threshold = input(e + "_threshold", TFloat64.class);
+            List<Operand<?>> exitList = new ArrayList<>();
+            List<Operand<?>> simList = new ArrayList<>();
+            for (int i = 0; i < examples; i++) {
+                List<Operand<?>> in = new ArrayList<>();
+                for (String what : new String[] {"tokens", "positions", "segments", "scored"}) {
+                    in.add(input(e + "_" + what + "_" + i, TInt32.class, -1));
+                }
+                for (int k = 0; k < 2 * layers; k++) {
+                    in.add(input(e + "_cross_" + i + "_" + k, TFloat32.class, -1, c.dModel()));
+                }
+                inputs.add(in);
+                List<Operand<?>> args = new ArrayList<>(in.subList(0, 4));
+                args.add(threshold);
+                args.addAll(in.subList(4, in.size()));
+                List<Operand<?>> out = p.call(tf, e + "_example_" + i, args, model);
+                logits.add(out.get(0));
+                exitList.add(out.get(1));
+                simList.add(out.get(2));
+            }
+            exits = stackOrOne(exitList, e + "_exits");
+            sims = stackOrOne(simList, e + "_sims");
+        }
+    }
+
+    @Override
+    public ScoringOutput score(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences, int[] firstScored,
+            double threshold) {
+        checkOpen();
+        TfEncodedBatch enc = own(encoded);
+        TfChecks.score(plan, enc.size(), exampleOfRow, sequences, firstScored);
+        List<TfPacking.Example> packed = TfPacking.score(exampleOfRow, sequences, firstScored);
+        int m = packed.size();
+        ScoreEntry entry = entry(scorers, m, ScoreEntry::new);
+        int layers = c.decoderLayers();
+        int vocab = c.vocabSize();
+        float[][][] logits = new float[exampleOfRow.length][][];
+        int[] exitLayer = new int[enc.size()];
+        List<List<GateRecord>> gates = new ArrayList<>();
+        for (int e = 0; e < enc.size(); e++) {
+            gates.add(new ArrayList<>());
+        }
+        List<List<Tensor>> crossKv = new ArrayList<>();
+        for (TfPacking.Example p : packed) {
+            crossKv.add(enc.cross(p.example()));
+        }
+        List<Tensor> feeds = new ArrayList<>();
+        try {
+            for (TfPacking.Example p : packed) {
+                feeds.add(TfTensors.ints(p.tokens()));
+                feeds.add(TfTensors.ints(p.positions()));
+                feeds.add(TfTensors.ints(p.segments()));
+                feeds.add(TfTensors.ints(p.scored()));
+            }
+            feeds.add(TFloat64.scalarOf(threshold));
+            try (Result r = run("scoring " + exampleOfRow.length + " rows", () -> {
+                Session.Runner run = session.runner();
+                for (int i = 0; i < m; i++) {
+                    List<Operand<?>> in = entry.inputs.get(i);
+                    for (int k = 0; k < 4; k++) {
+                        run.feed(in.get(k), feeds.get(4 * i + k));
+                    }
+                    for (int k = 0; k < 2 * layers; k++) {
+                        run.feed(in.get(4 + k), crossKv.get(i).get(k));
+                    }
+                }
+                run.feed(entry.threshold, feeds.get(4 * m));
+                entry.logits.forEach(run::fetch);
+                return run.fetch(entry.exits).fetch(entry.sims);
+            })) {
+                int[] exits = TfTensors.ints(r.get(m));
+                double[] sims = TfTensors.doubles(r.get(m + 1));
+                int g = Math.max(0, layers - 1);
+                for (int i = 0; i < m; i++) {
+                    TfPacking.Example p = packed.get(i);
+                    float[] lg = TfTensors.floats(r.get(i));
+                    int t = 0;
+                    for (int k = 0; k < p.rows().length; k++) {
+                        int row = p.rows()[k];
+                        logits[row] = new float[p.scoredPerRow()[k]][];
+                        for (int j = 0; j < p.scoredPerRow()[k]; j++, t++) {
+                            logits[row][j] = Arrays.copyOfRange(lg, t * vocab, (t + 1) * vocab);
+                        }
+                    }
+                    exitLayer[p.example()] = exits[i];
+                    gates.set(p.example(), TfPacking.gates(Stream.DECODER, exits[i],
+                            Arrays.copyOfRange(sims, i * g, (i + 1) * g), layers, threshold));
+                }
+            }
+        } finally {
+            feeds.forEach(Tensor::close);
+        }
+        return new ScoringOutput(logits, exitLayer, gates);
+    }
+
+    // ------------------------------------------------------------------ description
+
+    /**
+     * The compiled graphs' conditional nodes, for {@code mue plan --backend tf}: the entries of an
+     * encoder pass (batch of 1), a decoding step (1 row) and a scoring pass (1 example), and every
+     * function with its {@code If} ops, their branches and the layer ops each holds.
+     */
+    public String describeCompiled() {
+        checkOpen();
+        entry(encoders, 1, EncoderEntry::new);
+        stepEntry(1);
+        entry(scorers, 1, ScoreEntry::new);
+        return TfDescription.describe(plan, graphDef(), List.of("encode_b1_", "step_r1_", "score_e1_"));
+    }
+
+    /** The session graph with its function library, as a protocol buffer. */
+    org.tensorflow.proto.GraphDef graphDef() {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return graph.toGraphDef();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            session.close();
+            for (AutoCloseable f : functions) {
+                try {
+                    f.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing a TF function failed: " + e, e);
+                }
+            }
+            graph.close();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+}

@@ -1,0 +1,274 @@
+package dev.mue.backend.tf;
+
+import static dev.mue.backend.tf.TfWeights.C_ATTN;
+import static dev.mue.backend.tf.TfWeights.C_CATTN;
+import static dev.mue.backend.tf.TfWeights.CO_B;
+import static dev.mue.backend.tf.TfWeights.CO_W;
+import static dev.mue.backend.tf.TfWeights.CQ_B;
+import static dev.mue.backend.tf.TfWeights.CQ_W;
+import static dev.mue.backend.tf.TfWeights.FC1_B;
+import static dev.mue.backend.tf.TfWeights.FC1_W;
+import static dev.mue.backend.tf.TfWeights.FC2_B;
+import static dev.mue.backend.tf.TfWeights.FC2_W;
+import static dev.mue.backend.tf.TfWeights.FFN_LN_B;
+import static dev.mue.backend.tf.TfWeights.FFN_LN_W;
+import static dev.mue.backend.tf.TfWeights.K_B;
+import static dev.mue.backend.tf.TfWeights.K_W;
+import static dev.mue.backend.tf.TfWeights.LN1_B;
+import static dev.mue.backend.tf.TfWeights.LN1_W;
+import static dev.mue.backend.tf.TfWeights.LN2_B;
+import static dev.mue.backend.tf.TfWeights.LN2_W;
+import static dev.mue.backend.tf.TfWeights.MID_B;
+import static dev.mue.backend.tf.TfWeights.MID_W;
+import static dev.mue.backend.tf.TfWeights.O_B;
+import static dev.mue.backend.tf.TfWeights.O_W;
+import static dev.mue.backend.tf.TfWeights.POST1_B;
+import static dev.mue.backend.tf.TfWeights.POST1_W;
+import static dev.mue.backend.tf.TfWeights.POST2_B;
+import static dev.mue.backend.tf.TfWeights.POST2_W;
+import static dev.mue.backend.tf.TfWeights.Q_B;
+import static dev.mue.backend.tf.TfWeights.Q_W;
+import static dev.mue.backend.tf.TfWeights.V_B;
+import static dev.mue.backend.tf.TfWeights.V_W;
+
+import dev.mue.api.model.ModelConfig;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.linalg.MatMul;
+import org.tensorflow.op.math.Mean;
+import org.tensorflow.op.train.BatchMatMul;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TFloat64;
+import org.tensorflow.types.TInt32;
+
+/**
+ * The model's arithmetic as TensorFlow ops, written once against {@link Ops} so that the compiled
+ * graphs (inside their exit-branch functions) and the eager mode build exactly the same ops.
+ *
+ * <p>Numerics follow the Java backend where it is cheap to: LayerNorm and GELU run in float64 and
+ * round once to float32 (as the Java kernels do), the gate's cosine is float64, matrix products
+ * and softmax are float32.
+ */
+final class TfLayers {
+    final int d;
+    final int heads;
+    final int headDim;
+    final float queryScale;
+    /** LayerNorm epsilon as the Java kernels use it: the config's value rounded to float. */
+    final double eps;
+
+    TfLayers(ModelConfig c) {
+        this.d = c.dModel();
+        this.heads = c.heads();
+        this.headDim = c.headDim();
+        this.queryScale = (float) c.queryScale();
+        this.eps = (float) c.layerNormEps();
+    }
+
+    /** Weight slot {@code slot} of layer {@code layer} (1-based) in a flat list of {@code slots} per layer. */
+    @SuppressWarnings("unchecked")
+    static Operand<TFloat32> w(List<? extends Operand<?>> weights, int slots, int layer, int slot) {
+        return (Operand<TFloat32>) weights.get((layer - 1) * slots + slot);
+    }
+
+    private static Operand<TFloat64> f64(Ops tf, Operand<TFloat32> x) {
+        return tf.dtypes.cast(x, TFloat64.class);
+    }
+
+    /** LayerNorm over the last axis, computed in float64 and rounded once. */
+    Operand<TFloat32> layerNorm(Ops tf, Operand<TFloat32> x, Operand<TFloat32> g, Operand<TFloat32> b) {
+        Operand<TFloat64> xd = f64(tf, x);
+        Operand<TInt32> last = tf.constant(-1);
+        Operand<TFloat64> mean = tf.math.mean(xd, last, Mean.keepDims(true));
+        Operand<TFloat64> dv = tf.math.sub(xd, mean);
+        Operand<TFloat64> var = tf.math.mean(tf.math.mul(dv, dv), last, Mean.keepDims(true));
+        Operand<TFloat64> inv = tf.math.div(tf.constant(1.0), tf.math.sqrt(tf.math.add(var, tf.constant(eps))));
+        Operand<TFloat64> y = tf.math.add(tf.math.mul(tf.math.mul(dv, inv), f64(tf, g)), f64(tf, b));
+        return tf.dtypes.cast(y, TFloat32.class);
+    }
+
+    /** {@code x @ w + b}, {@code w} already {@code [in, out]}. */
+    static Operand<TFloat32> linear(Ops tf, Operand<TFloat32> x, Operand<TFloat32> w, Operand<TFloat32> b) {
+        return tf.math.add(tf.linalg.matMul(x, w), b);
+    }
+
+    /** Exact GELU in float64, {@code 0.5 x (1 + erf(x / sqrt 2))}, rounded once. */
+    static Operand<TFloat32> gelu(Ops tf, Operand<TFloat32> x) {
+        Operand<TFloat64> xd = f64(tf, x);
+        Operand<TFloat64> e = tf.math.erf(tf.math.mul(xd, tf.constant(Math.sqrt(0.5))));
+        return tf.dtypes.cast(tf.math.mul(tf.math.mul(tf.constant(0.5), xd), tf.math.add(tf.constant(1.0), e)),
+                TFloat32.class);
+    }
+
+    private Operand<TFloat32> splitHeads(Ops tf, Operand<TFloat32> x) {
+        return tf.linalg.transpose(tf.reshape(x, tf.constant(new int[] {-1, heads, headDim})),
+                tf.constant(new int[] {1, 0, 2}));
+    }
+
+    /**
+     * Multi-head attention of queries {@code [nq, d]} (already scaled) over keys and values
+     * {@code [nk, d]} with an additive bias broadcastable to {@code [H, nq, nk]}.
+     */
+    Operand<TFloat32> attention(Ops tf, Operand<TFloat32> q, Operand<TFloat32> k, Operand<TFloat32> v,
+            Operand<TFloat32> bias) {
+        Operand<TFloat32> s = tf.train.batchMatMul(splitHeads(tf, q), splitHeads(tf, k), TFloat32.class,
+                BatchMatMul.adjY(true));
+        Operand<TFloat32> p = tf.nn.softmax(tf.math.add(s, bias));
+        Operand<TFloat32> o = tf.train.batchMatMul(p, splitHeads(tf, v), TFloat32.class);
+        return tf.reshape(tf.linalg.transpose(o, tf.constant(new int[] {1, 0, 2})), tf.constant(new int[] {-1, d}));
+    }
+
+    /** The output half of an attention block: {@code x + post_ln(out_proj(c_attn * attn))}. */
+    private Operand<TFloat32> attentionOutput(Ops tf, Operand<TFloat32> x, Operand<TFloat32> attn,
+            Operand<TFloat32> cAttn, Operand<TFloat32> ow, Operand<TFloat32> ob, Operand<TFloat32> lnW,
+            Operand<TFloat32> lnB) {
+        Operand<TFloat32> o = linear(tf, tf.math.mul(attn, cAttn), ow, ob);
+        return tf.math.add(x, layerNorm(tf, o, lnW, lnB));
+    }
+
+    /** The FFN block: {@code x + fc2(ffn_ln(gelu(fc1(final_ln(x)))))}. */
+    private Operand<TFloat32> ffn(Ops tf, Operand<TFloat32> x, List<? extends Operand<?>> w, int slots, int l) {
+        Operand<TFloat32> h = layerNorm(tf, x, w(w, slots, l, FFN_LN_W), w(w, slots, l, FFN_LN_B));
+        Operand<TFloat32> f = gelu(tf, linear(tf, h, w(w, slots, l, FC1_W), w(w, slots, l, FC1_B)));
+        f = layerNorm(tf, f, w(w, slots, l, MID_W), w(w, slots, l, MID_B));
+        return tf.math.add(x, linear(tf, f, w(w, slots, l, FC2_W), w(w, slots, l, FC2_B)));
+    }
+
+    private Operand<TFloat32> scaledQuery(Ops tf, Operand<TFloat32> h, Operand<TFloat32> qw, Operand<TFloat32> qb) {
+        return tf.math.mul(linear(tf, h, qw, qb), tf.constant(queryScale));
+    }
+
+    /** Encoder layer {@code l} (1-based) over one stream's tokens {@code [T, d]} with bias {@code [H, T, T]}. */
+    Operand<TFloat32> encoderLayer(Ops tf, int l, Operand<TFloat32> x, Operand<TFloat32> bias,
+            List<? extends Operand<?>> w) {
+        int s = TfWeights.ENCODER_SLOTS;
+        Operand<TFloat32> h = layerNorm(tf, x, w(w, s, l, LN1_W), w(w, s, l, LN1_B));
+        Operand<TFloat32> q = scaledQuery(tf, h, w(w, s, l, Q_W), w(w, s, l, Q_B));
+        Operand<TFloat32> k = linear(tf, h, w(w, s, l, K_W), w(w, s, l, K_B));
+        Operand<TFloat32> v = linear(tf, h, w(w, s, l, V_W), w(w, s, l, V_B));
+        Operand<TFloat32> a = attention(tf, q, k, v, bias);
+        Operand<TFloat32> out = attentionOutput(tf, x, a, w(w, s, l, C_ATTN), w(w, s, l, O_W), w(w, s, l, O_B),
+                w(w, s, l, POST1_W), w(w, s, l, POST1_B));
+        return ffn(tf, out, w, s, l);
+    }
+
+    /** The self-attention keys and values of decoder layer {@code l} for hidden states {@code x}. */
+    Operand<TFloat32>[] decoderKv(Ops tf, int l, Operand<TFloat32> x, List<? extends Operand<?>> w) {
+        int s = TfWeights.DECODER_SLOTS;
+        Operand<TFloat32> h = layerNorm(tf, x, w(w, s, l, LN1_W), w(w, s, l, LN1_B));
+        @SuppressWarnings("unchecked")
+        Operand<TFloat32>[] kv = (Operand<TFloat32>[]) new Operand<?>[] {linear(tf, h, w(w, s, l, K_W), w(w, s, l, K_B)),
+            linear(tf, h, w(w, s, l, V_W), w(w, s, l, V_B))};
+        return kv;
+    }
+
+    /** Decoder self-attention: the query's scores and the keys it may see come from {@code keys}, {@code values}. */
+    interface KeyValues {
+        /** Keys, values and the additive bias for the queries, given this layer's new keys and values. */
+        Operand<TFloat32>[] attend(Operand<TFloat32> k, Operand<TFloat32> v);
+    }
+
+    /**
+     * Decoder layer {@code l} (1-based) over query rows {@code x} ({@code [n, d]}). {@code self}
+     * supplies the keys, values and bias the queries attend to once this layer's own keys and values
+     * are known; cross-attention uses {@code ck}, {@code cv} and {@code crossBias}.
+     */
+    Operand<TFloat32> decoderLayer(Ops tf, int l, Operand<TFloat32> x, KeyValues self, Operand<TFloat32> ck,
+            Operand<TFloat32> cv, Operand<TFloat32> crossBias, List<? extends Operand<?>> w) {
+        int s = TfWeights.DECODER_SLOTS;
+        Operand<TFloat32> h = layerNorm(tf, x, w(w, s, l, LN1_W), w(w, s, l, LN1_B));
+        Operand<TFloat32> q = scaledQuery(tf, h, w(w, s, l, Q_W), w(w, s, l, Q_B));
+        Operand<TFloat32> k = linear(tf, h, w(w, s, l, K_W), w(w, s, l, K_B));
+        Operand<TFloat32> v = linear(tf, h, w(w, s, l, V_W), w(w, s, l, V_B));
+        Operand<TFloat32>[] kvb = self.attend(k, v);
+        Operand<TFloat32> a = attention(tf, q, kvb[0], kvb[1], kvb[2]);
+        Operand<TFloat32> out = attentionOutput(tf, x, a, w(w, s, l, C_ATTN), w(w, s, l, O_W), w(w, s, l, O_B),
+                w(w, s, l, POST1_W), w(w, s, l, POST1_B));
+        Operand<TFloat32> h2 = layerNorm(tf, out, w(w, s, l, LN2_W), w(w, s, l, LN2_B));
+        Operand<TFloat32> q2 = scaledQuery(tf, h2, w(w, s, l, CQ_W), w(w, s, l, CQ_B));
+        Operand<TFloat32> a2 = attention(tf, q2, ck, cv, crossBias);
+        out = attentionOutput(tf, out, a2, w(w, s, l, C_CATTN), w(w, s, l, CO_W), w(w, s, l, CO_B),
+                w(w, s, l, POST2_W), w(w, s, l, POST2_B));
+        return ffn(tf, out, w, s, l);
+    }
+
+    /**
+     * The gate's similarity: cosine between the flattened {@code out} and {@code in} in float64;
+     * 1 when both are zero, 0 when one is (as the Java kernels define it).
+     */
+    static Operand<TFloat64> cosine(Ops tf, Operand<TFloat32> out, Operand<TFloat32> in) {
+        Operand<TFloat64> a = f64(tf, out);
+        Operand<TFloat64> b = f64(tf, in);
+        Operand<TInt32> all = tf.constant(new int[] {0, 1});
+        Operand<TFloat64> ab = tf.sum(tf.math.mul(a, b), all);
+        Operand<TFloat64> aa = tf.sum(tf.math.mul(a, a), all);
+        Operand<TFloat64> bb = tf.sum(tf.math.mul(b, b), all);
+        Operand<TFloat64> zero = tf.constant(0.0);
+        Operand<TBool> za = tf.math.equal(aa, zero);
+        Operand<TBool> zb = tf.math.equal(bb, zero);
+        Operand<TFloat64> cos = tf.math.div(ab, tf.math.sqrt(tf.math.mul(aa, bb)));
+        return tf.select(tf.math.logicalAnd(za, zb), tf.constant(1.0),
+                tf.select(tf.math.logicalOr(za, zb), zero, cos));
+    }
+
+    // ------------------------------------------------------------------ embeddings and heads
+
+    /** Text tokens {@code [T]}: token embedding plus type embedding 0, then {@code layernorm_embedding}. */
+    Operand<TFloat32> embedText(Ops tf, TfModel m, Operand<TInt32> ids) {
+        Operand<TFloat32> x = tf.math.add(tf.gather(m.embedTokens(), ids, tf.constant(0)), m.typeText());
+        return layerNorm(tf, x, m.textEmbedLnW(), m.textEmbedLnB());
+    }
+
+    /** Decoder tokens {@code [n]}: token embedding, then {@code decoder.layernorm_embedding}. */
+    Operand<TFloat32> embedDecoder(Ops tf, TfModel m, Operand<TInt32> ids) {
+        return layerNorm(tf, tf.gather(m.embedTokens(), ids, tf.constant(0)), m.decoderEmbedLnW(), m.decoderEmbedLnB());
+    }
+
+    /** Final decoder LayerNorm and the tied projection: {@code [n, d] -> [n, V]}. */
+    Operand<TFloat32> lmHead(Ops tf, TfModel m, Operand<TFloat32> x) {
+        Operand<TFloat32> h = layerNorm(tf, x, m.decoderOutLnW(), m.decoderOutLnB());
+        return tf.linalg.matMul(h, m.embedTokens(), MatMul.transposeB(true));
+    }
+
+    /** The encoder output: {@code encoder.layer_norm} over the stream outputs concatenated. */
+    Operand<TFloat32> encoderOutput(Ops tf, TfModel m, List<Operand<TFloat32>> parts) {
+        Operand<TFloat32> x = parts.size() == 1 ? parts.get(0) : tf.concat(parts, tf.constant(0));
+        return layerNorm(tf, x, m.encoderOutLnW(), m.encoderOutLnB());
+    }
+
+    /**
+     * The image path for one CHW image {@code [3, S, S]}: truncated ResNet (NHWC inside),
+     * {@code image_proj}, type embedding 1, {@code patch_layernorm_embedding}: {@code [I, d]}.
+     */
+    Operand<TFloat32> embedImage(Ops tf, TfModel m, Operand<TFloat32> chw, int size) {
+        Operand<TFloat32> x = tf.linalg.transpose(tf.reshape(chw, tf.constant(new int[] {1, 3, size, size})),
+                tf.constant(new int[] {0, 2, 3, 1}));
+        x = convBn(tf, x, m.stem(), true);
+        x = tf.pad(x, tf.constant(new int[][] {{0, 0}, {1, 1}, {1, 1}, {0, 0}}), tf.constant(Float.NEGATIVE_INFINITY));
+        x = tf.nn.maxPool(x, tf.constant(new int[] {1, 3, 3, 1}), tf.constant(new int[] {1, 2, 2, 1}), "VALID");
+        for (TfModel.Block b : m.blocks()) {
+            Operand<TFloat32> y = convBn(tf, x, b.c1(), true);
+            y = convBn(tf, y, b.c2(), true);
+            y = convBn(tf, y, b.c3(), false);
+            Operand<TFloat32> shortcut = b.down() == null ? x : convBn(tf, x, b.down(), false);
+            x = tf.nn.relu(tf.math.add(y, shortcut));
+        }
+        Operand<TFloat32> seq = tf.reshape(x, tf.constant(new int[] {-1, m.host.config.resnet().outputChannels()}));
+        Operand<TFloat32> e = tf.math.add(linear(tf, seq, m.imageProjW(), m.imageProjB()), m.typeImage());
+        return layerNorm(tf, e, m.imageEmbedLnW(), m.imageEmbedLnB());
+    }
+
+    private static Operand<TFloat32> convBn(Ops tf, Operand<TFloat32> x, TfModel.Conv c, boolean relu) {
+        Operand<TFloat32> in = x;
+        if (c.pad() > 0) {
+            int p = c.pad();
+            in = tf.pad(x, tf.constant(new int[][] {{0, 0}, {p, p}, {p, p}, {0, 0}}), tf.constant(0f));
+        }
+        Operand<TFloat32> y = tf.nn.conv2d(in, c.filter(), List.of(1L, (long) c.stride(), (long) c.stride(), 1L),
+                "VALID");
+        y = tf.math.add(tf.math.mul(y, c.scale()), c.shift());
+        return relu ? tf.nn.relu(y) : y;
+    }
+}
