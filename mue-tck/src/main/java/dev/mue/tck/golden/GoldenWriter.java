@@ -13,8 +13,8 @@ import java.nio.file.Path;
  * the reference or the catalogue is intended, and review the diff:
  *
  * <pre>
- * ./mvnw -q -o -pl mue-tck -am compile dependency:build-classpath -Dmdep.outputFile=/tmp/tck.cp
- * java -cp mue-tck/target/classes:$(cat /tmp/tck.cp) dev.mue.tck.golden.GoldenWriter \
+ * ./mvnw -q -o -pl mue-tck -am compile dependency:build-classpath -Dmdep.outputFile=target/tck.cp
+ * java -cp mue-tck/target/classes:$(cat mue-tck/target/tck.cp) dev.mue.tck.golden.GoldenWriter \
  *     mue-tck/src/main/resources/dev/mue/tck/golden
  * </pre>
  */
