@@ -111,7 +111,6 @@ public final class Planner {
             long weightBytes = 4L * (4L * c.dModel() * c.dModel() + 2L * c.dModel() * c.ffnDim());
             int[] layerIds = new int[layers];
             int[] gateIds = new int[layers - 1];
-            List<Integer> pendingGates = new ArrayList<>();
             int prev = -1;
             for (int l = 1; l <= layers; l++) {
                 long flops = s == Stream.DECODER
@@ -133,7 +132,6 @@ public final class Planner {
                     gateIds[l - 1] = add(new PlanNode.ExitGate(next(), s, l, -1, -1, l >= policy.minExitLayer(),
                             new Cost(Costs.gate(c, tokens), 0)));
                     edge(layerIds[l - 1], gateIds[l - 1]);
-                    pendingGates.add(gateIds[l - 1]);
                     prev = gateIds[l - 1];
                 } else {
                     prev = layerIds[l - 1];
