@@ -142,16 +142,21 @@ public final class GridTasks {
     public List<EntailmentExample> entailments(long seed, int count) {
         List<EntailmentExample> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            Grid g = grid(seed, i);
-            SplittableRandom r = new SplittableRandom(seed ^ (0x5DEECE66DL * (i + 1)));
-            String answer = switch (i % 3) {
-                case 0 -> "yes";
-                case 1 -> "no";
-                default -> "maybe";
-            };
-            out.add(new EntailmentExample(g, hypothesis(g, answer, r), answer));
+            out.add(entailment(seed, i));
         }
         return out;
+    }
+
+    /** The {@code i}-th entailment example of the stream seeded with {@code seed}; answers cycle yes, no, maybe. */
+    public EntailmentExample entailment(long seed, int i) {
+        Grid g = grid(seed, i);
+        SplittableRandom r = new SplittableRandom(seed ^ (0x5DEECE66DL * (i + 1)));
+        String answer = switch (i % 3) {
+            case 0 -> "yes";
+            case 1 -> "no";
+            default -> "maybe";
+        };
+        return new EntailmentExample(g, hypothesis(g, answer, r), answer);
     }
 
     private String hypothesis(Grid g, String answer, SplittableRandom r) {
@@ -170,11 +175,37 @@ public final class GridTasks {
             case "yes" -> counts[p] >= 2 && r.nextBoolean()
                     ? "there are " + COUNTS[counts[p]] + " " + noun(p, counts[p])
                     : "there is a " + noun(p, 1);
-            case "no" -> r.nextBoolean() || absent.isEmpty()
+            // one more than there are; with four of a kind (no fifth cell) an absent class instead
+            case "no" -> (r.nextBoolean() || absent.isEmpty()) && counts[p] < GRID * GRID
                     ? "there are " + COUNTS[Math.min(4, counts[p] + 1)] + " " + noun(p, 2)
                     : "there is a " + noun(absent.get(r.nextInt(absent.size())), 1);
             default -> "the " + noun(p, 1) + " is " + COLOURS[r.nextInt(COLOURS.length)];
         };
+    }
+
+    /**
+     * Every phrase the templates can produce, each at least once: the counted items of captions
+     * ("two bags", joined with commas and "and") and every hypothesis form. A vocabulary built
+     * from it covers every caption and hypothesis of every split.
+     */
+    public static List<String> templateCorpus() {
+        List<String> out = new ArrayList<>();
+        int classes = FashionMnist.CLASSES.size();
+        for (int c = 0; c < classes; c++) {
+            List<String> counted = new ArrayList<>();
+            for (int n = 1; n < COUNTS.length; n++) {
+                counted.add(COUNTS[n] + " " + noun(c, n));
+                if (n >= 2) {
+                    out.add("there are " + COUNTS[n] + " " + noun(c, n));
+                }
+            }
+            out.add(String.join(", ", counted.subList(0, counted.size() - 1)) + " and " + counted.get(counted.size() - 1));
+            out.add("there is a " + noun(c, 1));
+            for (String colour : COLOURS) {
+                out.add("the " + noun(c, 1) + " is " + colour);
+            }
+        }
+        return out;
     }
 
     /** The class name, pluralised for {@code n != 1}. */

@@ -162,9 +162,9 @@ public final class LayerWiseLoss {
         txt = ops.layerNorm(txt.add(p.textType), p.textEmbedLn);
         NDArray txtMask = paddingMask(m, txtLen, maxText);
         for (int l = 0; l < c.encoderLayers(); l++) {
-            NDArray ib = p.imageBias[l].get(m, new NDIndex(":, :{}, :{}", imgTokens, imgTokens)).expandDims(0);
+            NDArray ib = model.bias(m, TrainableModel.Site.ENCODER_IMAGE, l, imgTokens, imgTokens).expandDims(0);
             img = ops.encoderLayer(p.encoder[l], img, ib, null);
-            NDArray tb = p.textBias[l].get(m, new NDIndex(":, :{}, :{}", maxText, maxText)).expandDims(0);
+            NDArray tb = model.bias(m, TrainableModel.Site.ENCODER_TEXT, l, maxText, maxText).expandDims(0);
             txt = ops.encoderLayer(p.encoder[l], txt, tb, txtMask);
         }
         NDArray enc = ops.layerNorm(img.concat(txt, 1), p.encoderOutLn);
@@ -178,7 +178,7 @@ public final class LayerWiseLoss {
         NDArray[] out = new NDArray[c.decoderLayers()];
         for (int l = 0; l < out.length; l++) {
             PtParams.Layer layer = p.decoder[l];
-            NDArray bias = p.decoderSelfBias[l].get(m, new NDIndex(":, :{}, :{}", width, width)).expandDims(0);
+            NDArray bias = model.bias(m, TrainableModel.Site.DECODER_SELF, l, width, width).expandDims(0);
             NDArray[] qkv = ops.selfQkv(layer, x);
             NDArray a = ops.attention(qkv[0], qkv[1], qkv[2], bias, causal, layer.self().cAttn());
             NDArray y = ops.attentionOutput(layer.self(), layer.selfPostLn(), a, x);

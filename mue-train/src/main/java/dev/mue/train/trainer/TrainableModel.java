@@ -2,11 +2,14 @@ package dev.mue.train.trainer;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.ResNetConfig;
 import dev.mue.api.model.WeightLayout;
 import dev.mue.api.model.Weights;
+import dev.mue.api.plan.BiasBlock;
 import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.policy.ExitPolicy;
 import dev.mue.api.tensor.FloatTensor;
@@ -22,9 +25,12 @@ import java.util.Map;
  * A model's parameters uploaded as the PyTorch backend's {@link PtParams}, with every trainable
  * tensor marked as an autograd leaf under a stable key, and the way back to OFA-named weights.
  *
- * <p>The position biases are the planner's folded ones for the decomposed encoder at full depth
- * ({@link ExitPolicy#full()}), constants here: the position embeddings and relative-bias tables are
- * not trained. BatchNorm is folded into each convolution by {@link PtParams}; the folded weight and
+ * <p>Position biases: the relative-position tables (per layer: the text and image ones of the
+ * encoder, the decoder's token one) are trained; each step rebuilds a site's bias as the planner's
+ * folded absolute bias plus the table row its bucket index selects ({@link #bias}). The absolute
+ * part (position embeddings, their LayerNorms and the position query/key linears) stays at its
+ * initial values: it is folded once by the planner for the decomposed encoder at full depth
+ * ({@link ExitPolicy#full()}) and is a constant here. BatchNorm is folded into each convolution by {@link PtParams}; the folded weight and
  * shift are trained and exported as the convolution weight with an identity BatchNorm (weight 1,
  * bias the shift, running mean 0, running variance 1 - eps), which folds back to the same values.
  */
@@ -39,6 +45,22 @@ public final class TrainableModel implements AutoCloseable {
     private final PtParams params;
     private final PtOps ops;
     private final Map<String, NDArray> leaves = new LinkedHashMap<>();
+    private final Map<Site, RelativeSite> sites = new java.util.EnumMap<>(Site.class);
+
+    /** An attention site whose bias has a trained relative part. */
+    public enum Site {
+        /** The encoder's text stream self-attention. */
+        ENCODER_TEXT,
+        /** The encoder's image stream self-attention. */
+        ENCODER_IMAGE,
+        /** The decoder's self-attention. */
+        DECODER_SELF
+    }
+
+    /** A folded site: constant absolute bias, bucket index (clamped) and validity, per-layer tables. */
+    private record RelativeSite(NDArray abs, NDArray index, NDArray valid, NDArray[] tables, int heads, int rows,
+            int cols) {
+    }
 
     /** Uploads {@code model}'s weights into a child of {@code parent} and marks the leaves. */
     public TrainableModel(Model model, PlanShapes shapes, NDManager parent) {
@@ -50,6 +72,10 @@ public final class TrainableModel implements AutoCloseable {
         this.params = new PtParams(config, model.weights(), plan.biases(), manager);
         this.ops = new PtOps(config);
         collect();
+        var b = plan.biases();
+        relative(Site.ENCODER_TEXT, b.encoderText(), "encoder.token_rel_pos_table_list", model);
+        relative(Site.ENCODER_IMAGE, b.encoderImage(), "encoder.image_rel_pos_table_list", model);
+        relative(Site.DECODER_SELF, b.decoderSelf(), "decoder.token_rel_pos_table_list", model);
         for (NDArray a : leaves.values()) {
             a.setRequiresGradient(true);
         }
@@ -130,6 +156,46 @@ public final class TrainableModel implements AutoCloseable {
     private void conv(String conv, String bn, PtParams.ConvBn c) {
         leaves.put(conv + ".weight#folded:" + bn, c.w());
         leaves.put(bn + ".bias#shift", c.bias());
+    }
+
+    private void relative(Site site, BiasBlock block, String prefix, Model model) {
+        if (block == null || !block.hasRelative()) {
+            throw new IllegalStateException("the full-depth plan lacks the relative bias of " + site);
+        }
+        int heads = block.heads();
+        int[] bucket = block.bucket();
+        long[] index = new long[bucket.length];
+        float[] valid = new float[bucket.length];
+        for (int i = 0; i < bucket.length; i++) {
+            index[i] = Math.max(0, bucket[i]);
+            valid[i] = bucket[i] >= 0 ? 1f : 0f;
+        }
+        NDArray[] tables = new NDArray[block.tables().length];
+        for (int l = 0; l < tables.length; l++) {
+            String name = prefix + "." + l + ".weight";
+            FloatTensor t = model.weights().get(name);
+            tables[l] = manager.create(t.data(), new Shape(t.shape()[0], t.shape()[1]));
+            leaves.put(name, tables[l]);
+        }
+        sites.put(site, new RelativeSite(manager.create(block.abs(), new Shape(heads, block.rows(), block.cols())),
+                manager.create(index), manager.create(valid, new Shape(bucket.length, 1)), tables, heads,
+                block.rows(), block.cols()));
+    }
+
+    /**
+     * The bias {@code [H, nq, nk]} of {@code site} at 0-based {@code layer}: the constant absolute
+     * part plus the trained relative table looked up through the bucket index, differentiable in
+     * the table; created in {@code m}.
+     */
+    public NDArray bias(NDManager m, Site site, int layer, int nq, int nk) {
+        RelativeSite s = sites.get(site);
+        if (nq > s.rows() || nk > s.cols()) {
+            throw new IllegalArgumentException(site + " bias folded for " + s.rows() + "x" + s.cols() + ", asked for "
+                    + nq + "x" + nk);
+        }
+        NDArray rel = s.tables()[layer].get(m, new NDIndex("{}", s.index())).mul(s.valid());
+        NDArray full = rel.transpose(1, 0).reshape(s.heads(), s.rows(), s.cols()).add(s.abs());
+        return full.get(new NDIndex(":, :{}, :{}", nq, nk));
     }
 
     /** The trainable tensors by key (an OFA weight name, with a {@code #} suffix where the tensor is derived). */
