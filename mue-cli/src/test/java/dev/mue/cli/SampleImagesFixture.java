@@ -20,6 +20,8 @@ import javax.imageio.ImageIO;
  * {@code java mue-cli/src/test/java/dev/mue/cli/SampleImagesFixture.java samples}.
  */
 public final class SampleImagesFixture {
+    /** The repository's {@code samples} folder, seen from the module directory tests run in. */
+    static final Path SAMPLES = Path.of("..", "samples");
     /** Side of every sample, in pixels. */
     public static final int SIZE = 112;
 

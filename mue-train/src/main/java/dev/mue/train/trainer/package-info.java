@@ -15,10 +15,16 @@
  *   <li>{@link dev.mue.train.trainer.Trainer}: Adam with decoupled weight decay, warm-up then
  *       linear decay, global-norm gradient clipping, seeded data order, checkpoints and resume,
  *       export of an F16 bundle.</li>
+ *   <li>{@link dev.mue.train.trainer.GridTraining}: the recipe of the shipped default model
+ *       (vocabulary, the {@code mue-grid} architecture, seeded initial weights, the interleaved
+ *       captioning and entailment examples of the Fashion-MNIST grid tasks), and
+ *       {@link dev.mue.train.trainer.TrainingRun}: a whole run of it with validation losses,
+ *       atomic checkpoints, resume and export ({@code mue train}).</li>
  * </ul>
  *
- * <p>Not trained (kept at their initial values): the position embeddings, the position q/k
- * linears and the relative-bias tables (they enter the forward only as the planner's folded
+ * <p>The relative-position tables are trained (each step rebuilds the attention biases from them).
+ * Not trained (kept at their initial values): the absolute position embeddings, their LayerNorms
+ * and the position q/k linears (they enter the forward only as the planner's folded absolute
  * attention biases) and the ResNet's BatchNorm running statistics (BatchNorm is folded into its
  * convolution, whose folded weight and shift are trained; see {@link
  * dev.mue.train.trainer.TrainableModel}). No dropout or drop-path.
