@@ -62,10 +62,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from DIR/checkpoint if there is one.")
     boolean resume;
 
+    @Option(names = "--final-layer-only",
+            description = "Train on the last decoder layer's loss alone, not MuE's layer-wise loss: the baseline for mue eval --baseline-model.")
+    boolean finalLayerOnly;
+
     @Override
     public Integer call() throws IOException {
         TrainingRun.Settings s = new TrainingRun.Settings(steps, batchSize, learningRate, seed, threads,
-                checkpointEvery, validateEvery, validationExamples);
+                checkpointEvery, validateEvery, validationExamples, finalLayerOnly);
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter outWriter = spec.commandLine().getOut();
         FashionMnist data = FashionMnist.load();

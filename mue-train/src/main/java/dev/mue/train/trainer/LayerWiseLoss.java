@@ -38,8 +38,20 @@ public final class LayerWiseLoss {
     private final PtOps ops;
     private final ModelConfig c;
 
-    /** The loss of {@code model}'s current parameters. */
+    private final boolean finalLayerOnly;
+
+    /** The layer-wise loss of {@code model}'s current parameters. */
     public LayerWiseLoss(TrainableModel model) {
+        this(model, false);
+    }
+
+    /**
+     * The loss of {@code model}'s current parameters: the layer-wise sum, or with
+     * {@code finalLayerOnly} the last layer's term alone (the ordinary loss, for the ablation
+     * baseline; every layer's term is still reported in {@link Output#perLayer()}).
+     */
+    public LayerWiseLoss(TrainableModel model, boolean finalLayerOnly) {
+        this.finalLayerOnly = finalLayerOnly;
         this.model = model;
         this.p = model.params();
         this.ops = model.ops();
@@ -49,7 +61,7 @@ public final class LayerWiseLoss {
     /**
      * The loss of one batch.
      *
-     * @param total    the scalar loss (summed over layers), differentiable
+     * @param total    the scalar loss (summed over layers, or the last layer's), differentiable
      * @param perLayer {@code [N_D]} the per-layer terms
      */
     public record Output(NDArray total, NDArray perLayer) {
@@ -106,7 +118,7 @@ public final class LayerWiseLoss {
             terms.add(nll.mul(nllW).add(smooth.mul(smoothW)).sum());
         }
         NDArray perLayer = NDArrays.stack(terms);
-        return new Output(perLayer.sum(), perLayer);
+        return new Output(finalLayerOnly ? terms.get(terms.size() - 1) : perLayer.sum(), perLayer);
     }
 
     /** Final decoder LayerNorm and the tied projection. */

@@ -79,7 +79,7 @@ public final class Trainer implements AutoCloseable {
         Backends.create("torch", new BackendOptions(threads, "", Map.of())).close();
         this.root = Engine.getEngine("PyTorch").newBaseManager();
         this.model = new TrainableModel(model, shapes, root);
-        this.loss = new LayerWiseLoss(this.model);
+        this.loss = new LayerWiseLoss(this.model, options.finalLayerOnly());
         this.keys = List.copyOf(this.model.leaves().keySet());
         NDManager state = this.model.manager();
         List<NDArray> leaves = new ArrayList<>(this.model.leaves().values());
@@ -111,6 +111,12 @@ public final class Trainer implements AutoCloseable {
         if (seed != options.seed()) {
             throw new IllegalArgumentException("checkpoint was trained with seed " + seed + ", options say "
                     + options.seed());
+        }
+        Matcher fl = Pattern.compile("\"final_layer_only\"\\s*:\\s*([01])").matcher(json);
+        boolean finalOnly = fl.find() && fl.group(1).equals("1");
+        if (finalOnly != options.finalLayerOnly()) {
+            throw new IllegalArgumentException("checkpoint was trained with the " + (finalOnly ? "final-layer" : "layer-wise")
+                    + " loss, options say the " + (options.finalLayerOnly() ? "final-layer" : "layer-wise") + " loss");
         }
         return new Trainer(m, options, shapes, threads, step, checkpoint.resolve(OPTIMIZER));
     }
@@ -267,7 +273,8 @@ public final class Trainer implements AutoCloseable {
         meta.put("mue.trainer.tensors", Integer.toString(keys.size()));
         SafetensorsWriter.write(dir.resolve(OPTIMIZER), moments, DType.F32, meta);
         Files.writeString(dir.resolve(STATE), "{\n  \"step\": " + step + ",\n  \"seed\": " + options.seed()
-                + ",\n  \"parameters\": " + keys.size() + "\n}\n");
+                + ",\n  \"parameters\": " + keys.size() + ",\n  \"final_layer_only\": "
+                + (options.finalLayerOnly() ? 1 : 0) + "\n}\n");
     }
 
     private static int[] shape(NDArray a) {

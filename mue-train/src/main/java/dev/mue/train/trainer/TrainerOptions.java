@@ -13,9 +13,11 @@ package dev.mue.train.trainer;
  * @param beta1        Adam's first-moment decay
  * @param beta2        Adam's second-moment decay
  * @param adamEps      Adam's epsilon
+ * @param finalLayerOnly train on the last decoder layer's cross-entropy alone (the usual loss; the
+ *                     ablation baseline of the layer-wise loss) instead of the sum over layers
  */
 public record TrainerOptions(double learningRate, int warmupSteps, int totalSteps, double weightDecay, double clipNorm,
-        int batchSize, long seed, double beta1, double beta2, double adamEps) {
+        int batchSize, long seed, double beta1, double beta2, double adamEps, boolean finalLayerOnly) {
 
     /** Checks the ranges. */
     public TrainerOptions {
@@ -28,7 +30,13 @@ public record TrainerOptions(double learningRate, int warmupSteps, int totalStep
     /** OFA's fine-tuning defaults (betas 0.9/0.999, eps 1e-8, weight decay 0.01, clip 1.0, 6% warm-up). */
     public static TrainerOptions of(double learningRate, int totalSteps, int batchSize, long seed) {
         return new TrainerOptions(learningRate, Math.max(1, (int) Math.round(totalSteps * 0.06)), totalSteps, 0.01, 1.0,
-                batchSize, seed, 0.9, 0.999, 1e-8);
+                batchSize, seed, 0.9, 0.999, 1e-8, false);
+    }
+
+    /** The same options training on the last decoder layer's loss alone (or, with false, on every layer's). */
+    public TrainerOptions withFinalLayerOnly(boolean finalOnly) {
+        return new TrainerOptions(learningRate, warmupSteps, totalSteps, weightDecay, clipNorm, batchSize, seed, beta1,
+                beta2, adamEps, finalOnly);
     }
 
     /** The learning rate of 0-based step {@code step}: linear warm-up, then linear decay to 0. */

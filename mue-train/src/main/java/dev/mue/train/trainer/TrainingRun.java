@@ -41,9 +41,11 @@ public final class TrainingRun {
      * @param checkpointEvery    steps between checkpoints (0: only at the end)
      * @param validateEvery      steps between validation losses (0: only at the end)
      * @param validationExamples examples of the validation split the validation loss averages over
+     * @param finalLayerOnly     train on the last decoder layer's loss alone: the ablation baseline
+     *                           without MuE's layer-wise loss
      */
     public record Settings(int steps, int batchSize, double learningRate, long seed, int threads, int checkpointEvery,
-            int validateEvery, int validationExamples) {
+            int validateEvery, int validationExamples, boolean finalLayerOnly) {
 
         /** Checks the ranges. */
         public Settings {
@@ -59,7 +61,7 @@ public final class TrainingRun {
 
         /** The optimiser settings these imply. */
         public TrainerOptions trainerOptions() {
-            return TrainerOptions.of(learningRate, steps, batchSize, seed);
+            return TrainerOptions.of(learningRate, steps, batchSize, seed).withFinalLayerOnly(finalLayerOnly);
         }
     }
 

@@ -22,7 +22,7 @@ class TrainingRunTest {
     private static final FashionMnist DATA = FashionMnist.load();
 
     private static TrainingRun.Settings settings() {
-        return new TrainingRun.Settings(4, 2, 1e-3, 11, 1, 2, 2, 3);
+        return new TrainingRun.Settings(4, 2, 1e-3, 11, 1, 2, 2, 3, false);
     }
 
     @Test
@@ -75,11 +75,29 @@ class TrainingRunTest {
     }
 
     @Test
+    void theBaselineTrainsOnTheLastLayerAloneAndCannotResumeALayerWiseRun(@TempDir Path dir) throws Exception {
+        TrainingRun.Settings layerWise = settings();
+        TrainingRun.Settings baseline = new TrainingRun.Settings(4, 2, 1e-3, 11, 1, 2, 2, 3, true);
+        try (Trainer t = new Trainer(GridTraining.initialModel(11), baseline.trainerOptions(), GridTraining.shapes(), 1);
+                var m = t.trainable().manager().newSubManager()) {
+            var batch = new GridTraining(DATA.validation()).examples(3, 4);
+            LayerWiseLoss.Output o = t.loss().compute(m, batch);
+            float[] per = o.perLayer().toFloatArray();
+            assertEquals(per[per.length - 1], o.total().getFloat(), 0f);
+            assertTrue(per[0] > 0 && per[0] != o.total().getFloat());
+        }
+        TrainingRun.run(DATA, layerWise, dir, false, l -> { }, null);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainingRun.run(DATA, baseline, dir, true, l -> { }, null));
+        assertEquals("checkpoint was trained with the layer-wise loss, options say the final-layer loss", e.getMessage());
+    }
+
+    @Test
     void badSettingsAreRejectedBeforeAnyWork() {
-        assertThrows(IllegalArgumentException.class, () -> new TrainingRun.Settings(0, 2, 1e-3, 1, 1, 0, 0, 1));
-        assertThrows(IllegalArgumentException.class, () -> new TrainingRun.Settings(2, 2, 0, 1, 1, 0, 0, 1));
-        assertThrows(IllegalArgumentException.class, () -> new TrainingRun.Settings(2, 2, 1e-3, 1, 1, -1, 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new TrainingRun.Settings(0, 2, 1e-3, 1, 1, 0, 0, 1, false));
+        assertThrows(IllegalArgumentException.class, () -> new TrainingRun.Settings(2, 2, 0, 1, 1, 0, 0, 1, false));
+        assertThrows(IllegalArgumentException.class, () -> new TrainingRun.Settings(2, 2, 1e-3, 1, 1, -1, 0, 1, false));
         assertThrows(IllegalArgumentException.class,
-                () -> new TrainingRun.Settings(Integer.MAX_VALUE, 2, 1e-3, 1, 1, 0, 0, 1));
+                () -> new TrainingRun.Settings(Integer.MAX_VALUE, 2, 1e-3, 1, 1, 0, 0, 1, false));
     }
 }
