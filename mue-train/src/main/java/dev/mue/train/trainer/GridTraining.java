@@ -6,7 +6,9 @@ import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.RandomWeights;
 import dev.mue.api.model.ResNetConfig;
+import dev.mue.api.model.Weights;
 import dev.mue.api.plan.PlanShapes;
+import dev.mue.api.tensor.FloatTensor;
 import dev.mue.api.text.Tokenizer;
 import dev.mue.api.text.Vocabulary;
 import dev.mue.train.data.FashionMnist;
@@ -15,6 +17,7 @@ import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.RandomAccess;
+import java.util.SplittableRandom;
 
 /**
  * The recipe of the shipped default model: its vocabulary, architecture and initial weights, and
@@ -73,12 +76,42 @@ public final class GridTraining {
                 new ResNetConfig(16, 16, new int[] {1, 1, 1}), 2.0, 1e-5);
     }
 
-    /** The seeded initial model. */
+    /**
+     * The seeded initial model: the transformer as OFA initialises it (normal, std
+     * {@value #INIT_STD}); the ResNet as torchvision does (convolutions Kaiming-normal over their
+     * fan-out, BatchNorm the identity: weight 1, bias 0, running mean 0, variance 1). With std 0.02
+     * convolutions every layer of the backbone shrinks the signal about fourfold, so the image
+     * tokens leave the backbone as a constant and the model never learns to look at the image.
+     */
     public static Model initialModel(long seed) {
         Vocabulary v = vocabulary();
         ModelConfig c = config(v.size());
-        return new Model(c, RandomWeights.generate(c, seed, INIT_STD), v, CONFIG_NAME + " (seed " + seed + ")");
+        SplittableRandom r = new SplittableRandom(seed ^ 0x5EED_1A7E_C0DEL);
+        List<FloatTensor> tensors = new ArrayList<>();
+        for (FloatTensor t : RandomWeights.generate(c, seed, INIT_STD).all()) {
+            String n = t.name();
+            float[] data = t.data();
+            if (n.startsWith(BACKBONE)) {
+                int[] shape = t.shape();
+                if (shape.length == 4) {
+                    double std = Math.sqrt(2.0 / ((long) shape[0] * shape[2] * shape[3]));
+                    data = new float[data.length];
+                    for (int i = 0; i < data.length; i++) {
+                        data[i] = (float) (r.nextGaussian() * std);
+                    }
+                } else {
+                    boolean one = n.endsWith(".weight") || n.endsWith(".running_var");
+                    data = new float[data.length];
+                    java.util.Arrays.fill(data, one ? 1f : 0f);
+                }
+            }
+            tensors.add(new FloatTensor(n, t.shape(), data));
+        }
+        return new Model(c, new Weights(tensors), v, CONFIG_NAME + " (seed " + seed + ")");
     }
+
+    /** Prefix of the ResNet backbone's weights. */
+    static final String BACKBONE = "encoder.embed_images.";
 
     /** The folded shapes training covers (the longest texts the tasks produce fit with room to spare). */
     public static PlanShapes shapes() {

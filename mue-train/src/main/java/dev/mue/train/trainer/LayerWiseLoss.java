@@ -165,7 +165,7 @@ public final class LayerWiseLoss {
         }
         int d = c.dModel();
         // image stream
-        NDArray f = PtOps.resnet(p, m.create(pixels, new Shape(n, 3, size, size)));
+        NDArray f = model.resnet(m.create(pixels, new Shape(n, 3, size, size)));
         Shape fs = f.getShape();
         NDArray img = f.reshape(fs.get(0), fs.get(1), fs.get(2) * fs.get(3)).transpose(0, 2, 1);
         img = ops.layerNorm(PtOps.linear(img, p.imageProj).add(p.imageType), p.imageEmbedLn);

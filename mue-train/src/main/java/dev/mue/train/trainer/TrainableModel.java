@@ -16,9 +16,10 @@ import dev.mue.api.tensor.FloatTensor;
 import dev.mue.backend.torch.forward.PtOps;
 import dev.mue.backend.torch.forward.PtParams;
 import dev.mue.planner.Planner;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,9 +31,10 @@ import java.util.Map;
  * folded absolute bias plus the table row its bucket index selects ({@link #bias}). The absolute
  * part (position embeddings, their LayerNorms and the position query/key linears) stays at its
  * initial values: it is folded once by the planner for the decomposed encoder at full depth
- * ({@link ExitPolicy#full()}) and is a constant here. BatchNorm is folded into each convolution by {@link PtParams}; the folded weight and
- * shift are trained and exported as the convolution weight with an identity BatchNorm (weight 1,
- * bias the shift, running mean 0, running variance 1 - eps), which folds back to the same values.
+ * ({@link ExitPolicy#full()}) and is a constant here. The backbone's convolutions and BatchNorms
+ * are trained unfolded, BatchNorm with batch statistics ({@link #training(boolean)}, {@link
+ * #resnet}); the export carries the running statistics, which the backends fold as for any OFA
+ * checkpoint.
  */
 // DJL and backend types are part of this low-level API on purpose; dev.mue.train requires them
 // without "transitive" so that mue-cli can keep the torch backend at runtime scope.
@@ -46,6 +48,12 @@ public final class TrainableModel implements AutoCloseable {
     private final PtOps ops;
     private final Map<String, NDArray> leaves = new LinkedHashMap<>();
     private final Map<Site, RelativeSite> sites = new java.util.EnumMap<>(Site.class);
+    /** PyTorch's default BatchNorm momentum: running = 0.9 running + 0.1 batch. */
+    static final float BN_MOMENTUM = 0.1f;
+    private final NDArray bnEps;
+    private ConvBnLeaves stem;
+    private ConvBnLeaves[][][] blocks;
+    private boolean training;
 
     /** An attention site whose bias has a trained relative part. */
     public enum Site {
@@ -71,6 +79,8 @@ public final class TrainableModel implements AutoCloseable {
         var plan = Planner.compile(model, ExitPolicy.full(), shapes);
         this.params = new PtParams(config, model.weights(), plan.biases(), manager);
         this.ops = new PtOps(config);
+        // a tensor, not a Java scalar: see PtOps on scalars that autograd keeps past their lifetime
+        this.bnEps = manager.create((float) config.layerNormEps());
         collect();
         var b = plan.biases();
         relative(Site.ENCODER_TEXT, b.encoderText(), "encoder.token_rel_pos_table_list", model);
@@ -112,18 +122,18 @@ public final class TrainableModel implements AutoCloseable {
             ffn(q, l);
         }
         String rp = "encoder.embed_images.";
-        conv(rp + "conv1", rp + "bn1", p.stem);
+        stem = conv(rp + "conv1", rp + "bn1", p.stem);
         ResNetConfig r = config.resnet();
+        blocks = new ConvBnLeaves[3][][];
         for (int s = 0; s < 3; s++) {
+            blocks[s] = new ConvBnLeaves[r.blocks(s)][];
             for (int b = 0; b < r.blocks(s); b++) {
                 String q = rp + "layer" + (s + 1) + "." + b + ".";
                 PtParams.Bottleneck bl = p.stages[s][b];
-                conv(q + "conv1", q + "bn1", bl.c1());
-                conv(q + "conv2", q + "bn2", bl.c2());
-                conv(q + "conv3", q + "bn3", bl.c3());
-                if (WeightLayout.hasDownsample(r, s, b)) {
-                    conv(q + "downsample.0", q + "downsample.1", bl.down());
-                }
+                blocks[s][b] = new ConvBnLeaves[] {conv(q + "conv1", q + "bn1", bl.c1()),
+                        conv(q + "conv2", q + "bn2", bl.c2()), conv(q + "conv3", q + "bn3", bl.c3()),
+                        WeightLayout.hasDownsample(r, s, b) ? conv(q + "downsample.0", q + "downsample.1", bl.down())
+                                : null};
             }
         }
     }
@@ -153,9 +163,91 @@ public final class TrainableModel implements AutoCloseable {
         lin(q + "fc2", l.fc2());
     }
 
-    private void conv(String conv, String bn, PtParams.ConvBn c) {
-        leaves.put(conv + ".weight#folded:" + bn, c.w());
-        leaves.put(bn + ".bias#shift", c.bias());
+    /**
+     * A convolution and its BatchNorm as trained: the raw kernel, BatchNorm's weight and bias
+     * (leaves), and its running statistics (updated, not differentiated).
+     */
+    private record ConvBnLeaves(String bn, NDArray w, NDArray zeroBias, NDArray gamma, NDArray beta,
+            NDArray runningMean, NDArray runningVar, int stride, int pad) {
+    }
+
+    private ConvBnLeaves conv(String conv, String bn, PtParams.ConvBn folded) {
+        Weights w = initial.weights();
+        FloatTensor k = w.get(conv + ".weight");
+        long[] shape = new long[k.shape().length];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = k.shape()[i];
+        }
+        int out = k.shape()[0];
+        ConvBnLeaves c = new ConvBnLeaves(bn, manager.create(k.data(), new Shape(shape)), manager.zeros(new Shape(out)),
+                manager.create(w.data(bn + ".weight")), manager.create(w.data(bn + ".bias")),
+                manager.create(w.data(bn + ".running_mean")), manager.create(w.data(bn + ".running_var")),
+                folded.stride(), folded.pad());
+        leaves.put(conv + ".weight", c.w());
+        leaves.put(bn + ".weight", c.gamma());
+        leaves.put(bn + ".bias", c.beta());
+        return c;
+    }
+
+    /**
+     * Switches the backbone's BatchNorm between training (batch statistics, running statistics
+     * updated with momentum {@value #BN_MOMENTUM}) and inference (running statistics, as every
+     * backend folds them). Inference is the default; the trainer switches to training around each
+     * optimisation step only, so validation and export see the model the backends will run.
+     */
+    public void training(boolean on) {
+        this.training = on;
+    }
+
+    /**
+     * The ResNet backbone {@code [B, 3, S, S]} to {@code [B, C, g, g]}, as {@code PtOps.resnet}
+     * but with BatchNorm explicit: trained with batch statistics, since a frozen (folded) BatchNorm
+     * lets the optimiser silence the image: biases drift negative until every ReLU is dead, and
+     * the image tokens become one constant.
+     */
+    public NDArray resnet(NDArray image) {
+        NDArray x = convBn(image, stem, true);
+        x = ai.djl.nn.pooling.Pool.maxPool2d(x, new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false);
+        for (ConvBnLeaves[][] stage : blocks) {
+            for (ConvBnLeaves[] b : stage) {
+                NDArray y = convBn(x, b[0], true);
+                y = convBn(y, b[1], true);
+                y = convBn(y, b[2], false);
+                NDArray shortcut = b[3] == null ? x : convBn(x, b[3], false);
+                x = ai.djl.nn.Activation.relu(y.add(shortcut));
+            }
+        }
+        return x;
+    }
+
+    private NDArray convBn(NDArray x, ConvBnLeaves c, boolean relu) {
+        NDArray y = PtOps.convBn(x, new PtParams.ConvBn(c.w(), c.zeroBias(), c.stride(), c.pad()), false);
+        long ch = y.getShape().get(1);
+        Shape bcast = new Shape(1, ch, 1, 1);
+        NDArray norm;
+        if (training) {
+            long count = y.getShape().get(0) * y.getShape().get(2) * y.getShape().get(3);
+            // libtorch's mean over several axes is not reachable through DJL: sum, then divide by
+            // the count as a tensor of the step's manager (alive until the backward pass)
+            NDArray n = y.getManager().create((float) count);
+            NDArray mean = y.sum(new int[] {0, 2, 3}, true).div(n);
+            NDArray centered = y.sub(mean);
+            NDArray var = centered.square().sum(new int[] {0, 2, 3}, true).div(n);
+            norm = centered.div(var.add(bnEps).sqrt());
+            try (NDManager tmp = manager.newSubManager()) {
+                NDArray m = mean.stopGradient().reshape(ch);
+                NDArray v = var.stopGradient().reshape(ch);
+                m.attach(tmp);
+                v.attach(tmp);
+                float unbiased = count > 1 ? (float) count / (count - 1) : 1f;
+                c.runningMean().muli(1 - BN_MOMENTUM).addi(m.mul(BN_MOMENTUM));
+                c.runningVar().muli(1 - BN_MOMENTUM).addi(v.mul(BN_MOMENTUM * unbiased));
+            }
+        } else {
+            norm = y.sub(c.runningMean().reshape(bcast)).div(c.runningVar().reshape(bcast).add(bnEps).sqrt());
+        }
+        NDArray out = norm.mul(c.gamma().reshape(bcast)).add(c.beta().reshape(bcast));
+        return relu ? ai.djl.nn.Activation.relu(out) : out;
     }
 
     private void relative(Site site, BiasBlock block, String prefix, Model model) {
@@ -235,7 +327,10 @@ public final class TrainableModel implements AutoCloseable {
             data.put(t.name(), t.data().clone());
         }
         int d = config.dModel();
-        float eps = (float) config.layerNormEps();
+        for (ConvBnLeaves c : convs()) {
+            put(data, c.bn() + ".running_mean", c.runningMean().toFloatArray());
+            put(data, c.bn() + ".running_var", c.runningVar().toFloatArray());
+        }
         for (Map.Entry<String, NDArray> e : leaves.entrySet()) {
             String key = e.getKey();
             float[] v = e.getValue().toFloatArray();
@@ -247,19 +342,6 @@ public final class TrainableModel implements AutoCloseable {
                 String kind = key.substring(hash + 1);
                 if (kind.equals("0") || kind.equals("1")) {
                     System.arraycopy(v, 0, data.get(name), Integer.parseInt(kind) * d, d);
-                } else if (kind.startsWith("folded:")) {
-                    String bn = kind.substring("folded:".length());
-                    put(data, name, v);
-                    int out = data.get(bn + ".weight").length;
-                    float[] one = new float[out];
-                    Arrays.fill(one, 1f);
-                    float[] var = new float[out];
-                    Arrays.fill(var, 1f - eps);
-                    data.put(bn + ".weight", one);
-                    data.put(bn + ".running_mean", new float[out]);
-                    data.put(bn + ".running_var", var);
-                } else if (kind.equals("shift")) {
-                    put(data, name, v);
                 } else {
                     throw new IllegalStateException("unknown parameter key " + key);
                 }
@@ -270,6 +352,21 @@ public final class TrainableModel implements AutoCloseable {
             tensors.add(new FloatTensor(t.name(), t.shape(), data.get(t.name())));
         }
         return new Model(config, new Weights(tensors), initial.vocabulary(), initial.source());
+    }
+
+    private List<ConvBnLeaves> convs() {
+        List<ConvBnLeaves> all = new ArrayList<>();
+        all.add(stem);
+        for (ConvBnLeaves[][] stage : blocks) {
+            for (ConvBnLeaves[] b : stage) {
+                for (ConvBnLeaves c : b) {
+                    if (c != null) {
+                        all.add(c);
+                    }
+                }
+            }
+        }
+        return all;
     }
 
     private static void put(Map<String, float[]> data, String name, float[] v) {

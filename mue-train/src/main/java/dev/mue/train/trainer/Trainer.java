@@ -198,9 +198,12 @@ public final class Trainer implements AutoCloseable {
         try (NDManager sm = model.manager().newSubManager()) {
             Engine engine = Engine.getEngine("PyTorch");
             try (GradientCollector gc = engine.newGradientCollector()) {
+                model.training(true);
                 LayerWiseLoss.Output o = loss.compute(sm, batch);
                 gc.backward(o.total());
                 value = o.total().getFloat();
+            } finally {
+                model.training(false);
             }
             List<NDArray> grads = new ArrayList<>(leaves.size());
             double sq = 0;
