@@ -44,8 +44,12 @@ final class EvalCommand implements Callable<Integer> {
             description = "validation or test (the official Fashion-MNIST test images). Default: ${DEFAULT-VALUE}.")
     String split;
 
-    @Option(names = "--examples", defaultValue = "300", paramLabel = "N", description = "Examples per row. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--examples", defaultValue = "1000", paramLabel = "N", description = "Examples per row. Default: ${DEFAULT-VALUE}.")
     int examples;
+
+    @Option(names = "--repeats", defaultValue = "3", paramLabel = "N",
+            description = "Timed passes per row; the fastest counts. Default: ${DEFAULT-VALUE}.")
+    int repeats;
 
     @Option(names = "--batch-size", defaultValue = "8", paramLabel = "N", description = "Examples per batch. Default: ${DEFAULT-VALUE}.")
     int batchSize;
@@ -54,7 +58,7 @@ final class EvalCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--baseline-model", paramLabel = "DIR",
-            description = "A bundle trained without the layer-wise loss: adds its row at the middle operating point.")
+            description = "A bundle trained without the layer-wise loss (mue train --final-layer-only): adds its rows at full depth and at the second and third operating points.")
     Path baseline;
 
     @Option(names = "--out", defaultValue = "eval", paramLabel = "DIR", description = "Where the .md and .png go. Default: ${DEFAULT-VALUE}.")
@@ -68,8 +72,8 @@ final class EvalCommand implements Callable<Integer> {
         if (!task.equals("ve") && !task.equals("caption")) {
             throw new IllegalArgumentException("--task must be ve or caption, got '" + task + "'");
         }
-        if (examples < 1 || batchSize < 1) {
-            throw new IllegalArgumentException("--examples and --batch-size must be positive");
+        if (examples < 1 || batchSize < 1 || repeats < 1) {
+            throw new IllegalArgumentException("--examples, --batch-size and --repeats must be positive");
         }
         FashionMnist data = FashionMnist.load();
         FashionMnist.Split s = switch (split) {
@@ -87,10 +91,16 @@ final class EvalCommand implements Callable<Integer> {
             points.add(new OperatingPoint("MuE (" + session.policy().describe() + ")", session.policy(), null));
         }
         if (baseline != null) {
-            OperatingPoint mid = points.get(Math.min(2, points.size() - 1));
-            points.add(new OperatingPoint("w/o layer-wise loss, " + mid.label(), mid.policy(), ModelBundle.load(baseline)));
+            // the ablation model at full depth (its own quality) and at the sweep's second and third
+            // points (decoder exits only; encoder and decoder exits), or at the flags' policy
+            Model base = ModelBundle.load(baseline);
+            points.add(new OperatingPoint("w/o layer-wise loss, full model", OperatingPoint.full().policy(), base));
+            for (int i : sweep ? new int[] {2, 3} : new int[] {1}) {
+                OperatingPoint p = points.get(i);
+                points.add(new OperatingPoint("w/o layer-wise loss, " + p.label(), p.policy(), base));
+            }
         }
-        Evaluator ev = new Evaluator(model, session.backend, session.threads, batchSize);
+        Evaluator ev = new Evaluator(model, session.backend, session.threads, batchSize, repeats);
         List<EvalRow> rows = task.equals("ve")
                 ? ev.entailment(tasks, tasks.entailments(seed, examples), points)
                 : ev.captioning(tasks, tasks.captions(seed, examples), points, session.decoding());
@@ -98,9 +108,10 @@ final class EvalCommand implements Callable<Integer> {
         Files.createDirectories(out);
         Path mdFile = out.resolve("eval-" + task + ".md");
         Path png = out.resolve("eval-" + task + ".png");
-        Files.writeString(mdFile, String.format(Locale.ROOT, "%s on %d %s examples (seed %d), model %s, backend %s%n%n",
+        Files.writeString(mdFile, String.format(Locale.ROOT,
+                "%s on %d %s examples (seed %d), model %s, backend %s, batch %d, fastest of %d timed passes%n%n",
                 task.equals("ve") ? "Visual entailment" : "Captioning", examples, split, seed, session.modelSource(),
-                session.backend) + md);
+                session.backend == null ? "automatic" : session.backend, batchSize, repeats) + md);
         EvalReport.plot(task, rows, png);
         PrintWriter w = spec.commandLine().getOut();
         w.print(md);

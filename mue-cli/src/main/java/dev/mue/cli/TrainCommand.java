@@ -29,7 +29,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "Run directory: checkpoint/ during the run, model/ (the bundle) at the end.")
     Path out;
 
-    @Option(names = "--steps", defaultValue = "6000", paramLabel = "N", description = "Optimisation steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", defaultValue = "7000", paramLabel = "N", description = "Optimisation steps. Default: ${DEFAULT-VALUE}.")
     int steps;
 
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N", description = "Examples per step. Default: ${DEFAULT-VALUE}.")

@@ -1,61 +1,52 @@
 package dev.mue.cli;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mue.api.EntailmentResult;
+import dev.mue.api.GenerationResult;
+import dev.mue.api.Mue;
 import dev.mue.api.MueSession;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelBundle;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.safetensors.SafetensorsFile;
+import dev.mue.api.tensor.DType;
 import dev.mue.api.text.Vocabulary;
 import dev.mue.planner.Planner;
+import dev.mue.train.data.FashionMnist;
+import dev.mue.train.trainer.GridTraining;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The shipped default model is exactly what {@code mue init --preset mue-demo --seed 20261128
- * --dtype f16} produces, and it loads and validates.
+ * The shipped default model is the trained recipe ({@code mue train}, see the README): its
+ * architecture and vocabulary are the recipe's, its weights are not the initial ones, and it has
+ * learnt both tasks: it captions the shipped test-split samples and answers entailment questions
+ * about them (a random or image-blind model fails both).
  */
 class DefaultModelTest {
-    /** The command that produced {@code src/main/resources/dev/mue/cli/default-model}. */
-    static final String[] INIT = {"init", "--preset", "mue-demo", "--seed", "20261128", "--dtype", "f16"};
     static final Path SOURCE = Path.of("src", "main", "resources", "dev", "mue", "cli", "default-model");
     static final List<String> FILES = List.of(ModelBundle.CONFIG, ModelBundle.WEIGHTS, ModelBundle.VOCABULARY);
 
-    @Test
-    void shippedBundleIsRegeneratedByteForByte(@TempDir Path dir) throws IOException {
-        Path out = dir.resolve("default-model");
-        String[] args = java.util.Arrays.copyOf(INIT, INIT.length + 1);
-        args[INIT.length] = out.toString();
-        CliRun r = CliRun.of(args);
-        assertEquals(0, r.exitCode(), r::toString);
-        for (String f : FILES) {
-            byte[] regenerated = Files.readAllBytes(out.resolve(f));
-            assertArrayEquals(Files.readAllBytes(SOURCE.resolve(f)), regenerated,
-                    f + " differs from what 'mue " + String.join(" ", INIT) + "' writes; regenerate the bundle");
-            try (InputStream in = MueCli.class.getClassLoader().getResourceAsStream(MueCli.DEFAULT_MODEL + "/" + f)) {
-                assertNotNull(in, "resource " + f);
-                assertArrayEquals(in.readAllBytes(), regenerated, "class-path resource " + f);
-            }
-        }
+    private static Model model() {
+        return ModelBundle.loadResource(MueCli.class.getClassLoader(), MueCli.DEFAULT_MODEL);
     }
 
     @Test
-    void loadsAndPassesPlannerValidation() throws IOException {
-        Model m = ModelBundle.loadResource(MueCli.class.getClassLoader(), MueCli.DEFAULT_MODEL);
-        assertEquals("mue-demo", m.config().name());
-        assertEquals(m.vocabulary().size(), m.config().vocabSize());
-        assertTrue(m.vocabulary().size() < 1000, "vocabulary of " + m.vocabulary().size());
+    void isTheTrainedRecipeAndPassesPlannerValidation() throws IOException {
+        Model m = model();
+        assertEquals(GridTraining.vocabulary(), m.vocabulary());
+        assertEquals(GridTraining.config(m.vocabulary().size()), m.config());
         for (String a : MueSession.ENTAILMENT_ANSWERS) {
             for (int t : m.tokenizer().encode(" " + a)) {
                 assertNotEquals(Vocabulary.UNK, t, "answer " + a);
@@ -64,6 +55,12 @@ class DefaultModelTest {
         for (int t : m.tokenizer().encode(MueSession.CAPTION_PROMPT)) {
             assertNotEquals(Vocabulary.UNK, t, "caption prompt");
         }
+        String w = "decoder.layers.3.fc1.weight";
+        assertFalse(Arrays.equals(GridTraining.initialModel(TrainingFacts.SEED).weights().data(w), m.weights().data(w)),
+                "the shipped weights are trained, not the initial ones");
+        try (SafetensorsFile f = SafetensorsFile.open(SOURCE.resolve(ModelBundle.WEIGHTS))) {
+            assertEquals(DType.F16, f.info(w).dtype());
+        }
         Plan plan = Planner.compile(m, ExitPolicy.paper(), PlanShapes.defaults(m.config()));
         assertTrue(plan.nodes().size() > 10);
         long bytes = 0;
@@ -71,5 +68,57 @@ class DefaultModelTest {
             bytes += Files.size(SOURCE.resolve(f));
         }
         assertTrue(bytes < 8_000_000, "bundle of " + bytes + " bytes");
+    }
+
+    @Test
+    void captionsTheShippedTestSplitSamples() throws IOException {
+        List<String> lines = Files.readAllLines(SampleImagesFixture.SAMPLES.resolve(TestSplitSamples.LISTING));
+        List<Path> images = new ArrayList<>();
+        List<String> refs = new ArrayList<>();
+        for (String l : lines) {
+            if (!l.startsWith("#")) {
+                String[] f = l.split(" \\| ");
+                images.add(SampleImagesFixture.SAMPLES.resolve(f[0]));
+                refs.add(f[1]);
+            }
+        }
+        int exact = 0;
+        try (MueSession s = Mue.session().model(model()).backend("java").policy(ExitPolicy.full()).open()) {
+            List<GenerationResult> out = s.captionBatch(images);
+            for (int i = 0; i < images.size(); i++) {
+                exact += normalised(out.get(i).text()).equals(normalised(refs.get(i))) ? 1 : 0;
+            }
+            assertTrue(exact >= TrainingFacts.MIN_EXACT_SAMPLE_CAPTIONS, exact + " of " + images.size()
+                    + " captions exact: " + out.stream().map(GenerationResult::text).toList() + " vs " + refs);
+        }
+    }
+
+    @Test
+    void answersEntailmentQuestionsAboutTheSamples() {
+        var tasks = new dev.mue.train.data.GridTasks(FashionMnist.load().test());
+        var examples = tasks.entailments(TestSplitSamples.SEED, 60);
+        int correct = 0;
+        try (MueSession s = Mue.session().model(model()).backend("java").policy(ExitPolicy.full()).open()) {
+            List<EntailmentResult> out = s.entailImages(examples.stream().map(e -> tasks.render(e.grid())).toList(),
+                    examples.stream().map(e -> e.hypothesis()).toList(), null);
+            for (int i = 0; i < out.size(); i++) {
+                correct += out.get(i).answer().equals(examples.get(i).answer()) ? 1 : 0;
+            }
+        }
+        assertTrue(correct >= TrainingFacts.MIN_ENTAILMENT_OF_60, correct + " of 60 entailment answers right");
+    }
+
+    private static String normalised(String caption) {
+        return caption.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z ]", " ").replaceAll("\\s+", " ").strip();
+    }
+
+    /** What the README states about the shipped model, in one place for the tests. */
+    static final class TrainingFacts {
+        static final long SEED = 20261128;
+        static final int MIN_EXACT_SAMPLE_CAPTIONS = 2;
+        static final int MIN_ENTAILMENT_OF_60 = 48;
+
+        private TrainingFacts() {
+        }
     }
 }

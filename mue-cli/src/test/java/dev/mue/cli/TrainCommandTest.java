@@ -25,6 +25,9 @@ class TrainCommandTest {
         CliRun caption = CliRun.of("caption", "--model", dir.resolve("model").toString(),
                 SampleImagesFixture.SAMPLES.resolve("grid.png").toString());
         assertEquals(0, caption.exitCode(), caption.toString());
+        CliRun again = CliRun.of("train", "--out", dir.toString(), "--steps", "3", "--batch-size", "2");
+        assertEquals(1, again.exitCode(), again.toString());
+        assertTrue(again.err().startsWith("mue: error: " + dir + " already holds a run"), again.err());
         CliRun resumed = CliRun.of("train", "--out", dir.toString(), "--steps", "3", "--batch-size", "2", "--resume",
                 "--validation-examples", "2");
         assertEquals(0, resumed.exitCode(), resumed.toString());

@@ -13,30 +13,46 @@ import dev.mue.train.metrics.CiderD;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * Runs a sweep of operating points over task examples on one backend and measures, per row,
  * quality, the expected time reductions from the traces, and wall-clock time.
  *
  * <p>Each row is timed over the same examples, in batches, after an untimed warm-up (the whole
- * example set before the first row, so that the JIT has compiled the kernels before anything is
- * timed; a few batches before later rows), so measured reductions are ratios taken within one run.
+ * example set on the first row, so that the JIT has compiled the kernels before anything is timed;
+ * a few batches on later rows); with {@code repeats > 1} the rows are timed round-robin and a row's
+ * time is its fastest pass, so measured reductions are ratios taken within one run under the same
+ * conditions.
  */
 public final class Evaluator {
     private final Model model;
     private final String backend;
     private final int threads;
     private final int batch;
+    private final int repeats;
 
-    /** An evaluator of {@code model} on {@code backend} (null: automatic) in batches of {@code batch}. */
+    /** An evaluator of {@code model} on {@code backend} (null: automatic) in batches of {@code batch}, timed once. */
     public Evaluator(Model model, String backend, int threads, int batch) {
-        if (batch < 1) {
-            throw new IllegalArgumentException("batch must be positive, got " + batch);
+        this(model, backend, threads, batch, 1);
+    }
+
+    /**
+     * An evaluator of {@code model} on {@code backend} (null: automatic) in batches of
+     * {@code batch}; each row's examples are run {@code repeats} times and the fastest pass is
+     * its measured time (the results of every pass are the same; on a shared machine the minimum
+     * is the least disturbed figure).
+     */
+    public Evaluator(Model model, String backend, int threads, int batch, int repeats) {
+        if (batch < 1 || repeats < 1) {
+            throw new IllegalArgumentException("batch and repeats must be positive, got " + batch + " and " + repeats);
         }
         this.model = model;
         this.backend = backend;
         this.threads = threads;
         this.batch = batch;
+        this.repeats = repeats;
     }
 
     /** Visual entailment accuracy at every operating point; the first point must be the full model. */
@@ -44,39 +60,34 @@ public final class Evaluator {
             List<OperatingPoint> points) {
         List<BufferedImage> images = examples.stream().map(e -> tasks.render(e.grid())).toList();
         List<String> hyps = examples.stream().map(GridTasks.EntailmentExample::hypothesis).toList();
+        List<Timed<EntailmentResult>> timed = interleaved(points, this::open, (s, n) -> {
+            List<EntailmentResult> pass = new ArrayList<>();
+            for (int i = 0; i < n; i += batch) {
+                int j = Math.min(n, i + batch);
+                pass.addAll(s.entailImages(images.subList(i, j), hyps.subList(i, j), null));
+            }
+            return pass;
+        }, images.size());
         List<EvalRow> rows = new ArrayList<>();
         double fullQuality = Double.NaN;
-        double fullSeconds = Double.NaN;
-        for (OperatingPoint p : points) {
-            try (MueSession s = open(p)) {
-                int warm = rows.isEmpty() ? images.size() : Math.min(images.size(), 4 * batch);
-                for (int i = 0; i < warm; i += batch) {
-                    int j = Math.min(warm, i + batch);
-                    s.entailImages(images.subList(i, j), hyps.subList(i, j), null);
-                }
-                long t0 = System.nanoTime();
-                List<EntailmentResult> res = new ArrayList<>();
-                for (int i = 0; i < images.size(); i += batch) {
-                    int j = Math.min(images.size(), i + batch);
-                    res.addAll(s.entailImages(images.subList(i, j), hyps.subList(i, j), null));
-                }
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                int correct = 0;
-                double layer = 0;
-                double flop = 0;
-                for (int i = 0; i < res.size(); i++) {
-                    correct += res.get(i).answer().equals(examples.get(i).answer()) ? 1 : 0;
-                    layer += res.get(i).trace().layerReduction();
-                    flop += res.get(i).trace().flopReduction();
-                }
-                double acc = (double) correct / res.size();
-                if (rows.isEmpty()) {
-                    fullQuality = acc;
-                    fullSeconds = seconds;
-                }
-                rows.add(new EvalRow(p.label(), acc, Double.NaN, 100 * acc / fullQuality, layer / res.size(),
-                        flop / res.size(), 1 - seconds / fullSeconds, seconds));
+        double fullSeconds = timed.get(0).seconds();
+        for (int r = 0; r < points.size(); r++) {
+            List<EntailmentResult> res = timed.get(r).results();
+            double seconds = timed.get(r).seconds();
+            int correct = 0;
+            double layer = 0;
+            double flop = 0;
+            for (int i = 0; i < res.size(); i++) {
+                correct += res.get(i).answer().equals(examples.get(i).answer()) ? 1 : 0;
+                layer += res.get(i).trace().layerReduction();
+                flop += res.get(i).trace().flopReduction();
             }
+            double acc = (double) correct / res.size();
+            if (r == 0) {
+                fullQuality = acc;
+            }
+            rows.add(new EvalRow(points.get(r).label(), acc, Double.NaN, 100 * acc / fullQuality, layer / res.size(),
+                    flop / res.size(), 1 - seconds / fullSeconds, seconds));
         }
         return rows;
     }
@@ -86,35 +97,76 @@ public final class Evaluator {
             List<OperatingPoint> points, DecodingOptions decoding) {
         List<BufferedImage> images = examples.stream().map(e -> tasks.render(e.grid())).toList();
         List<List<String>> refs = examples.stream().map(e -> List.of(e.caption())).toList();
+        List<Timed<GenerationResult>> timed = interleaved(points, p -> open(p, decoding), (s, n) -> {
+            List<GenerationResult> pass = new ArrayList<>();
+            for (int i = 0; i < n; i += batch) {
+                pass.addAll(s.captionImages(images.subList(i, Math.min(n, i + batch))));
+            }
+            return pass;
+        }, images.size());
         List<EvalRow> rows = new ArrayList<>();
         double fullQuality = Double.NaN;
-        double fullSeconds = Double.NaN;
-        for (OperatingPoint p : points) {
-            try (MueSession s = open(p, decoding)) {
-                int warm = rows.isEmpty() ? images.size() : Math.min(images.size(), 4 * batch);
-                for (int i = 0; i < warm; i += batch) {
-                    s.captionImages(images.subList(i, Math.min(warm, i + batch)));
-                }
-                long t0 = System.nanoTime();
-                List<GenerationResult> res = new ArrayList<>();
-                for (int i = 0; i < images.size(); i += batch) {
-                    res.addAll(s.captionImages(images.subList(i, Math.min(images.size(), i + batch))));
-                }
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                List<String> hyps = res.stream().map(GenerationResult::text).toList();
-                double cider = CiderD.corpus(hyps, refs);
-                double bleu = Bleu.corpus(hyps, refs, 4);
-                double layer = res.stream().mapToDouble(r -> r.trace().layerReduction()).average().orElse(0);
-                double flop = res.stream().mapToDouble(r -> r.trace().flopReduction()).average().orElse(0);
-                if (rows.isEmpty()) {
-                    fullQuality = cider;
-                    fullSeconds = seconds;
-                }
-                rows.add(new EvalRow(p.label(), cider, bleu, 100 * cider / fullQuality, layer, flop,
-                        1 - seconds / fullSeconds, seconds));
+        double fullSeconds = timed.get(0).seconds();
+        for (int r = 0; r < points.size(); r++) {
+            List<GenerationResult> res = timed.get(r).results();
+            double seconds = timed.get(r).seconds();
+            List<String> hyps = res.stream().map(GenerationResult::text).toList();
+            double cider = CiderD.corpus(hyps, refs);
+            double bleu = Bleu.corpus(hyps, refs, 4);
+            double layer = res.stream().mapToDouble(x -> x.trace().layerReduction()).average().orElse(0);
+            double flop = res.stream().mapToDouble(x -> x.trace().flopReduction()).average().orElse(0);
+            if (r == 0) {
+                fullQuality = cider;
             }
+            rows.add(new EvalRow(points.get(r).label(), cider, bleu, 100 * cider / fullQuality, layer, flop,
+                    1 - seconds / fullSeconds, seconds));
         }
         return rows;
+    }
+
+    /**
+     * Runs every row: opens all sessions, warms up (the whole example set on the first row, so the
+     * JIT has compiled the kernels before anything is timed, then a few batches on each other
+     * row), then times {@link #repeats} rounds in which every row runs all {@code n} examples in
+     * turn, so a slow spell of a shared machine falls on every row alike. Per row: the first
+     * pass's results and the fastest pass's seconds.
+     */
+    private <T> List<Timed<T>> interleaved(List<OperatingPoint> points, Function<OperatingPoint, MueSession> opener,
+            BiFunction<MueSession, Integer, List<T>> pass, int n) {
+        List<MueSession> sessions = new ArrayList<>();
+        try {
+            for (OperatingPoint p : points) {
+                sessions.add(opener.apply(p));
+            }
+            for (int r = 0; r < sessions.size(); r++) {
+                pass.apply(sessions.get(r), r == 0 ? n : Math.min(n, 4 * batch));
+            }
+            List<List<T>> results = new ArrayList<>();
+            double[] best = new double[sessions.size()];
+            java.util.Arrays.fill(best, Double.POSITIVE_INFINITY);
+            for (int rep = 0; rep < repeats; rep++) {
+                for (int r = 0; r < sessions.size(); r++) {
+                    long t0 = System.nanoTime();
+                    List<T> res = pass.apply(sessions.get(r), n);
+                    best[r] = Math.min(best[r], (System.nanoTime() - t0) / 1e9);
+                    if (rep == 0) {
+                        results.add(res);
+                    }
+                }
+            }
+            List<Timed<T>> out = new ArrayList<>();
+            for (int r = 0; r < sessions.size(); r++) {
+                out.add(new Timed<>(results.get(r), best[r]));
+            }
+            return out;
+        } finally {
+            for (MueSession s : sessions) {
+                s.close();
+            }
+        }
+    }
+
+    private record Timed<T>(List<T> results, double seconds) {
     }
 
     private MueSession open(OperatingPoint p) {

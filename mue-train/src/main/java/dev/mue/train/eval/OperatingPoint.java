@@ -4,6 +4,7 @@ import dev.mue.api.model.Model;
 import dev.mue.api.policy.DecoderSchedule;
 import dev.mue.api.policy.EncoderMode;
 import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.policy.KvPolicy;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -23,8 +24,13 @@ public record OperatingPoint(String label, ExitPolicy policy, Model model) {
     }
 
     /**
-     * The default sweep of a task: the full model; MuE at operating points from conservative to
-     * aggressive; and the joint-encoder ("w/o decomposition") variant at the middle point.
+     * The default sweep of a task: the full model; MuE at four operating points, chosen on the
+     * validation split for the shipped model (two with decoder exits only, one where the encoder
+     * streams exit as well, and the paper's appendix A thresholds); the joint-encoder ("w/o
+     * decomposition") variant at the third point; for captioning, the second point again with
+     * the {@code omit} KV policy (the reference code's behaviour).
+     *
+     * <p>A threshold of 1 means the stream never exits (a cosine similarity is never above 1).
      *
      * @param task {@code ve} or {@code caption}
      */
@@ -32,15 +38,21 @@ public record OperatingPoint(String label, ExitPolicy policy, Model model) {
         List<OperatingPoint> out = new ArrayList<>();
         out.add(full());
         double[][] points = task.equals("ve")
-                // VE needs the text stream more than the image stream (paper Table 2)
-                ? new double[][] {{0.95, 0.99, 0.99}, {0.90, 0.97, 0.95}, {0.80, 0.95, 0.90}, {0.70, 0.90, 0.80}}
-                // captioning needs the image stream; the decoder decays as in the paper
-                : new double[][] {{0.99, 0.95, 0.99}, {0.97, 0.90, 0.97}, {0.95, 0.85, 0.95}, {0.90, 0.80, 0.90}};
+                // VE: the decoder's single scoring pass tolerates early exits; the image stream least
+                ? new double[][] {{1, 1, 0.95}, {1, 1, 0.85}, {0.99, 0.98, 0.90}, {0.90, 0.95, 0.99}}
+                // captioning: the decoder threshold decays per token as in the paper
+                : new double[][] {{1, 1, 0.99}, {1, 1, 0.95}, {0.99, 0.95, 0.95}, {0.90, 0.95, 0.99}};
         for (double[] p : points) {
             out.add(mue(task, p[0], p[1], p[2], EncoderMode.DECOMPOSED));
         }
-        double[] mid = points[points.length / 2];
-        out.add(mue(task, mid[0], mid[1], mid[2], EncoderMode.JOINT));
+        double[] third = points[2];
+        out.add(mue(task, third[0], third[1], third[2], EncoderMode.JOINT));
+        if (task.equals("caption")) {
+            OperatingPoint second = out.get(2);
+            String label = second.label();
+            out.add(new OperatingPoint(label.substring(0, label.length() - 1) + ", kv omit)",
+                    second.policy().toBuilder().kvPolicy(KvPolicy.OMIT).build(), null));
+        }
         return out;
     }
 
@@ -51,8 +63,13 @@ public record OperatingPoint(String label, ExitPolicy policy, Model model) {
         ExitPolicy p = ExitPolicy.builder().imageThreshold(image).textThreshold(text)
                 .jointThreshold(Math.min(image, text)).decoderSchedule(s).encoderMode(mode).build();
         String label = mode == EncoderMode.JOINT
-                ? String.format(java.util.Locale.ROOT, "w/o decomposition (joint>%.2f, dec %s)", Math.min(image, text), s.describe())
-                : String.format(java.util.Locale.ROOT, "MuE (img>%.2f, txt>%.2f, dec %s)", image, text, s.describe());
+                ? "w/o decomposition (joint>" + number(Math.min(image, text)) + ", dec " + s.describe() + ")"
+                : "MuE (img>" + number(image) + ", txt>" + number(text) + ", dec " + s.describe() + ")";
         return new OperatingPoint(label, p, null);
+    }
+
+    /** A threshold without trailing zeros: 1, 0.9, 0.995. */
+    static String number(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 }

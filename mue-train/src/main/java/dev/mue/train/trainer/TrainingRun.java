@@ -67,7 +67,8 @@ public final class TrainingRun {
 
     /**
      * Runs (or, with {@code resume} and a checkpoint under {@code out}, continues) the training and
-     * exports the bundle.
+     * exports the bundle. Without {@code resume}, a directory that already holds a run is refused
+     * rather than overwritten.
      *
      * @param log      receives progress lines (every step's {@link Progress}) and validation lines
      * @param progress receives every step (may be null)
@@ -80,6 +81,10 @@ public final class TrainingRun {
         List<TrainExample> train = recipe.examples(s.seed(), s.steps() * s.batchSize());
         List<TrainExample> val = validation.examples(s.seed() + VALIDATION_SEED_OFFSET, s.validationExamples());
         Path ckpt = out.resolve(CHECKPOINT);
+        if (!resume && (Files.exists(ckpt) || Files.exists(out.resolve(MODEL)))) {
+            throw new IllegalArgumentException(out + " already holds a run (" + CHECKPOINT + "/ or " + MODEL
+                    + "/); continue it with resume, or choose another output directory");
+        }
         Files.createDirectories(out);
         boolean continuing = resume && Files.isRegularFile(ckpt.resolve(Trainer.STATE));
         try (Trainer t = continuing
