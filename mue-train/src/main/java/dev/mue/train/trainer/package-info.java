@@ -22,11 +22,11 @@
  *       atomic checkpoints, resume and export ({@code mue train}).</li>
  * </ul>
  *
- * <p>The relative-position tables are trained (each step rebuilds the attention biases from them).
- * Not trained (kept at their initial values): the absolute position embeddings, their LayerNorms
- * and the position q/k linears (they enter the forward only as the planner's folded absolute
- * attention biases) and the ResNet's BatchNorm running statistics (BatchNorm is folded into its
- * convolution, whose folded weight and shift are trained; see {@link
- * dev.mue.train.trainer.TrainableModel}). No dropout or drop-path.
+ * <p>The relative-position tables are trained (each step rebuilds the attention biases from them),
+ * and so are the ResNet's convolutions and BatchNorms, unfolded, BatchNorm with batch statistics
+ * while training and its running statistics otherwise (see {@link
+ * dev.mue.train.trainer.TrainableModel}). Not trained (kept at their initial values): the absolute
+ * position embeddings, their LayerNorms and the position q/k linears (they enter the forward only
+ * as the planner's folded absolute attention biases). No dropout or drop-path.
  */
 package dev.mue.train.trainer;
