@@ -44,10 +44,18 @@ public final class GridTraining {
 
     /** Examples over the images of {@code split}, tokenised with {@link #vocabulary()}. */
     public GridTraining(FashionMnist.Split split) {
+        this(split, 2 * GridTasks.CELL);
+    }
+
+    /**
+     * As {@link #GridTraining(FashionMnist.Split)}, with the grids preprocessed to
+     * {@code imageSize} pixels (for smaller test models); {@link #config()} says the same size.
+     */
+    public GridTraining(FashionMnist.Split split, int imageSize) {
         this.tasks = new GridTasks(split);
         Vocabulary v = vocabulary();
         this.tokenizer = new Tokenizer(v);
-        this.config = config(v.size());
+        this.config = config(v.size()).withImageSize(imageSize);
         this.captionPrompt = tokenizer.encodeWithSpecials(MueSession.CAPTION_PROMPT);
         this.answers = new ArrayList<>();
         for (String s : MueSession.ENTAILMENT_ANSWERS) {
@@ -144,7 +152,8 @@ public final class GridTraining {
         int k = i / 2;
         if (i % 2 == 0) {
             GridTasks.Grid g = tasks.grid(seed, k);
-            int[] caption = checked(tokenizer.encode(" " + Tokenizer.normalize(tasks.caption(g))), tasks.caption(g));
+            String text = tasks.caption(g);
+            int[] caption = checked(tokenizer.encode(" " + Tokenizer.normalize(text)), text);
             return TrainExample.caption(pixels(g), captionPrompt, caption);
         }
         // a separate stream for entailment, so the two tasks do not share grids
