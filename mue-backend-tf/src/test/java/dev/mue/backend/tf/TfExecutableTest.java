@@ -102,7 +102,9 @@ class TfExecutableTest {
                 EncodedBatch all = ex.encode(in)) {
             for (int i = 0; i < in.size(); i++) {
                 try (EncodedBatch one = ex.encode(List.of(in.get(i)))) {
-                    // Each example runs its own chain of the same functions: bit for bit the same.
+                    // Each example runs its own chain of the same functions on the same shapes, in one
+                    // process: the same kernels run on both sides, so bit for bit the same on any CPU
+                    // (determinism, not a float tolerance; see dev.mue.tck.check.Float32).
                     assertEquals(all.exits(i), one.exits(0), "example " + i);
                     assertArrayEquals(all.output(i), one.output(0), "example " + i);
                 }

@@ -13,6 +13,7 @@ import dev.mue.tck.cases.TckCases;
 import dev.mue.tck.check.CaseRun;
 import dev.mue.tck.check.CaseRunner;
 import dev.mue.tck.check.ReferenceRun;
+import dev.mue.tck.check.Float32;
 import dev.mue.tck.check.Tolerances;
 import dev.mue.tck.reference.RecordingStepper;
 import dev.mue.tck.reference.ReferenceMath;
@@ -28,9 +29,9 @@ import org.junit.jupiter.api.TestFactory;
  * Eager mode as a second oracle for the compiled graphs (issue §4). On every TCK case the graph's
  * run (shared with the conformance suite through {@link CaseRunner}'s cache) and an eager run must
  * make the same decisions (every encoder stream's exit and gates, every decoding step of the
- * reference's beam search replayed row by row, the scoring pass) with similarities within 1e-6 and
- * outputs and logits within 1e-5 of each other (relative to the vector's scale). The graph decides
- * each gate with an {@code If} inside TensorFlow; the eager mode reads the similarity back and
+ * reference's beam search replayed row by row, the scoring pass) with similarities, outputs and
+ * logits within the same-library bands of {@link Float32} (vectors relative to their scale). The
+ * graph decides each gate with an {@code If} inside TensorFlow; the eager mode reads the similarity back and
  * decides on the host; both run the same {@link TfStage} ops.
  *
  * <p>The eager side skips the free beam search and the batch-versus-singles runs, which the
@@ -38,10 +39,14 @@ import org.junit.jupiter.api.TestFactory;
  * step of the reference's search.
  */
 class TfGraphEagerTest {
-    /** Relative vector tolerance between graph and eager (the TCK allows 1e-4 against the reference). */
-    static final double VECTOR = 1e-5;
-    /** Absolute similarity tolerance between graph and eager. */
-    static final double SIMILARITY = 1e-6;
+    /**
+     * Relative vector tolerance between graph and eager: the same library, but Grappler may fuse
+     * ops in the graph and oneDNN picks its kernels by ISA, so sums are reordered
+     * ({@link Float32#SAME_LIBRARY_VECTOR}; the TCK allows 1e-4 against the reference).
+     */
+    static final double VECTOR = Float32.SAME_LIBRARY_VECTOR;
+    /** Absolute similarity tolerance between graph and eager ({@link Float32#SAME_LIBRARY_SIMILARITY}). */
+    static final double SIMILARITY = Float32.SAME_LIBRARY_SIMILARITY;
 
     @TestFactory
     Stream<DynamicTest> graphAndEagerAgreeOnEveryTckCase() {

@@ -22,6 +22,7 @@ import dev.mue.api.spi.StepOutput;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import dev.mue.tck.check.Tolerances;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -32,7 +33,20 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class PtParityTest {
     private static final Model MODEL = PtFixture.model(5);
-    private static final double MARGIN = 1e-4;
+    /** Decisions closer than this to the threshold are close calls, as in the TCK. */
+    private static final double MARGIN = Tolerances.CLOSE_CALL;
+    /**
+     * Two float32 implementations (Java's scalar control, libtorch's vectorised kernels) sum in
+     * different orders and use different erf/exp kernels per CPU; the band is the TCK's band against
+     * the float64 reference, relative to the vector's scale (about 1,700 unit roundoffs).
+     */
+    private static final double BETWEEN_IMPLEMENTATIONS = Tolerances.VECTOR;
+    /**
+     * Similarities of the two implementations: cosines computed in float64 from float32 states that
+     * agree to {@link #BETWEEN_IMPLEMENTATIONS}; seen apart by at most about 1e-7 on AVX2 and AVX-512,
+     * so a tenth of the TCK's band still leaves a hundredfold margin.
+     */
+    private static final double SIMILARITY = Tolerances.SIMILARITY / 10;
 
     private static void assertClose(float[] expected, float[] actual, double rel, String what) {
         assertEquals(expected.length, actual.length, what + ": length");
@@ -57,7 +71,7 @@ class PtParityTest {
             GateRecord a = actual.get(i);
             assertEquals(e.stream(), a.stream(), what);
             assertEquals(e.layer(), a.layer(), what);
-            assertEquals(e.similarity(), a.similarity(), 1e-5, what + " similarity at layer " + e.layer());
+            assertEquals(e.similarity(), a.similarity(), SIMILARITY, what + " similarity at layer " + e.layer());
             if (Math.abs(e.similarity() - e.threshold()) < MARGIN) {
                 close++;
                 return close;
@@ -97,7 +111,7 @@ class PtParityTest {
                         }
                     }
                     if (!closeCall) {
-                        assertClose(ej.output(i), ep.output(i), 1e-4, policy.describe() + " output " + i);
+                        assertClose(ej.output(i), ep.output(i), BETWEEN_IMPLEMENTATIONS, policy.describe() + " output " + i);
                     }
                 }
             }
@@ -130,7 +144,7 @@ class PtParityTest {
                     assertEquals(0, close, what + ": a close call would make this test meaningless");
                     assertEquals(oj.exitLayer()[r], op.exitLayer()[r], what);
                     exits += oj.exitLayer()[r] < 3 ? 1 : 0;
-                    assertClose(oj.logits()[r], op.logits()[r], 1e-4, what + " logits");
+                    assertClose(oj.logits()[r], op.logits()[r], BETWEEN_IMPLEMENTATIONS, what + " logits");
                 }
                 if (t == 3) {
                     int[] parents = {1, 1, 0, 3};
@@ -162,7 +176,7 @@ class PtParityTest {
                 for (int r = 0; r < rows.length; r++) {
                     assertEquals(sj.logits()[r].length, sp.logits()[r].length);
                     for (int t = 0; t < sj.logits()[r].length; t++) {
-                        assertClose(sj.logits()[r][t], sp.logits()[r][t], 1e-4, "row " + r + " position " + t);
+                        assertClose(sj.logits()[r][t], sp.logits()[r][t], BETWEEN_IMPLEMENTATIONS, "row " + r + " position " + t);
                     }
                 }
             }
@@ -186,7 +200,7 @@ class PtParityTest {
                 List<Integer> exitLayers = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
                     assertArrayEquals(hj.get(i).tokens(), hp.get(i).tokens(), kv + " tokens of example " + i);
-                    assertEquals(hj.get(i).score(), hp.get(i).score(), 1e-4, kv + " score of example " + i);
+                    assertEquals(hj.get(i).score(), hp.get(i).score(), BETWEEN_IMPLEMENTATIONS * Math.max(1, Math.abs(hj.get(i).score())), kv + " score of example " + i);
                     assertEquals(hj.get(i).steps().size(), hp.get(i).steps().size());
                     for (int t = 0; t < hj.get(i).steps().size(); t++) {
                         assertEquals(hj.get(i).steps().get(t).exitLayer(), hp.get(i).steps().get(t).exitLayer(),

@@ -3,6 +3,7 @@ package dev.mue.tck.suite;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mue.api.EncoderExit;
@@ -16,6 +17,8 @@ import dev.mue.tck.cases.TckCases;
 import dev.mue.tck.check.CaseRun;
 import dev.mue.tck.check.CaseRunner;
 import dev.mue.tck.check.Comparison;
+import dev.mue.tck.check.CpuFeatures;
+import dev.mue.tck.check.Float32;
 import dev.mue.tck.check.ReferenceRun;
 import dev.mue.tck.check.Report;
 import dev.mue.tck.check.Tolerances;
@@ -163,6 +166,44 @@ class TckMechanicsTest {
         String line = t.line();
         assertTrue(line.startsWith("TCK[demo]: 4 cases (1 pass, 1 fail, 1 unsupported, 1 skipped), 0 decisions compared, "
                 + "0 close calls, 0 token ties, max rel error"), line);
-        assertTrue(line.endsWith("; 1/1 bad inputs rejected"), line);
+        assertTrue(line.endsWith("; 1/1 bad inputs rejected; " + CpuFeatures.describe()), line);
+        assertTrue(CpuFeatures.describe().startsWith("cpu "), line);
+    }
+
+    @Test
+    void theCpuFeaturesAreReadFromCpuInfo() {
+        String x86 = "processor\t: 0\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512bw\nprocessor\t: 1\n";
+        assertEquals("cpu amd64 sse4_2,avx,avx2,fma,avx512f,avx512bw", CpuFeatures.describe(x86, "amd64"));
+        assertEquals("cpu amd64 sse4_2,avx,avx2,fma", CpuFeatures.describe("flags : fma avx2 avx sse4_2 ht\n", "amd64"));
+        assertEquals("cpu aarch64 asimd,sve", CpuFeatures.describe("Features\t: fp asimd evtstrm sve\n", "aarch64"));
+        assertEquals("cpu riscv64 (features unknown)", CpuFeatures.describe(null, "riscv64"));
+        assertEquals("cpu amd64 (no vector features)", CpuFeatures.describe("flags : fpu ht\n", "amd64"));
+    }
+
+    @Test
+    void float32StepsCountNeighboursAcrossZero() {
+        assertEquals(0, Float32.steps(1.0, 1f));
+        assertEquals(1, Float32.steps(1.0, Math.nextUp(1f)));
+        assertEquals(2, Float32.steps(Math.nextDown(0f), Float.MIN_VALUE));
+        assertEquals(0, Float32.steps(-0.0, 0f));
+        assertEquals(Long.MAX_VALUE, Float32.steps(1.0, Float.NaN));
+        // gelu(2) on two CPUs (the report that led to these bands): two steps apart, inside the band.
+        Float32.assertWithinSteps(1.9544997361036416, 1.9544999599f, Float32.ELEMENTWISE_STEPS, "gelu(2)");
+        // The tanh form of GELU at x = 1 is far outside the band.
+        double tanhForm = 0.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (1 + 0.044715)));
+        assertThrows(AssertionError.class, () -> Float32.assertWithinSteps(0.8413447460685429, (float) tanhForm,
+                Float32.ELEMENTWISE_STEPS, "tanh-form gelu(1)"));
+        assertTrue(Float32.steps(0.8413447460685429, (float) tanhForm) > 100 * Float32.ELEMENTWISE_STEPS);
+    }
+
+    @Test
+    void float32VectorBandsAreRelativeToTheExpectedScale() {
+        float[] ref = {100f, -200f, 50f};
+        float[] near = {100.001f, -200f, 50f}; // 1e-3 on a vector of rms 132: 7.6e-6 relative
+        Float32.assertVectorClose(ref, near, Float32.SAME_LIBRARY_VECTOR, "near");
+        float[] off = {100.01f, -200f, 50f};
+        assertThrows(AssertionError.class, () -> Float32.assertVectorClose(ref, off, Float32.SAME_LIBRARY_VECTOR, "off"));
+        assertThrows(AssertionError.class, () -> Float32.assertVectorClose(ref, new float[] {100f, Float.NaN, 50f},
+                Float32.SAME_LIBRARY_VECTOR, "NaN"));
     }
 }

@@ -1,5 +1,6 @@
 package dev.mue.tck.suite;
 
+import dev.mue.tck.check.CpuFeatures;
 import dev.mue.tck.check.Report;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -13,7 +14,8 @@ import java.util.Map;
  * printed as one line each when the test plan ends, e.g.
  * {@code TCK[java]: 27 cases (27 pass, 0 fail, 0 unsupported, 0 skipped), 4657 decisions compared,
  * 0 close calls, 0 token ties, max rel error 2.1e-06 (encoder), 2.3e-06 (logits), 1.4e-07
- * (similarity); 15/15 bad inputs rejected}. Close calls are decisions whose reference margin was
+ * (similarity); 15/15 bad inputs rejected; cpu amd64 avx2,fma}. The last part names the CPU
+ * features the run had ({@link CpuFeatures}), because float32 kernels are chosen by them. Close calls are decisions whose reference margin was
  * below 1e-4 (counted, not compared); token ties are searched hypotheses that differed where the
  * reference's ranking had a near-tie (excused). See {@link dev.mue.tck.check.Tolerances}.
  *
@@ -98,6 +100,7 @@ public final class TckSummary {
             if (!note.isEmpty()) {
                 sb.append("; ").append(note);
             }
+            sb.append("; ").append(CpuFeatures.describe());
             return sb.toString();
         }
     }
