@@ -57,9 +57,10 @@ public final class Tolerances {
         double max = 0;
         for (int i = 0; i < a.length; i++) {
             double e = Math.abs(a[i] - b[i]);
-            if (!(e <= max)) {
-                max = e; // NaN propagates as a failure
+            if (Double.isNaN(e)) {
+                return Double.NaN; // fails every "err <= tolerance" check, wherever the NaN sits
             }
+            max = Math.max(max, e);
         }
         return max / Math.max(rms, 1e-12);
     }

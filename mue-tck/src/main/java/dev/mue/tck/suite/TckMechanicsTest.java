@@ -206,4 +206,15 @@ class TckMechanicsTest {
         assertThrows(AssertionError.class, () -> Float32.assertVectorClose(ref, new float[] {100f, Float.NaN, 50f},
                 Float32.SAME_LIBRARY_VECTOR, "NaN"));
     }
+
+    @Test
+    void aNaNAnywhereInAVectorIsAnError() {
+        double[] ref = {1, 2, 3, 4};
+        for (int i = 0; i < ref.length; i++) {
+            double[] bad = ref.clone();
+            bad[i] = Double.NaN;
+            assertTrue(Double.isNaN(Tolerances.vectorError(bad, ref, ref)), "NaN at " + i);
+            assertFalse(Tolerances.vectorError(bad, ref, ref) <= Tolerances.VECTOR, "NaN at " + i + " passes no band");
+        }
+    }
 }
