@@ -5,16 +5,21 @@ import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelBundle;
 import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.policy.ModelPolicies;
+import dev.mue.api.policy.PolicyChoice;
+import dev.mue.api.policy.PolicyFile;
+import dev.mue.api.policy.Task;
 import dev.mue.api.spi.BackendOptions;
 import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
  * Entry point of the mue SDK.
  *
  * <pre>{@code
- * try (MueSession s = Mue.session().model(Path.of("models/default")).backend("java")
- *         .policy(ExitPolicy.paper()).open()) {
+ * try (MueSession s = Mue.session().model(Path.of("models/default")).backend("java").open()) {
  *     GenerationResult r = s.caption(Path.of("samples/grid.png"));
  *     System.out.println(r.text() + " " + r.trace().layerReduction());
  * }
@@ -29,11 +34,23 @@ public final class Mue {
         return new SessionBuilder();
     }
 
-    /** Mutable builder of a {@link MueSession}; {@link #open()} compiles the plan and prepares the backend. */
+    /**
+     * Mutable builder of a {@link MueSession}; {@link #open()} compiles the plan and prepares the backend.
+     *
+     * <p>Each task (captioning, entailment) runs with its own exit policy, chosen by
+     * {@link PolicyChoice#resolve}: a policy given here explicitly, else one from
+     * {@link #policies(ModelPolicies)} / {@link #policyFile(Path)}, else the model's own
+     * ({@code policy.json} in its bundle), else the paper's appendix A values.
+     */
     public static final class SessionBuilder {
+        /** Source label of a policy given through {@link #policy(ExitPolicy)}. */
+        public static final String API_SOURCE = "API";
+
         private Model model;
         private String backend;
-        private ExitPolicy policy = ExitPolicy.paper();
+        private PolicyChoice explicitAll;
+        private final Map<Task, PolicyChoice> explicit = new EnumMap<>(Task.class);
+        private ModelPolicies file;
         private DecodingOptions decoding = DecodingOptions.captioning();
         private BackendOptions backendOptions = BackendOptions.defaults();
         private PlanShapes shapes;
@@ -60,10 +77,27 @@ public final class Mue {
             return this;
         }
 
-        /** The exit policy; default {@link ExitPolicy#paper()}. */
+        /** The exit policy of every task, overriding any policy file and the model's own. */
         public SessionBuilder policy(ExitPolicy p) {
-            this.policy = Objects.requireNonNull(p);
+            this.explicitAll = new PolicyChoice(Objects.requireNonNull(p), API_SOURCE, null);
             return this;
+        }
+
+        /** The exit policy of one task, with the label traces show for it; overrides {@link #policy(ExitPolicy)}. */
+        public SessionBuilder policy(Task task, PolicyChoice choice) {
+            explicit.put(Objects.requireNonNull(task), Objects.requireNonNull(choice));
+            return this;
+        }
+
+        /** Policies that override the model's own for the tasks they cover (e.g. a file the user named). */
+        public SessionBuilder policies(ModelPolicies p) {
+            this.file = Objects.requireNonNull(p);
+            return this;
+        }
+
+        /** Reads a policy file ({@link PolicyFile}) and uses it as {@link #policies(ModelPolicies)}. */
+        public SessionBuilder policyFile(Path f) {
+            return policies(PolicyFile.read(f, "policy file " + f));
         }
 
         /** Beam search settings; default {@link DecodingOptions#captioning()}. */
@@ -103,7 +137,11 @@ public final class Mue {
                             + " needs more decoder positions than the model's " + model.config().maxPositions());
                 }
             }
-            return new MueSession(model, policy, decoding, s, backend, backendOptions, truncateText);
+            Map<Task, PolicyChoice> choices = new EnumMap<>(Task.class);
+            for (Task t : Task.values()) {
+                choices.put(t, PolicyChoice.resolve(t, explicit.getOrDefault(t, explicitAll), file, model.policies()));
+            }
+            return new MueSession(model, choices, decoding, s, backend, backendOptions, truncateText);
         }
     }
 }

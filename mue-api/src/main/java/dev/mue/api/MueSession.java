@@ -11,7 +11,8 @@ import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PlanCompiler;
 import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.plan.Stream;
-import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.policy.PolicyChoice;
+import dev.mue.api.policy.Task;
 import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.BackendOptions;
 import dev.mue.api.spi.Backends;
@@ -26,6 +27,7 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +36,10 @@ import java.util.Set;
 
 /**
  * An open model on a backend: captioning, visual entailment and prompted generation with MuE exits.
+ *
+ * <p>Captioning (and prompted generation) and visual entailment each run with their own exit
+ * policy ({@link #policy(Task)} says which and where it came from); when the two policies are the
+ * same they share one plan, otherwise entailment's plan is compiled and prepared on first use.
  *
  * <p>Thread-safe for concurrent calls; close it to release the backend. Create with
  * {@link Mue#session()}.
@@ -49,17 +55,23 @@ public final class MueSession implements AutoCloseable {
     private final Plan plan;
     private final Backend backend;
     private final Executable executable;
+    private final Map<Task, PolicyChoice> choices;
+    private final PlanShapes shapes;
+    private Plan entailPlan;
+    private Executable entailExecutable;
     private final DecodingOptions decoding;
     private final boolean truncateText;
     private final int[][] answerTokens;
 
-    MueSession(Model model, ExitPolicy policy, DecodingOptions decoding, PlanShapes shapes, String backendId,
-            BackendOptions options, boolean truncateText) {
+    MueSession(Model model, Map<Task, PolicyChoice> choices, DecodingOptions decoding, PlanShapes shapes,
+            String backendId, BackendOptions options, boolean truncateText) {
         this.model = model;
         this.tokenizer = model.tokenizer();
         this.decoding = decoding;
         this.truncateText = truncateText;
-        this.plan = PlanCompiler.load().compile(model, policy, shapes);
+        this.choices = new EnumMap<>(choices);
+        this.shapes = shapes;
+        this.plan = PlanCompiler.load().compile(model, choices.get(Task.CAPTION).policy(), shapes);
         this.answerTokens = new int[ENTAILMENT_ANSWERS.size()][];
         for (int i = 0; i < answerTokens.length; i++) {
             answerTokens[i] = tokenizer.encode(" " + ENTAILMENT_ANSWERS.get(i));
@@ -78,11 +90,38 @@ public final class MueSession implements AutoCloseable {
             throw e;
         }
         this.backend = b;
+        if (choices.get(Task.ENTAIL).policy().equals(choices.get(Task.CAPTION).policy())) {
+            entailPlan = plan;
+            entailExecutable = executable;
+        }
     }
 
-    /** The compiled plan. */
+    /** The compiled captioning plan (entailment's too when both tasks have the same policy); see {@link #plan(Task)}. */
     public Plan plan() {
         return plan;
+    }
+
+    /** The plan {@code task} runs (entailment's is compiled and prepared here if it has not been yet). */
+    public Plan plan(Task task) {
+        return task == Task.CAPTION ? plan : entail().plan();
+    }
+
+    /** The policy {@code task} runs with and where it came from (explicit, a file, the bundle, the paper). */
+    public PolicyChoice policy(Task task) {
+        return choices.get(task);
+    }
+
+    private record Compiled(Plan plan, Executable executable) {
+    }
+
+    /** Entailment's plan and executable; compiled on first use when its policy differs from captioning's. */
+    private synchronized Compiled entail() {
+        if (entailExecutable == null) {
+            Plan p = PlanCompiler.load().compile(model, choices.get(Task.ENTAIL).policy(), shapes);
+            entailExecutable = backend.prepare(p);
+            entailPlan = p;
+        }
+        return new Compiled(entailPlan, entailExecutable);
     }
 
     /** The model. */
@@ -281,8 +320,10 @@ public final class MueSession implements AutoCloseable {
                 first[r] = p.length - 2; // position of the last prompt token: it predicts the answer
             }
         }
-        try (EncodedBatch enc = executable.encode(inputs)) {
-            ScoringOutput out = executable.score(enc, exampleOfRow, seqs, first, plan.policy().decoderSchedule().theta());
+        Compiled ve = entail();
+        try (EncodedBatch enc = ve.executable().encode(inputs)) {
+            ScoringOutput out = ve.executable().score(enc, exampleOfRow, seqs, first,
+                    ve.plan().policy().decoderSchedule().theta());
             List<EntailmentResult> results = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 Map<String, Double> logProbs = new LinkedHashMap<>();
@@ -368,16 +409,26 @@ public final class MueSession implements AutoCloseable {
         return new ExitTrace(enc, steps, c.encoderLayers(), c.decoderLayers(), run, full);
     }
 
-    /** Which streams' exits an {@link ExitTrace} of this session reports. */
+    /** Which streams' exits an {@link ExitTrace} of this session's captions report. */
     public List<Stream> encoderStreams() {
         return plan.encoderStreams();
     }
 
-    /** Closes the executable and the backend. */
+    /** Closes the executables and the backend. */
     @Override
     public void close() {
+        Executable second;
+        synchronized (this) {
+            second = entailExecutable != executable ? entailExecutable : null;
+        }
         try {
-            executable.close();
+            try {
+                executable.close();
+            } finally {
+                if (second != null) {
+                    second.close();
+                }
+            }
         } finally {
             backend.close();
         }

@@ -1,6 +1,8 @@
 package dev.mue.api.model;
 
 import dev.mue.api.ModelFormatException;
+import dev.mue.api.policy.ModelPolicies;
+import dev.mue.api.policy.PolicyFile;
 import dev.mue.api.safetensors.SafetensorsFile;
 import dev.mue.api.safetensors.SafetensorsWriter;
 import dev.mue.api.tensor.DType;
@@ -18,7 +20,8 @@ import java.util.Map;
 
 /**
  * The on-disk form of a model: a directory with {@code config.json}, {@code model.safetensors}
- * and {@code dict.txt} (the fairseq-style vocabulary).
+ * and {@code dict.txt} (the fairseq-style vocabulary), and optionally {@code policy.json}, the
+ * model's own exit policies per task ({@link PolicyFile}).
  *
  * <p>Loading never trusts the files: the config is validated, the safetensors header is
  * bounds-checked before any tensor is read, and the vocabulary must fit the embedding.
@@ -34,7 +37,15 @@ public final class ModelBundle {
     private ModelBundle() {
     }
 
-    /** Loads the bundle in {@code dir}; every defect is a {@link ModelFormatException} naming the file. */
+    /** File name of the optional exit policies. */
+    public static final String POLICY = PolicyFile.NAME;
+    /** The source label of a bundle's policies in traces and plans. */
+    public static final String POLICY_SOURCE = "bundle " + PolicyFile.NAME;
+
+    /**
+     * Loads the bundle in {@code dir}; every defect is a {@link ModelFormatException} naming the
+     * file (a defective {@code policy.json} a {@link dev.mue.api.PolicyFormatException}).
+     */
     public static Model load(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new ModelFormatException("model bundle not found: " + dir + " is not a directory");
@@ -55,7 +66,9 @@ public final class ModelBundle {
                 tensors.add(st.readFloat(name));
             }
         }
-        return new Model(config, new Weights(tensors), vocab, dir.toString());
+        Path policyFile = dir.resolve(POLICY);
+        ModelPolicies policies = Files.exists(policyFile) ? PolicyFile.read(policyFile, POLICY_SOURCE) : ModelPolicies.none();
+        return new Model(config, new Weights(tensors), vocab, dir.toString(), policies);
     }
 
     /**
@@ -76,7 +89,15 @@ public final class ModelBundle {
                 }
             }
             Model m = load(tmp);
-            return new Model(m.config(), m.weights(), m.vocabulary(), "classpath:" + resourceDir);
+            // policy.json is optional, as in a directory bundle; read in place so messages name the resource
+            ModelPolicies policies = ModelPolicies.none();
+            try (InputStream in = loader.getResourceAsStream(resourceDir + "/" + POLICY)) {
+                if (in != null) {
+                    policies = PolicyFile.parse(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8),
+                            "classpath:" + resourceDir + "/" + POLICY, POLICY_SOURCE);
+                }
+            }
+            return new Model(m.config(), m.weights(), m.vocabulary(), "classpath:" + resourceDir, policies);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot unpack bundled model " + resourceDir, e);
         } finally {
