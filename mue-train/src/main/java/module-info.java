@@ -12,5 +12,6 @@ module dev.mue.train {
     exports dev.mue.train.data;
     exports dev.mue.train.metrics;
     exports dev.mue.train.eval;
+    exports dev.mue.train.calibrate;
     exports dev.mue.train.trainer;
 }

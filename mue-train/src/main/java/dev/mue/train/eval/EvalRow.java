@@ -11,7 +11,9 @@ package dev.mue.train.eval;
  * @param flopReduction     the FLOP-weighted expected time reduction, averaged over examples
  * @param measuredReduction {@code 1 - seconds / seconds of the full model}, measured in the same run
  * @param seconds           wall-clock seconds of this row's examples
+ * @param disagreement      the mean {@link FullModelLoss} against the first row (the full model): for VE
+ *                          the share of answers that differ, for captioning the mean 1 - ROUGE-L F1
  */
 public record EvalRow(String label, double quality, double bleu4, double percentOfFull, double layerReduction,
-        double flopReduction, double measuredReduction, double seconds) {
+        double flopReduction, double measuredReduction, double seconds, double disagreement) {
 }

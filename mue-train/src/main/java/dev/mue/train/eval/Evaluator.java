@@ -86,8 +86,12 @@ public final class Evaluator {
             if (r == 0) {
                 fullQuality = acc;
             }
+            double changed = 0;
+            for (int i = 0; i < res.size(); i++) {
+                changed += FullModelLoss.ve(timed.get(0).results().get(i).answer(), res.get(i).answer());
+            }
             rows.add(new EvalRow(points.get(r).label(), acc, Double.NaN, 100 * acc / fullQuality, layer / res.size(),
-                    flop / res.size(), 1 - seconds / fullSeconds, seconds));
+                    flop / res.size(), 1 - seconds / fullSeconds, seconds, changed / res.size()));
         }
         return rows;
     }
@@ -118,10 +122,53 @@ public final class Evaluator {
             if (r == 0) {
                 fullQuality = cider;
             }
+            double loss = 0;
+            for (int i = 0; i < res.size(); i++) {
+                loss += FullModelLoss.caption(timed.get(0).results().get(i).text(), res.get(i).text());
+            }
             rows.add(new EvalRow(points.get(r).label(), cider, bleu, 100 * cider / fullQuality, layer, flop,
-                    1 - seconds / fullSeconds, seconds));
+                    1 - seconds / fullSeconds, seconds, loss / res.size()));
         }
         return rows;
+    }
+
+    /**
+     * The per-example entailment results of every operating point, one untimed pass each, one
+     * session open at a time (for calibration and sweeps that need per-example outcomes, not time).
+     */
+    public List<List<EntailmentResult>> entailmentResults(GridTasks tasks, List<GridTasks.EntailmentExample> examples,
+            List<OperatingPoint> points) {
+        List<BufferedImage> images = examples.stream().map(e -> tasks.render(e.grid())).toList();
+        List<String> hyps = examples.stream().map(GridTasks.EntailmentExample::hypothesis).toList();
+        List<List<EntailmentResult>> out = new ArrayList<>();
+        for (OperatingPoint p : points) {
+            try (MueSession s = open(p)) {
+                List<EntailmentResult> pass = new ArrayList<>();
+                for (int i = 0; i < images.size(); i += batch) {
+                    int j = Math.min(images.size(), i + batch);
+                    pass.addAll(s.entailImages(images.subList(i, j), hyps.subList(i, j), null));
+                }
+                out.add(pass);
+            }
+        }
+        return out;
+    }
+
+    /** The per-example captions of every operating point, one untimed pass each, one session open at a time. */
+    public List<List<GenerationResult>> captionResults(GridTasks tasks, List<GridTasks.CaptionExample> examples,
+            List<OperatingPoint> points, DecodingOptions decoding) {
+        List<BufferedImage> images = examples.stream().map(e -> tasks.render(e.grid())).toList();
+        List<List<GenerationResult>> out = new ArrayList<>();
+        for (OperatingPoint p : points) {
+            try (MueSession s = open(p, decoding)) {
+                List<GenerationResult> pass = new ArrayList<>();
+                for (int i = 0; i < images.size(); i += batch) {
+                    pass.addAll(s.captionImages(images.subList(i, Math.min(images.size(), i + batch))));
+                }
+                out.add(pass);
+            }
+        }
+        return out;
     }
 
     /**

@@ -1,0 +1,87 @@
+package dev.mue.train.calibrate;
+
+import dev.mue.api.policy.Certificate;
+import dev.mue.api.policy.DecoderSchedule;
+import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.policy.Task;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The candidate thresholds of a calibration or a Pareto sweep: every combination of an image, a
+ * text and a decoder threshold, except the one that is the full model (all 1: nothing exits, so it
+ * certifies nothing worth having). Captioning's decoder threshold is the theta of the paper's decay
+ * schedule (beta 0.95, tau 1); entailment's single scoring pass uses it as a fixed threshold.
+ *
+ * @param image   image-stream thresholds
+ * @param text    text-stream thresholds
+ * @param decoder decoder thresholds
+ */
+public record CandidateGrid(List<Double> image, List<Double> text, List<Double> decoder) {
+    /** The paper's decay parameters, which captioning candidates use. */
+    public static final double DECAY_BETA = 0.95;
+    /** The paper's decay parameter tau. */
+    public static final double DECAY_TAU = 1.0;
+
+    /** Validates the thresholds. */
+    public CandidateGrid {
+        image = List.copyOf(image);
+        text = List.copyOf(text);
+        decoder = List.copyOf(decoder);
+        new Certificate.Grid(image, text, decoder, "check");
+    }
+
+    /**
+     * The default grid of a task, from 1 (never exit) down to where the shipped model's sweep
+     * (README, "The default model") showed quality falling away: the encoder streams only near 1,
+     * the decoder further down. VE's decoder steps are fine between 0.99 and 0.97, where a first
+     * calibration on the shipped model found its answers start to change (a coarse step there
+     * stops fixed-sequence testing early). 53 candidates for VE, 44 for captioning.
+     */
+    public static CandidateGrid defaults(Task task) {
+        return task == Task.ENTAIL
+                ? new CandidateGrid(List.of(1.0, 0.995), List.of(1.0, 0.995, 0.99),
+                        List.of(1.0, 0.995, 0.99, 0.985, 0.98, 0.975, 0.97, 0.95, 0.9))
+                : new CandidateGrid(List.of(1.0, 0.995, 0.99), List.of(1.0, 0.99, 0.98),
+                        List.of(1.0, 0.99, 0.97, 0.95, 0.9));
+    }
+
+    /** The decoder schedule of theta for {@code task}. */
+    public static DecoderSchedule schedule(Task task, double theta) {
+        return task == Task.ENTAIL ? new DecoderSchedule.Fixed(theta) : new DecoderSchedule.Decay(theta, DECAY_BETA, DECAY_TAU);
+    }
+
+    /** The schedule family in words, as the certificate records it. */
+    public static String scheduleName(Task task) {
+        return task == Task.ENTAIL ? "fixed" : "decay(beta " + DECAY_BETA + ", tau " + DECAY_TAU + ")";
+    }
+
+    /** One candidate: its thresholds. */
+    public record Point(double image, double text, double decoder) {
+        /** The exit policy of this point for {@code task} (decomposed encoder, KV propagate). */
+        public ExitPolicy policy(Task task) {
+            return ExitPolicy.builder().imageThreshold(image).textThreshold(text).jointThreshold(Math.min(image, text))
+                    .decoderSchedule(schedule(task, decoder)).build();
+        }
+    }
+
+    /** Every candidate, image outermost and decoder innermost, the full model left out. */
+    public List<Point> points() {
+        List<Point> out = new ArrayList<>();
+        for (double i : image) {
+            for (double t : text) {
+                for (double d : decoder) {
+                    if (!(i >= 1 && t >= 1 && d >= 1)) {
+                        out.add(new Point(i, t, d));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The grid as the certificate records it. */
+    public Certificate.Grid record(Task task) {
+        return new Certificate.Grid(image, text, decoder, scheduleName(task));
+    }
+}
