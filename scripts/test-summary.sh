@@ -2,12 +2,14 @@
 # Summarises a ./test run: one line per module from its surefire reports (tests, failures,
 # errors, skipped), the name of every failing test, and a closing line "tests: N passed, N failed,
 # N skipped". Exits 1 if any test failed or errored, if Maven's exit code ($2) was non-zero (a
-# module that did not compile, a plugin failure), or if no report was found at all; else 0.
+# module that did not compile, a plugin failure), if Maven's log (optional $3) shows a crashed test
+# JVM or test failures the reports do not hold, or if no report was found at all; else 0.
 #
-# Usage: scripts/test-summary.sh ROOT MAVEN_EXIT_CODE
+# Usage: scripts/test-summary.sh ROOT MAVEN_EXIT_CODE [MAVEN_LOG]
 set -uo pipefail
 root="${1:?usage: test-summary.sh ROOT MAVEN_EXIT_CODE}"
 maven_rc="${2:?usage: test-summary.sh ROOT MAVEN_EXIT_CODE}"
+maven_log="${3:-}"
 
 # Reads one attribute of a report's <testsuite> element (the first line that has the element).
 attr() { # file name
@@ -61,6 +63,19 @@ fi
 if [[ "$maven_rc" != 0 ]]; then
   echo "mue: Maven exited with $maven_rc (a module failed to build or a plugin failed; see its [ERROR] lines and the Reactor Summary above)"
   rc=1
+fi
+if [[ -n "$maven_log" && -f "$maven_log" ]]; then
+  # With test failures ignored, a crashed fork only shows in the log: its tests wrote no report.
+  crashes="$(grep -c -E 'The forked VM terminated|There was an error in the forked process|Crashed tests:' "$maven_log")"
+  if ((crashes > 0)); then
+    echo "mue: a test JVM crashed ($crashes lines in Maven's output, e.g.:)"
+    grep -m 3 -E 'The forked VM terminated|There was an error in the forked process|Crashed tests:' "$maven_log" | sed 's/^/  /'
+    rc=1
+  fi
+  if ((failed == 0)) && grep -q 'There are test failures' "$maven_log"; then
+    echo "mue: surefire reported test failures that no report file holds"
+    rc=1
+  fi
 fi
 if ((reports == 0)); then
   echo "mue: no surefire report was written: no test ran"
