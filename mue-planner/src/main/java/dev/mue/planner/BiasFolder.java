@@ -88,7 +88,7 @@ final class BiasFolder {
         int[] b = new int[nq * nk];
         for (int i = 0; i < nq; i++) {
             for (int j = 0; j < nk; j++) {
-                b[i * nk + j] = PositionBuckets.token((qStart + i) - (kStart + j), c.tokenBucketSize(), c.maxPositions());
+                b[i * nk + j] = PositionBuckets.token((qStart + i) - (kStart + j), c.tokenBucketSize(), c.tokenBucketPositions());
             }
         }
         return b;

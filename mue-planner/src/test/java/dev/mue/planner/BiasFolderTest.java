@@ -72,6 +72,26 @@ class BiasFolderTest {
     }
 
     @Test
+    void tokenBucketsAreScaledOverTheConventionsPositions() {
+        // max_positions 40, bucket size 8 (mid 4): distance 11 falls in bucket 6 when the log
+        // buckets are scaled over 40 positions (mue's bundles) and in bucket 5 over OFA's 1024.
+        assertEquals(6 + 7, PositionBuckets.token(11, 8, 40));
+        assertEquals(5 + 7, PositionBuckets.token(11, 8, 1024));
+        ModelConfig ofa = c.withConventions(ModelConfig.Conventions.OFA);
+        assertEquals(40, c.tokenBucketPositions());
+        assertEquals(1024, ofa.tokenBucketPositions());
+        PlanShapes shapes = new PlanShapes(12, 12);
+        BiasBlock mue = new BiasFolder(c, w).fold(ExitPolicy.full(), shapes).encoderText();
+        BiasBlock of = new BiasFolder(ofa, w).fold(ExitPolicy.full(), shapes).encoderText();
+        float[] table = w.data("encoder.token_rel_pos_table_list.0.weight");
+        int h = 2;
+        assertEquals(mue.abs()[(h * 12 + 11) * 12], of.abs()[(h * 12 + 11) * 12], 0f, "the absolute part is the same");
+        assertEquals(table[(6 + 7) * c.heads() + h] - table[(5 + 7) * c.heads() + h],
+                mue.at(0, h, 11, 0) - of.at(0, h, 11, 0), 1e-6);
+        assertEquals(mue.at(0, h, 5, 1), of.at(0, h, 5, 1), 0f, "distances up to the mid bucket are exact in both");
+    }
+
+    @Test
     void imageBiasUsesGridPositionsAndCanDropTheRelativePart() {
         int g = c.imageGrid();
         int i = g + 2; // cell (1, 2)

@@ -15,13 +15,26 @@ import java.util.Set;
  *
  * <p>Unknown keys, missing keys and values of the wrong type are rejected with a message that
  * names the file and the key: a config is never half-read.
+ *
+ * <p>The optional object {@code conventions} records where a bundle follows OFA rather than mue's
+ * own choices ({@link ModelConfig.Conventions}); a config without it gets
+ * {@link ModelConfig.Conventions#MUE}, what every earlier mue bundle was made with:
+ * <pre>
+ * "conventions": {"token_bucket_positions": 1024, "image_resize": "pil-bicubic",
+ *                 "text_normalization": "ofa", "max_words": 128, "ban_bos_in_generation": false}
+ * </pre>
+ * ({@code token_bucket_positions} 0 means {@code max_positions}; {@code image_resize} is
+ * {@code float-bicubic} or {@code pil-bicubic}; {@code text_normalization} is {@code whitespace}
+ * or {@code ofa}.)
  */
 public final class ConfigJson {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_CONFIG_BYTES = 1 << 20;
     private static final Set<String> KEYS = Set.of("name", "d_model", "encoder_layers", "decoder_layers", "heads",
             "ffn_dim", "vocab_size", "max_positions", "token_bucket_size", "image_bucket_size", "image_size",
-            "resnet", "attn_scale_factor", "layer_norm_eps");
+            "resnet", "attn_scale_factor", "layer_norm_eps", "conventions");
+    private static final Set<String> CONVENTION_KEYS = Set.of("token_bucket_positions", "image_resize",
+            "text_normalization", "max_words", "ban_bos_in_generation");
 
     private ConfigJson() {
     }
@@ -85,10 +98,53 @@ public final class ConfigJson {
                     integer(root, "vocab_size", source), integer(root, "max_positions", source),
                     integer(root, "token_bucket_size", source), integer(root, "image_bucket_size", source),
                     integer(root, "image_size", source), resnet, number(root, "attn_scale_factor", source),
-                    number(root, "layer_norm_eps", source));
+                    number(root, "layer_norm_eps", source), conventions(root.get("conventions"), source));
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(source + ": inconsistent model config: " + e.getMessage(), e);
         }
+    }
+
+    private static ModelConfig.Conventions conventions(JsonNode node, String source) {
+        if (node == null) {
+            return ModelConfig.Conventions.MUE;
+        }
+        if (!node.isObject()) {
+            throw new ModelFormatException(source + ": 'conventions' must be an object");
+        }
+        for (Iterator<String> it = node.fieldNames(); it.hasNext();) {
+            String k = it.next();
+            if (!CONVENTION_KEYS.contains(k)) {
+                throw new ModelFormatException(source + ": unknown key 'conventions." + k + "' in model config; known: "
+                        + new java.util.TreeSet<>(CONVENTION_KEYS));
+            }
+        }
+        JsonNode bos = node.get("ban_bos_in_generation");
+        if (bos == null || !bos.isBoolean()) {
+            throw new ModelFormatException(source + ": key 'conventions.ban_bos_in_generation' must be true or false");
+        }
+        return new ModelConfig.Conventions(integer(node, "token_bucket_positions", source),
+                choice(node, "image_resize", source, ModelConfig.ImageResize.class),
+                choice(node, "text_normalization", source, ModelConfig.TextNormalization.class),
+                integer(node, "max_words", source), bos.booleanValue());
+    }
+
+    /** An enum constant spelled in lower case with hyphens ({@code PIL_BICUBIC} is {@code pil-bicubic}). */
+    private static <E extends Enum<E>> E choice(JsonNode node, String key, String source, Class<E> type) {
+        JsonNode v = node.get(key);
+        java.util.List<String> known = java.util.Arrays.stream(type.getEnumConstants()).map(ConfigJson::spell).toList();
+        if (v != null && v.isTextual()) {
+            for (E e : type.getEnumConstants()) {
+                if (spell(e).equals(v.textValue())) {
+                    return e;
+                }
+            }
+        }
+        throw new ModelFormatException(source + ": key 'conventions." + key + "' must be one of " + known
+                + (v == null ? "" : ", got " + v));
+    }
+
+    private static String spell(Enum<?> e) {
+        return e.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
     private static int integer(JsonNode node, String key, String source) {
@@ -130,6 +186,13 @@ public final class ConfigJson {
         }
         root.put("attn_scale_factor", c.attnScaleFactor());
         root.put("layer_norm_eps", c.layerNormEps());
+        ModelConfig.Conventions k = c.conventions();
+        ObjectNode cv = root.putObject("conventions");
+        cv.put("token_bucket_positions", k.tokenBucketPositions());
+        cv.put("image_resize", spell(k.imageResize()));
+        cv.put("text_normalization", spell(k.textNormalization()));
+        cv.put("max_words", k.maxWords());
+        cv.put("ban_bos_in_generation", k.banBosInGeneration());
         try {
             return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
         } catch (IOException e) {

@@ -29,10 +29,90 @@ import java.util.stream.Collectors;
  * @param resnet           the image backbone
  * @param attnScaleFactor  queries are scaled by {@code (attnScaleFactor * headDim)^-1/2} (2 in OFA)
  * @param layerNormEps     LayerNorm and BatchNorm epsilon (1e-5)
+ * @param conventions      the choices where mue's own bundles and OFA differ (bucket length,
+ *                         resize, text normalisation, bos in generation); {@link Conventions#MUE}
+ *                         for mue's bundles, {@link Conventions#OFA} for imported OFA checkpoints
  */
 public record ModelConfig(String name, int dModel, int encoderLayers, int decoderLayers, int heads, int ffnDim,
         int vocabSize, int maxPositions, int tokenBucketSize, int imageBucketSize, int imageSize,
-        ResNetConfig resnet, double attnScaleFactor, double layerNormEps) {
+        ResNetConfig resnet, double attnScaleFactor, double layerNormEps, Conventions conventions) {
+
+    /** How images are resized to {@code imageSize} before normalisation. */
+    public enum ImageResize {
+        /**
+         * mue's own: separable bicubic (a = -0.5) in floating point on the decoded 8-bit image,
+         * rounded and clipped once, at the end.
+         */
+        FLOAT_BICUBIC,
+        /**
+         * OFA's: Pillow's {@code Image.resize(BICUBIC)} on the 8-bit image (what torchvision's
+         * {@code Resize} does on a PIL image), horizontal pass then vertical, each rounded and
+         * clipped to 8 bits in Pillow's fixed point, bit for bit.
+         */
+        PIL_BICUBIC
+    }
+
+    /** How caption prompts and hypotheses are normalised before BPE. */
+    public enum TextNormalization {
+        /** mue's own: every whitespace run becomes one space, ends trimmed; case kept. */
+        WHITESPACE,
+        /**
+         * OFA's {@code pre_caption}: lower-case, strip leading {@code ,.!?*#:;~}, {@code -} and
+         * {@code /} to spaces, runs of two or more whitespace characters to one space, trim, and
+         * truncate to {@link Conventions#maxWords} words.
+         */
+        OFA
+    }
+
+    /**
+     * The choices where mue's own bundles and OFA's code differ, each named so that nothing
+     * departs from OFA unannounced (design §10.3).
+     *
+     * @param tokenBucketPositions the maximum position that 1-D relative buckets are scaled over:
+     *                             OFA always uses 1024 ({@code DEFAULT_MAX_SOURCE_POSITIONS});
+     *                             0 means this config's {@code maxPositions} (what mue's bundles
+     *                             were trained with)
+     * @param imageResize          the resize before normalisation
+     * @param textNormalization    the text normalisation of prompts and hypotheses
+     * @param maxWords             with {@link TextNormalization#OFA}, the word limit of a caption
+     *                             or hypothesis (OFA's {@code max_src_length}, 128); 0 for none
+     * @param banBosInGeneration   whether beam search never emits bos: mue's bundles were decoded
+     *                             so; OFA's sequence generator masks only pad (and bos may then be
+     *                             generated)
+     */
+    public record Conventions(int tokenBucketPositions, ImageResize imageResize, TextNormalization textNormalization,
+            int maxWords, boolean banBosInGeneration) {
+
+        /** What mue's own bundles were trained and decoded with (the default when config.json says nothing). */
+        public static final Conventions MUE = new Conventions(0, ImageResize.FLOAT_BICUBIC,
+                TextNormalization.WHITESPACE, 0, true);
+
+        /** OFA's own code: the default for imported OFA checkpoints. */
+        public static final Conventions OFA = new Conventions(1024, ImageResize.PIL_BICUBIC, TextNormalization.OFA,
+                128, false);
+
+        /** Checks the values. */
+        public Conventions {
+            if (tokenBucketPositions < 0) {
+                throw new IllegalArgumentException("token_bucket_positions must be 0 (max_positions) or positive, got "
+                        + tokenBucketPositions);
+            }
+            if (maxWords < 0) {
+                throw new IllegalArgumentException("max_words must be 0 (none) or positive, got " + maxWords);
+            }
+            if (imageResize == null || textNormalization == null) {
+                throw new IllegalArgumentException("conventions need an image resize and a text normalisation");
+            }
+        }
+    }
+
+    /** A config with mue's own {@link Conventions#MUE}. */
+    public ModelConfig(String name, int dModel, int encoderLayers, int decoderLayers, int heads, int ffnDim,
+            int vocabSize, int maxPositions, int tokenBucketSize, int imageBucketSize, int imageSize,
+            ResNetConfig resnet, double attnScaleFactor, double layerNormEps) {
+        this(name, dModel, encoderLayers, decoderLayers, heads, ffnDim, vocabSize, maxPositions, tokenBucketSize,
+                imageBucketSize, imageSize, resnet, attnScaleFactor, layerNormEps, Conventions.MUE);
+    }
 
     /** OFA's vocabulary: 4 specials, 50,260 BPE entries, mask, 8192 image codes, 1000 location bins. */
     public static final int OFA_VOCAB_SIZE = 59457;
@@ -78,6 +158,13 @@ public record ModelConfig(String name, int dModel, int encoderLayers, int decode
         if (resnet == null) {
             throw new IllegalArgumentException("model config needs a resnet section");
         }
+        if (conventions == null) {
+            throw new IllegalArgumentException("model config needs its conventions");
+        }
+        if (conventions.tokenBucketPositions() != 0 && conventions.tokenBucketPositions() <= tokenBucketSize / 2) {
+            throw new IllegalArgumentException("token_bucket_positions " + conventions.tokenBucketPositions()
+                    + " must exceed half the token_bucket_size " + tokenBucketSize);
+        }
     }
 
     private static void requirePositive(String field, int value) {
@@ -107,16 +194,30 @@ public record ModelConfig(String name, int dModel, int encoderLayers, int decode
         return Math.pow(attnScaleFactor * headDim(), -0.5);
     }
 
+    /**
+     * The largest relative distance that 1-D token buckets are scaled over: the conventions'
+     * {@code tokenBucketPositions}, or {@code maxPositions} when they say 0.
+     */
+    public int tokenBucketPositions() {
+        return conventions.tokenBucketPositions() == 0 ? maxPositions : conventions.tokenBucketPositions();
+    }
+
     /** The same config under another name and image size (the image size of a fine-tune varies). */
     public ModelConfig withImageSize(int size) {
         return new ModelConfig(name, dModel, encoderLayers, decoderLayers, heads, ffnDim, vocabSize, maxPositions,
-                tokenBucketSize, imageBucketSize, size, resnet, attnScaleFactor, layerNormEps);
+                tokenBucketSize, imageBucketSize, size, resnet, attnScaleFactor, layerNormEps, conventions);
     }
 
     /** The same config with another vocabulary size. */
     public ModelConfig withVocabSize(int size) {
         return new ModelConfig(name, dModel, encoderLayers, decoderLayers, heads, ffnDim, size, maxPositions,
-                tokenBucketSize, imageBucketSize, imageSize, resnet, attnScaleFactor, layerNormEps);
+                tokenBucketSize, imageBucketSize, imageSize, resnet, attnScaleFactor, layerNormEps, conventions);
+    }
+
+    /** The same config with other {@link Conventions} (e.g. {@link Conventions#OFA} for an imported checkpoint). */
+    public ModelConfig withConventions(Conventions c) {
+        return new ModelConfig(name, dModel, encoderLayers, decoderLayers, heads, ffnDim, vocabSize, maxPositions,
+                tokenBucketSize, imageBucketSize, imageSize, resnet, attnScaleFactor, layerNormEps, c);
     }
 
     private static ModelConfig ofa(String name, int d, int enc, int dec, int heads, int ffn, ResNetConfig resnet) {

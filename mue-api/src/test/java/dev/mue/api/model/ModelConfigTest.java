@@ -93,6 +93,37 @@ class ModelConfigTest {
     }
 
     @Test
+    void conventionsRoundTripAndDefaultToMuesOwn(@TempDir Path dir) throws Exception {
+        ModelConfig c = ModelConfig.preset("mue-demo");
+        assertEquals(ModelConfig.Conventions.MUE, c.conventions());
+        assertEquals(c.maxPositions(), c.tokenBucketPositions(), "mue's bundles scale buckets over max_positions");
+        ModelConfig ofa = c.withConventions(ModelConfig.Conventions.OFA);
+        String json = ConfigJson.toJson(ofa);
+        assertTrue(json.contains("\"image_resize\" : \"pil-bicubic\""), json);
+        assertTrue(json.contains("\"text_normalization\" : \"ofa\""), json);
+        assertEquals(ofa, ConfigJson.parse(json, "ofa.json"));
+        assertEquals(1024, ConfigJson.parse(json, "ofa.json").tokenBucketPositions());
+        assertEquals(c, ConfigJson.parse(ConfigJson.toJson(c), "mue.json"));
+        // A config.json written before conventions existed reads as mue's own.
+        String old = json.replaceAll("(?s),\\s*\"conventions\" : \\{[^}]*}", "");
+        assertTrue(!old.contains("conventions"), old);
+        assertEquals(ModelConfig.Conventions.MUE, ConfigJson.parse(old, "old.json").conventions());
+        Path f = dir.resolve("config.json");
+        for (String[] bad : new String[][] {
+            {"\"image_resize\" : \"pil-bicubic\"", "\"image_resize\" : \"lanczos\"",
+                "'conventions.image_resize' must be one of [float-bicubic, pil-bicubic], got \"lanczos\""},
+            {"\"max_words\" : 128", "\"max_words\" : 128, \"spaces\" : 1", "unknown key 'conventions.spaces'"},
+            {"\"ban_bos_in_generation\" : false", "\"ban_bos_in_generation\" : \"no\"",
+                "'conventions.ban_bos_in_generation' must be true or false"},
+            {"\"max_words\" : 128", "\"max_words\" : -1", "max_words must be 0 (none) or positive"}}) {
+            assertTrue(json.contains(bad[0]), bad[0]);
+            Files.writeString(f, json.replace(bad[0], bad[1]));
+            ModelFormatException e = assertThrows(ModelFormatException.class, () -> ConfigJson.read(f));
+            assertTrue(e.getMessage().contains(bad[2]) && e.getMessage().contains(f.toString()), e.getMessage());
+        }
+    }
+
+    @Test
     void weightLayoutHasEveryOfaTensorWithShape() {
         ModelConfig c = ModelConfig.preset("mue-demo");
         Map<String, int[]> m = WeightLayout.expected(c);

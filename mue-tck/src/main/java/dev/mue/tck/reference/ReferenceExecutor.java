@@ -356,7 +356,7 @@ public final class ReferenceExecutor {
                     double v = headDot(qPos[i], kPos[j], h);
                     if (!toks[i].image && !toks[j].image) {
                         int r = ReferenceMath.tokenBucketRow(toks[i].pos - toks[j].pos, c.tokenBucketSize(),
-                                c.maxPositions());
+                                c.tokenBucketPositions());
                         v += tokTable[r * heads + h];
                     } else if (toks[i].image && toks[j].image && imageRel) {
                         int r = ReferenceMath.imageBucketRow(toks[i].row, toks[i].col, toks[j].row, toks[j].col,
@@ -643,7 +643,7 @@ public final class ReferenceExecutor {
     /** Decoder self-attention bias of layer {@code l}, head {@code h}, at real positions. */
     private double decoderSelfBias(int l, int h, int qPos, int kPos) {
         double[] table = p("decoder.token_rel_pos_table_list." + l + ".weight");
-        int r = ReferenceMath.tokenBucketRow(qPos - kPos, c.tokenBucketSize(), c.maxPositions());
+        int r = ReferenceMath.tokenBucketRow(qPos - kPos, c.tokenBucketSize(), c.tokenBucketPositions());
         return headDot(decSelfQ[qPos], decSelfK[kPos], h) + table[r * heads + h];
     }
 
