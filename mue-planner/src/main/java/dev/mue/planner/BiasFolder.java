@@ -1,7 +1,8 @@
 package dev.mue.planner;
 
 import dev.mue.api.model.ModelConfig;
-import dev.mue.api.model.Weights;
+import dev.mue.api.model.ResolvedWeights;
+import java.util.List;
 import dev.mue.api.plan.BiasBlock;
 import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.plan.PositionBiases;
@@ -18,13 +19,13 @@ import dev.mue.api.policy.ExitPolicy;
  */
 final class BiasFolder {
     private final ModelConfig c;
-    private final Weights w;
+    private final ResolvedWeights.Positions w;
     private final int heads;
     private final int headDim;
 
-    BiasFolder(ModelConfig config, Weights weights) {
+    BiasFolder(ModelConfig config, ResolvedWeights.Positions positions) {
         this.c = config;
-        this.w = weights;
+        this.w = positions;
         this.heads = config.heads();
         this.headDim = config.headDim();
     }
@@ -33,26 +34,26 @@ final class BiasFolder {
         int t = shapes.maxTextTokens();
         int td = shapes.maxDecoderTokens();
         int img = c.imageTokens();
-        double[][] txtPos = layerNorm(rows("encoder.embed_positions.weight", 0, t), "encoder.pos_ln");
-        double[][] imgPos = layerNorm(imageRows("encoder.embed_image_positions.weight"), "encoder.image_pos_ln");
-        double[][] decPos = layerNorm(rows("decoder.embed_positions.weight", 0, td), "decoder.pos_ln");
+        double[][] txtPos = layerNorm(rows(w.textPositions(), 0, t), w.textPosLn());
+        double[][] imgPos = layerNorm(imageRows(w.imagePositions()), w.imagePosLn());
+        double[][] decPos = layerNorm(rows(w.decoderPositions(), 0, td), w.decoderPosLn());
         double[][] encPos = concat(imgPos, txtPos);
 
         BiasBlock text = null;
         BiasBlock image = null;
         BiasBlock joint = null;
         if (policy.encoderMode() == EncoderMode.DECOMPOSED) {
-            float[] textAbs = absolute(txtPos, txtPos, "encoder.pos_q_linear", "encoder.pos_k_linear");
+            float[] textAbs = absolute(txtPos, txtPos, w.encoderPosQ(), w.encoderPosK());
             text = new BiasBlock("encoder.text", heads, t, t, textAbs, tokenBuckets(t, t, 0, 0),
-                    tables("encoder.token_rel_pos_table_list", c.encoderLayers()));
-            float[] imgAbs = absolute(imgPos, imgPos, "encoder.pos_q_linear", "encoder.pos_k_linear");
+                    tables(w.encoderTokenRel()));
+            float[] imgAbs = absolute(imgPos, imgPos, w.encoderPosQ(), w.encoderPosK());
             image = policy.imageRelativeBiasInEncoder()
                     ? new BiasBlock("encoder.image", heads, img, img, imgAbs, imageBuckets(0),
-                            tables("encoder.image_rel_pos_table_list", c.encoderLayers()))
+                            tables(w.encoderImageRel()))
                     : new BiasBlock("encoder.image", heads, img, img, imgAbs, null, null);
         } else {
             int n = img + t;
-            float[] abs = absolute(encPos, encPos, "encoder.pos_q_linear", "encoder.pos_k_linear");
+            float[] abs = absolute(encPos, encPos, w.encoderPosQ(), w.encoderPosK());
             int[] bucket = new int[n * n];
             java.util.Arrays.fill(bucket, -1);
             int tokenRows = 2 * c.tokenBucketSize() - 1;
@@ -66,8 +67,8 @@ final class BiasFolder {
                     System.arraycopy(ib, i * img, bucket, i * n, img);
                 }
             }
-            float[][] tok = tables("encoder.token_rel_pos_table_list", c.encoderLayers());
-            float[][] im = tables("encoder.image_rel_pos_table_list", c.encoderLayers());
+            float[][] tok = tables(w.encoderTokenRel());
+            float[][] im = tables(w.encoderImageRel());
             float[][] both = new float[c.encoderLayers()][];
             for (int l = 0; l < both.length; l++) {
                 both[l] = new float[tok[l].length + im[l].length];
@@ -77,10 +78,10 @@ final class BiasFolder {
             joint = new BiasBlock("encoder.joint", heads, n, n, abs, bucket, both);
         }
         BiasBlock decSelf = new BiasBlock("decoder.self", heads, td, td,
-                absolute(decPos, decPos, "decoder.self_pos_q_linear", "decoder.self_pos_k_linear"),
-                tokenBuckets(td, td, 0, 0), tables("decoder.token_rel_pos_table_list", c.decoderLayers()));
+                absolute(decPos, decPos, w.decoderSelfPosQ(), w.decoderSelfPosK()),
+                tokenBuckets(td, td, 0, 0), tables(w.decoderTokenRel()));
         BiasBlock decCross = new BiasBlock("decoder.cross", heads, td, img + t,
-                absolute(decPos, encPos, "decoder.cross_pos_q_linear", "decoder.cross_pos_k_linear"), null, null);
+                absolute(decPos, encPos, w.decoderCrossPosQ(), w.decoderCrossPosK()), null, null);
         return new PositionBiases(text, image, joint, decSelf, decCross);
     }
 
@@ -106,16 +107,11 @@ final class BiasFolder {
         return b;
     }
 
-    private float[][] tables(String prefix, int layers) {
-        float[][] t = new float[layers][];
-        for (int l = 0; l < layers; l++) {
-            t[l] = w.data(prefix + "." + l + ".weight");
-        }
-        return t;
+    private static float[][] tables(List<float[]> perLayer) {
+        return perLayer.toArray(new float[0][]);
     }
 
-    private double[][] rows(String name, int from, int count) {
-        float[] e = w.data(name);
+    private double[][] rows(float[] e, int from, int count) {
         int d = c.dModel();
         double[][] out = new double[count][d];
         for (int i = 0; i < count; i++) {
@@ -126,8 +122,7 @@ final class BiasFolder {
         return out;
     }
 
-    private double[][] imageRows(String name) {
-        float[] e = w.data(name);
+    private double[][] imageRows(float[] e) {
         int d = c.dModel();
         int g = c.imageGrid();
         double[][] out = new double[g * g][d];
@@ -142,9 +137,9 @@ final class BiasFolder {
         return out;
     }
 
-    private double[][] layerNorm(double[][] x, String prefix) {
-        float[] g = w.data(prefix + ".weight");
-        float[] b = w.data(prefix + ".bias");
+    private double[][] layerNorm(double[][] x, ResolvedWeights.Norm norm) {
+        float[] g = norm.w();
+        float[] b = norm.b();
         double eps = c.layerNormEps();
         double[][] out = new double[x.length][];
         for (int i = 0; i < x.length; i++) {
@@ -175,9 +170,9 @@ final class BiasFolder {
         return out;
     }
 
-    private double[][] linear(double[][] x, String prefix) {
-        float[] wt = w.data(prefix + ".weight");
-        float[] bias = w.data(prefix + ".bias");
+    private double[][] linear(double[][] x, ResolvedWeights.Linear lin) {
+        float[] wt = lin.w();
+        float[] bias = lin.b();
         int d = c.dModel();
         double[][] out = new double[x.length][d];
         for (int i = 0; i < x.length; i++) {
@@ -192,7 +187,8 @@ final class BiasFolder {
         return out;
     }
 
-    private float[] absolute(double[][] qPos, double[][] kPos, String qLinear, String kLinear) {
+    private float[] absolute(double[][] qPos, double[][] kPos, ResolvedWeights.Linear qLinear,
+            ResolvedWeights.Linear kLinear) {
         double[][] q = linear(qPos, qLinear);
         double[][] k = linear(kPos, kLinear);
         double scale = c.queryScale();

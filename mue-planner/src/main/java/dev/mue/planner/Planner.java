@@ -3,6 +3,8 @@ package dev.mue.planner;
 import dev.mue.api.InvalidInputException;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
+import dev.mue.api.model.ResolvedWeights;
+import dev.mue.api.model.WeightLayout;
 import dev.mue.api.plan.Cost;
 import dev.mue.api.plan.Costs;
 import dev.mue.api.plan.Plan;
@@ -20,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * Compiles a model and an exit policy into an immutable {@link Plan} (design §5).
  *
  * <p>Compilation validates the weights against the config (every missing, extra or mis-shaped
- * tensor is named), constant-folds the position biases, costs every node and lays out the graph:
+ * tensor is named), resolves them once into typed per-layer weights with BatchNorm folded
+ * ({@link WeightLayout#resolve}), constant-folds the position biases, costs every node and lays out the graph:
  * for each encoder stream {@code embed -> L1 -> gate1 -> L2 -> ... -> Ln -> join}, where gate i
  * branches to the join (exit) or to layer i+1; then the encoder output; then one decoding step
  * {@code embed -> L1 -> gate1 -> ... -> join -> lm_head}. The last layer of a stack has no gate:
@@ -45,10 +48,11 @@ public final class Planner {
                     + shapes.maxDecoderTokens() + " tokens) exceed the model's max_positions " + c.maxPositions());
         }
         WeightValidator.validate(c, model.weights());
-        PositionBiases biases = new BiasFolder(c, model.weights()).fold(policy, shapes);
+        ResolvedWeights weights = WeightLayout.resolve(c, model.weights());
+        PositionBiases biases = new BiasFolder(c, weights.positions()).fold(policy, shapes);
         Builder b = new Builder(c, policy, shapes);
         b.build();
-        Plan plan = new Plan(model, policy, shapes, b.nodes, b.edges, biases);
+        Plan plan = new Plan(model, policy, shapes, b.nodes, b.edges, biases, weights);
         LOG.debug("compiled plan: {} nodes, {} edges, {} folded bias floats", plan.nodes().size(),
                 plan.edges().size(), biases.floatCount());
         return plan;

@@ -3,6 +3,7 @@ package dev.mue.planner;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import dev.mue.api.model.WeightLayout;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.Weights;
@@ -57,7 +58,7 @@ class BiasFolderTest {
 
     @Test
     void textBiasIsAbsolutePlusTokenRelative() {
-        PositionBiases b = new BiasFolder(c, w).fold(ExitPolicy.full(), new PlanShapes(12, 10));
+        PositionBiases b = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full(), new PlanShapes(12, 10));
         BiasBlock t = b.encoderText();
         int i = 7;
         int j = 2;
@@ -102,9 +103,9 @@ class BiasFolderTest {
                 "encoder.pos_q_linear", "encoder.pos_k_linear", h);
         double rel = w.data("encoder.image_rel_pos_table_list.1.weight")[PositionBuckets.image(1, 2, 0, 0,
                 c.imageBucketSize()) * c.heads() + h];
-        PositionBiases with = new BiasFolder(c, w).fold(ExitPolicy.full(), new PlanShapes(12, 10));
+        PositionBiases with = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full(), new PlanShapes(12, 10));
         assertEquals(abs + rel, with.encoderImage().at(1, h, i, j), 1e-5);
-        PositionBiases without = new BiasFolder(c, w).fold(
+        PositionBiases without = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(
                 ExitPolicy.full().toBuilder().imageRelativeBiasInEncoder(false).build(), new PlanShapes(12, 10));
         assertEquals(abs, without.encoderImage().at(1, h, i, j), 1e-5);
         assertNull(without.encoderImage().bucket());
@@ -112,7 +113,7 @@ class BiasFolderTest {
 
     @Test
     void jointBiasHasNoRelativePartAcrossModalities() {
-        PositionBiases b = new BiasFolder(c, w).fold(ExitPolicy.full().toBuilder().encoderMode(EncoderMode.JOINT).build(),
+        PositionBiases b = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full().toBuilder().encoderMode(EncoderMode.JOINT).build(),
                 new PlanShapes(12, 10));
         BiasBlock j = b.encoderJoint();
         int img = c.imageTokens();
@@ -121,13 +122,13 @@ class BiasFolderTest {
                 lnPos("encoder.embed_image_positions.weight", PositionBuckets.imagePositionId(0, 1, c.imageBucketSize()), "encoder.image_pos_ln"),
                 "encoder.pos_q_linear", "encoder.pos_k_linear", h);
         assertEquals(abs, j.at(0, h, img + 3, 1), 1e-5, "text query, image key: absolute only");
-        BiasBlock text = new BiasFolder(c, w).fold(ExitPolicy.full(), new PlanShapes(12, 10)).encoderText();
+        BiasBlock text = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full(), new PlanShapes(12, 10)).encoderText();
         assertEquals(text.at(1, h, 4, 2), j.at(1, h, img + 4, img + 2), 1e-6, "text block equals the text stream's");
     }
 
     @Test
     void crossBiasUsesDecoderQueriesAndEncoderKeys() {
-        PositionBiases b = new BiasFolder(c, w).fold(ExitPolicy.full(), new PlanShapes(12, 10));
+        PositionBiases b = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full(), new PlanShapes(12, 10));
         int h = 1;
         int img = c.imageTokens();
         double abs = headDot(lnPos("decoder.embed_positions.weight", 5, "decoder.pos_ln"),
@@ -140,8 +141,8 @@ class BiasFolderTest {
     @Test
     void jointBiasDropsTheImageRelativePartWhenThePolicySaysSo() {
         ExitPolicy joint = ExitPolicy.full().toBuilder().encoderMode(EncoderMode.JOINT).build();
-        BiasBlock with = new BiasFolder(c, w).fold(joint, new PlanShapes(12, 10)).encoderJoint();
-        BiasBlock without = new BiasFolder(c, w).fold(
+        BiasBlock with = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(joint, new PlanShapes(12, 10)).encoderJoint();
+        BiasBlock without = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(
                 joint.toBuilder().imageRelativeBiasInEncoder(false).build(), new PlanShapes(12, 10)).encoderJoint();
         int img = c.imageTokens();
         double rel = w.data("encoder.image_rel_pos_table_list.1.weight")[PositionBuckets.image(0, 1, 1, 0,

@@ -53,14 +53,28 @@ public record BiasBlock(String name, int heads, int rows, int cols, float[] abs,
     }
 
     /**
-     * The full bias of one layer and head for queries {@code [0, nq)} and keys {@code [0, nk)},
-     * row-major {@code [nq, nk]}, written into {@code out}.
+     * The dense bias of every layer, {@code [H, rows, cols]} each, in the folded shape: the one
+     * expansion every backend uses. Without a relative part every layer gets the same array,
+     * {@link #abs()}; with one, each layer a new array. Not to be modified.
      */
-    public void fill(int layer, int h, int nq, int nk, float[] out) {
-        for (int i = 0; i < nq; i++) {
-            for (int j = 0; j < nk; j++) {
-                out[i * nk + j] = at(layer, h, i, j);
+    public float[][] denseLayers(int layers) {
+        float[][] out = new float[layers][];
+        int plane = rows * cols;
+        for (int l = 0; l < layers; l++) {
+            if (!hasRelative()) {
+                out[l] = abs;
+                continue;
             }
+            float[] m = new float[heads * plane];
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < rows; i++) {
+                    for (int j = 0; j < cols; j++) {
+                        m[h * plane + i * cols + j] = at(l, h, i, j);
+                    }
+                }
+            }
+            out[l] = m;
         }
+        return out;
     }
 }

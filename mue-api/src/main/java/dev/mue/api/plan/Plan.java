@@ -2,6 +2,7 @@ package dev.mue.api.plan;
 
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
+import dev.mue.api.model.ResolvedWeights;
 import dev.mue.api.policy.EncoderMode;
 import dev.mue.api.policy.ExitPolicy;
 import java.util.ArrayList;
@@ -15,8 +16,9 @@ import java.util.Objects;
  * which every exit point is an explicit conditional branch ({@link PlanNode.ExitGate}).
  *
  * <p>The graph has two stages: the encoder (one entry per stream) and one decoding step (also
- * used once, over whole sequences, for visual-entailment scoring). Backends receive only the plan
- * and its model's weights and never re-derive the architecture. Build plans with the planner
+ * used once, over whole sequences, for visual-entailment scoring). Backends receive only the plan,
+ * read the model's parameters from {@link #weights()} (never by key name) and never re-derive the
+ * architecture. Build plans with the planner
  * ({@code dev.mue.planner.Planner.compile}).
  *
  * @param model   the model, config and weights
@@ -25,9 +27,11 @@ import java.util.Objects;
  * @param nodes   every node, indexed by {@link PlanNode#id()}
  * @param edges   control-flow edges; a gate has a {@code then} and an {@code else} edge
  * @param biases  the constant-folded position biases
+ * @param weights the model's weights resolved once into typed per-layer records, BatchNorm folded:
+ *                what backends read instead of key names
  */
 public record Plan(Model model, ExitPolicy policy, PlanShapes shapes, List<PlanNode> nodes, List<Edge> edges,
-        PositionBiases biases) {
+        PositionBiases biases, ResolvedWeights weights) {
 
     /**
      * A control-flow edge.
@@ -50,6 +54,7 @@ public record Plan(Model model, ExitPolicy policy, PlanShapes shapes, List<PlanN
             }
         }
         Objects.requireNonNull(biases, "biases");
+        Objects.requireNonNull(weights, "weights");
     }
 
     /** The model's architecture. */

@@ -1,5 +1,6 @@
 package dev.mue.backend.java;
 
+import dev.mue.api.model.ResolvedWeights;
 import dev.mue.api.GateRecord;
 import dev.mue.api.InvalidInputException;
 import dev.mue.api.policy.KvPolicy;
@@ -168,7 +169,7 @@ final class JvDecoderStepper implements DecoderStepper {
 
     /** One decoder layer for the active rows (one new token each), appending to their caches. */
     private float[] layer(int l, float[] x, int[] active) {
-        JvParams.Layer layer = p.decoder[l];
+        ResolvedWeights.Layer layer = p.decoder[l];
         int na = active.length;
         float[] h = ops.layerNorm(layer.selfLn(), x, na, d);
         float[] q = ops.linear(layer.self().q(), h, na);
@@ -222,7 +223,7 @@ final class JvDecoderStepper implements DecoderStepper {
             if (kvPolicy == KvPolicy.COPY) {
                 row.caches[l].append(row.pos, src.k, (src.n - 1) * d, src.v, (src.n - 1) * d, d);
             } else {
-                JvParams.Layer layer = p.decoder[l];
+                ResolvedWeights.Layer layer = p.decoder[l];
                 float[] x = Arrays.copyOfRange(hidden, off, off + d);
                 float[] h = ops.layerNorm(layer.selfLn(), x, 1, d);
                 float[] kk = ops.linear(layer.self().k(), h, 1);

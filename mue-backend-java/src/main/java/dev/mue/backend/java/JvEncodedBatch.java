@@ -1,5 +1,6 @@
 package dev.mue.backend.java;
 
+import dev.mue.api.model.ResolvedWeights;
 import dev.mue.api.EncoderExit;
 import dev.mue.api.spi.EncodedBatch;
 import java.util.List;
@@ -49,7 +50,7 @@ final class JvEncodedBatch implements EncodedBatch {
     }
 
     /** Cross-attention K of {@code example} at {@code layer}, computing it (with V) on first use. */
-    synchronized float[] crossK(int example, int layer, JvOps ops, JvParams.Attn attn) {
+    synchronized float[] crossK(int example, int layer, JvOps ops, ResolvedWeights.Attention attn) {
         check();
         if (crossK[example][layer] == null) {
             crossK[example][layer] = ops.linear(attn.k(), output[example], tokens[example]);

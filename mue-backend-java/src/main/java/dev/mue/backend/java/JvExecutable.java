@@ -1,5 +1,6 @@
 package dev.mue.backend.java;
 
+import dev.mue.api.model.ResolvedWeights;
 import dev.mue.api.EncoderExit;
 import dev.mue.api.GateRecord;
 import dev.mue.api.InvalidInputException;
@@ -53,7 +54,7 @@ final class JvExecutable implements Executable {
         this.plan = plan;
         this.c = plan.config();
         this.policy = plan.policy();
-        this.p = new JvParams(c, plan.model().weights());
+        this.p = new JvParams(c, plan.weights());
         this.k = kernels;
         this.ops = new JvOps(kernels, pool, p);
         this.resnet = new JvResNet(p, kernels);
@@ -72,27 +73,7 @@ final class JvExecutable implements Executable {
     }
 
     private static float[][] dense(BiasBlock b, int layers) {
-        if (b == null) {
-            return null;
-        }
-        float[][] out = new float[layers][];
-        int plane = b.rows() * b.cols();
-        for (int l = 0; l < layers; l++) {
-            if (!b.hasRelative()) {
-                out[l] = b.abs();
-                continue;
-            }
-            float[] m = new float[b.heads() * plane];
-            for (int h = 0; h < b.heads(); h++) {
-                for (int i = 0; i < b.rows(); i++) {
-                    for (int j = 0; j < b.cols(); j++) {
-                        m[h * plane + i * b.cols() + j] = b.at(l, h, i, j);
-                    }
-                }
-            }
-            out[l] = m;
-        }
-        return out;
+        return b == null ? null : b.denseLayers(layers);
     }
 
     @Override
@@ -180,7 +161,7 @@ final class JvExecutable implements Executable {
         float[] x = ops.linear(p.imageProj, seq, tokens);
         for (int t = 0; t < tokens; t++) {
             for (int j = 0; j < d; j++) {
-                x[t * d + j] += p.typeEmbedding[d + j];
+                x[t * d + j] += p.imageType[j];
             }
         }
         k.layerNorm(x, 0, tokens, d, p.imageEmbedLn.w(), p.imageEmbedLn.b(), ops.eps, x, 0);
@@ -192,7 +173,7 @@ final class JvExecutable implements Executable {
         float[] x = new float[tokens.length * d];
         for (int t = 0; t < tokens.length; t++) {
             for (int j = 0; j < d; j++) {
-                x[t * d + j] = p.embedTokens[tokens[t] * d + j] + p.typeEmbedding[j];
+                x[t * d + j] = p.embedTokens[tokens[t] * d + j] + p.textType[j];
             }
         }
         k.layerNorm(x, 0, tokens.length, d, p.textEmbedLn.w(), p.textEmbedLn.b(), ops.eps, x, 0);
@@ -290,7 +271,7 @@ final class JvExecutable implements Executable {
     }
 
     /** One pre-LN encoder layer over packed segments that attend only within themselves. */
-    private float[] encoderLayer(JvParams.Layer layer, float[] x, int rows, int[] off, int[] len, float[] bias,
+    private float[] encoderLayer(ResolvedWeights.Layer layer, float[] x, int rows, int[] off, int[] len, float[] bias,
             int biasRows, int biasCols) {
         float[] h = ops.layerNorm(layer.selfLn(), x, rows, d);
         float[] q = ops.linear(layer.self().q(), h, rows);
@@ -322,7 +303,7 @@ final class JvExecutable implements Executable {
     }
 
     /** Cross-attention of packed query rows against one example's encoder output. */
-    void crossAttention(JvEncodedBatch enc, int layer, JvParams.Attn a, float[] q, int qRow, int nq, int firstPos,
+    void crossAttention(JvEncodedBatch enc, int layer, ResolvedWeights.Attention a, float[] q, int qRow, int nq, int firstPos,
             int example, float[] out) {
         float[] ck = enc.crossK(example, layer, ops, a);
         float[] cv = enc.crossV(example, layer);

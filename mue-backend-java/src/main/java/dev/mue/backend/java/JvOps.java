@@ -1,5 +1,6 @@
 package dev.mue.backend.java;
 
+import dev.mue.api.model.ResolvedWeights;
 import dev.mue.backend.java.kernels.JvKernels;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
@@ -31,13 +32,13 @@ final class JvOps {
         this.eps = (float) params.config.layerNormEps();
     }
 
-    float[] linear(JvParams.Lin l, float[] x, int rows) {
+    float[] linear(ResolvedWeights.Linear l, float[] x, int rows) {
         float[] y = new float[rows * l.out()];
         k.linear(x, 0, rows, l.in(), l.w(), l.b(), l.out(), y, 0);
         return y;
     }
 
-    float[] layerNorm(JvParams.Ln ln, float[] x, int rows, int dim) {
+    float[] layerNorm(ResolvedWeights.Norm ln, float[] x, int rows, int dim) {
         float[] y = new float[rows * dim];
         k.layerNorm(x, 0, rows, dim, ln.w(), ln.b(), eps, y, 0);
         return y;
@@ -81,7 +82,7 @@ final class JvOps {
     }
 
     /** The FFN block: {@code x + fc2(ffn_ln(gelu(fc1(final_ln(x)))))}, in place on {@code x}. */
-    void ffnBlock(JvParams.Layer l, float[] x, int rows) {
+    void ffnBlock(ResolvedWeights.Layer l, float[] x, int rows) {
         float[] h = layerNorm(l.ffnInLn(), x, rows, d);
         float[] f = linear(l.fc1(), h, rows);
         k.gelu(f, 0, f.length);
@@ -92,7 +93,7 @@ final class JvOps {
     /**
      * The output half of an attention block: {@code x + post_ln(out_proj(c_attn * attn))}, in place.
      */
-    void attentionOutput(JvParams.Attn a, JvParams.Ln postLn, float[] attn, float[] x, int rows) {
+    void attentionOutput(ResolvedWeights.Attention a, ResolvedWeights.Norm postLn, float[] attn, float[] x, int rows) {
         scaleHeads(attn, rows, a.cAttn());
         float[] o = linear(a.o(), attn, rows);
         k.layerNorm(o, 0, rows, d, postLn.w(), postLn.b(), eps, o, 0);

@@ -1,5 +1,6 @@
 package dev.mue.backend.java;
 
+import dev.mue.api.model.ResolvedWeights;
 import dev.mue.backend.java.kernels.JvKernels;
 
 /**
@@ -23,8 +24,8 @@ final class JvResNet {
     Map forward(float[] image, int size) {
         Map x = convBn(new Map(image, 3, size, size), p.stem, true);
         x = maxPool(x);
-        for (JvParams.Bottleneck[] stage : p.stages) {
-            for (JvParams.Bottleneck b : stage) {
+        for (ResolvedWeights.Bottleneck[] stage : p.stages) {
+            for (ResolvedWeights.Bottleneck b : stage) {
                 Map y = convBn(x, b.c1(), true);
                 y = convBn(y, b.c2(), true);
                 y = convBn(y, b.c3(), false);
@@ -40,7 +41,7 @@ final class JvResNet {
         return x;
     }
 
-    private Map convBn(Map in, JvParams.ConvBn c, boolean relu) {
+    private Map convBn(Map in, ResolvedWeights.ConvBn c, boolean relu) {
         int oh = (in.h() + 2 * c.pad() - c.kernel()) / c.stride() + 1;
         int ow = (in.w() + 2 * c.pad() - c.kernel()) / c.stride() + 1;
         float[] out = new float[c.out() * oh * ow];

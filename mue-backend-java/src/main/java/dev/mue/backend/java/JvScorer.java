@@ -1,5 +1,6 @@
 package dev.mue.backend.java;
 
+import dev.mue.api.model.ResolvedWeights;
 import dev.mue.api.GateRecord;
 import dev.mue.api.plan.Stream;
 import dev.mue.api.spi.RequestChecks;
@@ -158,7 +159,7 @@ final class JvScorer {
     }
 
     private float[] layer(int l, float[] x, int[] active, List<Integer> examples, List<int[]> rowsOf, int[][] sequences) {
-        JvParams.Layer layer = p.decoder[l];
+        ResolvedWeights.Layer layer = p.decoder[l];
         List<int[]> segs = new ArrayList<>();
         int rowsTotal = 0;
         for (int ai : active) {

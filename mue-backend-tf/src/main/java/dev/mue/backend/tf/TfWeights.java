@@ -1,9 +1,7 @@
 package dev.mue.backend.tf;
 
 import dev.mue.api.model.ModelConfig;
-import dev.mue.api.model.ResNetConfig;
-import dev.mue.api.model.WeightLayout;
-import dev.mue.api.model.Weights;
+import dev.mue.api.model.ResolvedWeights;
 import dev.mue.api.plan.BiasBlock;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PositionBiases;
@@ -11,10 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A plan's weights and folded position biases laid out on the host the way the TF graphs take them:
- * linear weights transposed to {@code [in, out]}, convolutions to {@code HWIO}, BatchNorm folded to
- * a per-channel scale and shift, the per-head {@code c_attn} expanded to a {@code [d]} vector, and
- * each attention site's bias densified per layer ({@link BiasBlock#at}). Built once per prepared
+ * A plan's resolved weights ({@link ResolvedWeights}, BatchNorm already folded to a per-channel
+ * scale and shift) and folded position biases laid out on the host the way the TF graphs take them:
+ * linear weights transposed to {@code [in, out]}, convolutions to {@code HWIO}, the per-head
+ * {@code c_attn} expanded to a {@code [d]} vector, and each attention site's bias densified per
+ * layer ({@link BiasBlock#denseLayers}). Built once per prepared
  * plan; {@link TfModel} turns it into constants of a graph or an eager session.
  */
 final class TfWeights {
@@ -78,72 +77,53 @@ final class TfWeights {
 
     TfWeights(Plan plan) {
         ModelConfig c = plan.config();
-        Weights w = plan.model().weights();
+        ResolvedWeights w = plan.weights();
         this.config = c;
         int d = c.dModel();
-        embedTokens = new Host(w.data("encoder.embed_tokens.weight"), c.vocabSize(), d);
-        float[] type = w.data("encoder.type_embedding.weight");
-        typeText = new Host(java.util.Arrays.copyOfRange(type, 0, d), d);
-        typeImage = new Host(java.util.Arrays.copyOfRange(type, d, 2 * d), d);
-        textEmbedLnW = vec(w, "encoder.layernorm_embedding.weight");
-        textEmbedLnB = vec(w, "encoder.layernorm_embedding.bias");
-        imageEmbedLnW = vec(w, "encoder.patch_layernorm_embedding.weight");
-        imageEmbedLnB = vec(w, "encoder.patch_layernorm_embedding.bias");
-        int ch = c.resnet().outputChannels();
-        imageProjW = transposed(w.data("encoder.image_proj.weight"), d, ch);
-        imageProjB = vec(w, "encoder.image_proj.bias");
-        encoderOutLnW = vec(w, "encoder.layer_norm.weight");
-        encoderOutLnB = vec(w, "encoder.layer_norm.bias");
-        decoderEmbedLnW = vec(w, "decoder.layernorm_embedding.weight");
-        decoderEmbedLnB = vec(w, "decoder.layernorm_embedding.bias");
-        decoderOutLnW = vec(w, "decoder.layer_norm.weight");
-        decoderOutLnB = vec(w, "decoder.layer_norm.bias");
+        embedTokens = new Host(w.embedTokens(), c.vocabSize(), d);
+        typeText = vec(w.textType());
+        typeImage = vec(w.imageType());
+        textEmbedLnW = vec(w.textEmbedLn().w());
+        textEmbedLnB = vec(w.textEmbedLn().b());
+        imageEmbedLnW = vec(w.imageEmbedLn().w());
+        imageEmbedLnB = vec(w.imageEmbedLn().b());
+        imageProjW = transposed(w.imageProj());
+        imageProjB = vec(w.imageProj().b());
+        encoderOutLnW = vec(w.encoderOutLn().w());
+        encoderOutLnB = vec(w.encoderOutLn().b());
+        decoderEmbedLnW = vec(w.decoderEmbedLn().w());
+        decoderEmbedLnB = vec(w.decoderEmbedLn().b());
+        decoderOutLnW = vec(w.decoderOutLn().w());
+        decoderOutLnB = vec(w.decoderOutLn().b());
         encoder = new ArrayList<>();
-        for (int i = 0; i < c.encoderLayers(); i++) {
-            String p = "encoder.layers." + i + ".";
+        for (ResolvedWeights.Layer layer : w.encoder()) {
             List<Host> l = new ArrayList<>();
-            selfBlock(l, w, c, p, "attn_ln");
+            selfBlock(l, layer, c);
             encoder.add(List.copyOf(l));
         }
         decoder = new ArrayList<>();
         cross = new ArrayList<>();
-        for (int i = 0; i < c.decoderLayers(); i++) {
-            String p = "decoder.layers." + i + ".";
+        for (ResolvedWeights.Layer layer : w.decoder()) {
             List<Host> l = new ArrayList<>();
-            selfBlock(l, w, c, p, "self_attn_ln");
-            l.add(vec(w, p + "encoder_attn_layer_norm.weight"));
-            l.add(vec(w, p + "encoder_attn_layer_norm.bias"));
-            l.add(transposed(w.data(p + "encoder_attn.q_proj.weight"), d, d));
-            l.add(vec(w, p + "encoder_attn.q_proj.bias"));
-            l.add(transposed(w.data(p + "encoder_attn.out_proj.weight"), d, d));
-            l.add(vec(w, p + "encoder_attn.out_proj.bias"));
-            l.add(headScale(w.data(p + "encoder_attn.c_attn"), c));
-            l.add(vec(w, p + "cross_attn_ln.weight"));
-            l.add(vec(w, p + "cross_attn_ln.bias"));
+            selfBlock(l, layer, c);
+            ResolvedWeights.Attention x = layer.cross();
+            l.add(vec(layer.crossLn().w()));
+            l.add(vec(layer.crossLn().b()));
+            l.add(transposed(x.q()));
+            l.add(vec(x.q().b()));
+            l.add(transposed(x.o()));
+            l.add(vec(x.o().b()));
+            l.add(headScale(x.cAttn(), c));
+            l.add(vec(layer.crossPostLn().w()));
+            l.add(vec(layer.crossPostLn().b()));
             decoder.add(List.copyOf(l));
-            cross.add(List.of(transposed(w.data(p + "encoder_attn.k_proj.weight"), d, d),
-                    vec(w, p + "encoder_attn.k_proj.bias"),
-                    transposed(w.data(p + "encoder_attn.v_proj.weight"), d, d),
-                    vec(w, p + "encoder_attn.v_proj.bias")));
+            cross.add(List.of(transposed(x.k()), vec(x.k().b()), transposed(x.v()), vec(x.v().b())));
         }
-        ResNetConfig r = c.resnet();
-        String rp = "encoder.embed_images.";
-        double eps = c.layerNormEps();
-        stem = conv(w, rp + "conv1", rp + "bn1", 3, r.stemChannels(), 7, 2, 3, eps);
+        stem = conv(w.stem());
         blocks = new ArrayList<>();
-        int in = r.stemChannels();
-        for (int s = 0; s < 3; s++) {
-            int width = r.width(s);
-            int out = r.outChannels(s);
-            for (int b = 0; b < r.blocks(s); b++) {
-                String q = rp + "layer" + (s + 1) + "." + b + ".";
-                int stride = b == 0 ? WeightLayout.stageStride(s) : 1;
-                Conv down = WeightLayout.hasDownsample(r, s, b)
-                        ? conv(w, q + "downsample.0", q + "downsample.1", in, out, 1, stride, 0, eps) : null;
-                blocks.add(new Block(conv(w, q + "conv1", q + "bn1", in, width, 1, 1, 0, eps),
-                        conv(w, q + "conv2", q + "bn2", width, width, 3, stride, 1, eps),
-                        conv(w, q + "conv3", q + "bn3", width, out, 1, 1, 0, eps), down));
-                in = out;
+        for (List<ResolvedWeights.Bottleneck> stage : w.stages()) {
+            for (ResolvedWeights.Bottleneck b : stage) {
+                blocks.add(new Block(conv(b.c1()), conv(b.c2()), conv(b.c3()), b.down() == null ? null : conv(b.down())));
             }
         }
         PositionBiases pb = plan.biases();
@@ -198,34 +178,36 @@ final class TfWeights {
         return out;
     }
 
-    private static void selfBlock(List<Host> l, Weights w, ModelConfig c, String p, String postLn) {
-        int d = c.dModel();
-        l.add(vec(w, p + "self_attn_layer_norm.weight"));
-        l.add(vec(w, p + "self_attn_layer_norm.bias"));
-        for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
-            l.add(transposed(w.data(p + "self_attn." + proj + ".weight"), d, d));
-            l.add(vec(w, p + "self_attn." + proj + ".bias"));
+    private static void selfBlock(List<Host> l, ResolvedWeights.Layer layer, ModelConfig c) {
+        ResolvedWeights.Attention a = layer.self();
+        l.add(vec(layer.selfLn().w()));
+        l.add(vec(layer.selfLn().b()));
+        for (ResolvedWeights.Linear proj : List.of(a.q(), a.k(), a.v(), a.o())) {
+            l.add(transposed(proj));
+            l.add(vec(proj.b()));
         }
-        l.add(headScale(w.data(p + "self_attn.c_attn"), c));
-        l.add(vec(w, p + postLn + ".weight"));
-        l.add(vec(w, p + postLn + ".bias"));
-        l.add(vec(w, p + "final_layer_norm.weight"));
-        l.add(vec(w, p + "final_layer_norm.bias"));
-        l.add(transposed(w.data(p + "fc1.weight"), c.ffnDim(), d));
-        l.add(vec(w, p + "fc1.bias"));
-        l.add(vec(w, p + "ffn_layernorm.weight"));
-        l.add(vec(w, p + "ffn_layernorm.bias"));
-        l.add(transposed(w.data(p + "fc2.weight"), d, c.ffnDim()));
-        l.add(vec(w, p + "fc2.bias"));
+        l.add(headScale(a.cAttn(), c));
+        l.add(vec(layer.selfPostLn().w()));
+        l.add(vec(layer.selfPostLn().b()));
+        l.add(vec(layer.ffnInLn().w()));
+        l.add(vec(layer.ffnInLn().b()));
+        l.add(transposed(layer.fc1()));
+        l.add(vec(layer.fc1().b()));
+        l.add(vec(layer.ffnMidLn().w()));
+        l.add(vec(layer.ffnMidLn().b()));
+        l.add(transposed(layer.fc2()));
+        l.add(vec(layer.fc2().b()));
     }
 
-    private static Host vec(Weights w, String name) {
-        float[] v = w.data(name);
+    private static Host vec(float[] v) {
         return new Host(v, v.length);
     }
 
-    /** A {@code [out, in]} row-major matrix as {@code [in, out]}. */
-    private static Host transposed(float[] m, int out, int in) {
+    /** A linear layer's {@code [out, in]} row-major weight as {@code [in, out]}. */
+    private static Host transposed(ResolvedWeights.Linear lin) {
+        float[] m = lin.w();
+        int out = lin.out();
+        int in = lin.in();
         float[] t = new float[m.length];
         for (int o = 0; o < out; o++) {
             for (int i = 0; i < in; i++) {
@@ -247,10 +229,12 @@ final class TfWeights {
         return new Host(v, v.length);
     }
 
-    /** A convolution {@code [out, in, k, k]} as HWIO, with its BatchNorm folded as the Java backend folds it. */
-    private static Conv conv(Weights w, String conv, String bn, int in, int out, int k, int stride, int pad,
-            double eps) {
-        float[] f = w.data(conv + ".weight");
+    /** A convolution {@code [out, in, k, k]} as HWIO, with the plan's folded BatchNorm scale and shift. */
+    private static Conv conv(ResolvedWeights.ConvBn cb) {
+        float[] f = cb.w();
+        int in = cb.in();
+        int out = cb.out();
+        int k = cb.kernel();
         float[] hwio = new float[f.length];
         for (int o = 0; o < out; o++) {
             for (int i = 0; i < in; i++) {
@@ -261,18 +245,7 @@ final class TfWeights {
                 }
             }
         }
-        float[] g = w.data(bn + ".weight");
-        float[] b = w.data(bn + ".bias");
-        float[] mean = w.data(bn + ".running_mean");
-        float[] var = w.data(bn + ".running_var");
-        float[] scale = new float[out];
-        float[] shift = new float[out];
-        for (int i = 0; i < out; i++) {
-            double s = g[i] / Math.sqrt(var[i] + eps);
-            scale[i] = (float) s;
-            shift[i] = (float) (b[i] - mean[i] * s);
-        }
-        return new Conv(new Host(hwio, k, k, in, out), new Host(scale, out), new Host(shift, out), k, stride, pad);
+        return new Conv(new Host(hwio, k, k, in, out), vec(cb.scale()), vec(cb.shift()), k, cb.stride(), cb.pad());
     }
 
     /** Per layer, the site's full bias {@code [H, rows, cols]}; layers share one array without a relative part. */
@@ -281,22 +254,9 @@ final class TfWeights {
             return null;
         }
         List<Host> out = new ArrayList<>();
-        Host shared = b.hasRelative() ? null : new Host(b.abs(), b.heads(), b.rows(), b.cols());
-        int plane = b.rows() * b.cols();
+        float[][] host = b.denseLayers(layers);
         for (int l = 0; l < layers; l++) {
-            if (shared != null) {
-                out.add(shared);
-                continue;
-            }
-            float[] m = new float[b.heads() * plane];
-            for (int h = 0; h < b.heads(); h++) {
-                for (int i = 0; i < b.rows(); i++) {
-                    for (int j = 0; j < b.cols(); j++) {
-                        m[h * plane + i * b.cols() + j] = b.at(l, h, i, j);
-                    }
-                }
-            }
-            out.add(new Host(m, b.heads(), b.rows(), b.cols()));
+            out.add(l > 0 && host[l] == host[l - 1] ? out.get(l - 1) : new Host(host[l], b.heads(), b.rows(), b.cols()));
         }
         return List.copyOf(out);
     }

@@ -53,7 +53,7 @@ final class PtExecutable implements Executable {
         this.ops = new PtOps(c);
         this.weights = root.newSubManager();
         try {
-            this.p = new PtParams(c, plan.model().weights(), plan.biases(), weights);
+            this.p = new PtParams(c, plan.weights(), plan.biases(), weights);
         } catch (RuntimeException e) {
             weights.close();
             throw e;

@@ -164,7 +164,7 @@ class PtExecutableTest {
         Engine engine = PtNatives.start(BackendOptions.defaults());
         Plan plan = PtFixture.plan(MODEL, ExitPolicy.full());
         try (NDManager m = engine.newBaseManager()) {
-            PtParams p = new PtParams(MODEL.config(), MODEL.weights(), plan.biases(), m);
+            PtParams p = new PtParams(MODEL.config(), plan.weights(), plan.biases(), m);
             for (NDArray a : m.getManagedArrays()) {
                 if (a.getDataType() == DataType.FLOAT32) {
                     a.setRequiresGradient(true);

@@ -77,7 +77,7 @@ public final class TrainableModel implements AutoCloseable {
         this.shapes = shapes;
         this.manager = parent.newSubManager();
         var plan = Planner.compile(model, ExitPolicy.full(), shapes);
-        this.params = new PtParams(config, model.weights(), plan.biases(), manager);
+        this.params = new PtParams(config, plan.weights(), plan.biases(), manager);
         this.ops = new PtOps(config);
         // a tensor, not a Java scalar: see PtOps on scalars that autograd keeps past their lifetime
         this.bnEps = manager.create((float) config.layerNormEps());

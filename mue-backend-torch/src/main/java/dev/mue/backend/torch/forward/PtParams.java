@@ -4,16 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.mue.api.model.ModelConfig;
-import dev.mue.api.model.ResNetConfig;
-import dev.mue.api.model.WeightLayout;
-import dev.mue.api.model.Weights;
+import dev.mue.api.model.ResolvedWeights;
 import dev.mue.api.plan.BiasBlock;
 import dev.mue.api.plan.PositionBiases;
-import dev.mue.api.tensor.FloatTensor;
 
 /**
- * The model's parameters and the plan's folded position biases as tensors on the device, uploaded
- * once into a manager the caller owns, regrouped by layer like the Java backend's parameters.
+ * The plan's resolved weights ({@link ResolvedWeights}, BatchNorm already folded) and folded position
+ * biases as tensors on the device, uploaded once into a manager the caller owns.
  * Every tensor is created here in the shape the forward code uses, so that no operation ever
  * derives a new tensor from a parameter into the parameters' manager.
  */
@@ -71,53 +68,28 @@ public final class PtParams {
     /** Cross-attention bias {@code [H, maxDecoder, I + maxText]}: absolute only, shared by every layer. */
     public final NDArray crossBias;
 
-    /** Uploads the weights of {@code c} and, when {@code biases} is not null, the plan's biases. */
-    public PtParams(ModelConfig c, Weights w, PositionBiases biases, NDManager m) {
+    /**
+     * Uploads the plan's resolved weights {@code w} of a model of config {@code c} and, when
+     * {@code biases} is not null, the plan's biases.
+     */
+    public PtParams(ModelConfig c, ResolvedWeights w, PositionBiases biases, NDManager m) {
         this.config = c;
         int d = c.dModel();
-        embedTokens = up(m, w.get("encoder.embed_tokens.weight"));
-        float[] type = w.data("encoder.type_embedding.weight");
-        textType = m.create(java.util.Arrays.copyOfRange(type, 0, d), new Shape(d));
-        imageType = m.create(java.util.Arrays.copyOfRange(type, d, 2 * d), new Shape(d));
-        textEmbedLn = ln(m, w, "encoder.layernorm_embedding", d);
-        imageEmbedLn = ln(m, w, "encoder.patch_layernorm_embedding", d);
-        imageProj = lin(m, w, "encoder.image_proj");
-        encoderOutLn = ln(m, w, "encoder.layer_norm", d);
-        encoder = new Layer[c.encoderLayers()];
-        for (int i = 0; i < encoder.length; i++) {
-            String p = "encoder.layers." + i + ".";
-            encoder[i] = new Layer(ln(m, w, p + "self_attn_layer_norm", d), attn(m, w, p + "self_attn", c),
-                    ln(m, w, p + "attn_ln", d), null, null, null, ln(m, w, p + "final_layer_norm", d),
-                    lin(m, w, p + "fc1"), ln(m, w, p + "ffn_layernorm", c.ffnDim()), lin(m, w, p + "fc2"));
-        }
-        decoderEmbedLn = ln(m, w, "decoder.layernorm_embedding", d);
-        decoderOutLn = ln(m, w, "decoder.layer_norm", d);
-        decoder = new Layer[c.decoderLayers()];
-        for (int i = 0; i < decoder.length; i++) {
-            String p = "decoder.layers." + i + ".";
-            decoder[i] = new Layer(ln(m, w, p + "self_attn_layer_norm", d), attn(m, w, p + "self_attn", c),
-                    ln(m, w, p + "self_attn_ln", d), ln(m, w, p + "encoder_attn_layer_norm", d),
-                    attn(m, w, p + "encoder_attn", c), ln(m, w, p + "cross_attn_ln", d),
-                    ln(m, w, p + "final_layer_norm", d), lin(m, w, p + "fc1"), ln(m, w, p + "ffn_layernorm", c.ffnDim()),
-                    lin(m, w, p + "fc2"));
-        }
-        ResNetConfig r = c.resnet();
-        String rp = "encoder.embed_images.";
-        stem = convBn(m, w, rp + "conv1", rp + "bn1", 2, 3, c.layerNormEps());
-        stages = new Bottleneck[3][];
-        for (int s = 0; s < 3; s++) {
-            stages[s] = new Bottleneck[r.blocks(s)];
-            for (int b = 0; b < r.blocks(s); b++) {
-                String q = rp + "layer" + (s + 1) + "." + b + ".";
-                int stride = b == 0 ? WeightLayout.stageStride(s) : 1;
-                ConvBn down = WeightLayout.hasDownsample(r, s, b)
-                        ? convBn(m, w, q + "downsample.0", q + "downsample.1", stride, 0, c.layerNormEps())
-                        : null;
-                stages[s][b] = new Bottleneck(convBn(m, w, q + "conv1", q + "bn1", 1, 0, c.layerNormEps()),
-                        convBn(m, w, q + "conv2", q + "bn2", stride, 1, c.layerNormEps()),
-                        convBn(m, w, q + "conv3", q + "bn3", 1, 0, c.layerNormEps()), down);
-            }
-        }
+        embedTokens = m.create(w.embedTokens(), new Shape(c.vocabSize(), d));
+        textType = m.create(w.textType(), new Shape(d));
+        imageType = m.create(w.imageType(), new Shape(d));
+        textEmbedLn = ln(m, w.textEmbedLn(), d);
+        imageEmbedLn = ln(m, w.imageEmbedLn(), d);
+        imageProj = lin(m, w.imageProj());
+        encoderOutLn = ln(m, w.encoderOutLn(), d);
+        encoder = w.encoder().stream().map(l -> layer(m, l, c)).toArray(Layer[]::new);
+        decoderEmbedLn = ln(m, w.decoderEmbedLn(), d);
+        decoderOutLn = ln(m, w.decoderOutLn(), d);
+        decoder = w.decoder().stream().map(l -> layer(m, l, c)).toArray(Layer[]::new);
+        stem = convBn(m, w.stem());
+        stages = w.stages().stream().map(st -> st.stream().map(b -> new Bottleneck(convBn(m, b.c1()),
+                convBn(m, b.c2()), convBn(m, b.c3()), b.down() == null ? null : convBn(m, b.down())))
+                .toArray(Bottleneck[]::new)).toArray(Bottleneck[][]::new);
         if (biases == null) {
             textBias = imageBias = jointBias = decoderSelfBias = null;
             crossBias = null;
@@ -131,53 +103,31 @@ public final class PtParams {
         }
     }
 
-    private static NDArray up(NDManager m, FloatTensor t) {
-        long[] shape = new long[t.shape().length];
-        for (int i = 0; i < shape.length; i++) {
-            shape[i] = t.shape()[i];
-        }
-        return m.create(t.data(), new Shape(shape));
+    private static Layer layer(NDManager m, ResolvedWeights.Layer l, ModelConfig c) {
+        int d = c.dModel();
+        boolean cross = l.cross() != null;
+        return new Layer(ln(m, l.selfLn(), d), attn(m, l.self(), c), ln(m, l.selfPostLn(), d),
+                cross ? ln(m, l.crossLn(), d) : null, cross ? attn(m, l.cross(), c) : null,
+                cross ? ln(m, l.crossPostLn(), d) : null, ln(m, l.ffnInLn(), d), lin(m, l.fc1()),
+                ln(m, l.ffnMidLn(), c.ffnDim()), lin(m, l.fc2()));
     }
 
-    private static Ln ln(NDManager m, Weights w, String p, int dim) {
-        return new Ln(up(m, w.get(p + ".weight")), up(m, w.get(p + ".bias")), new Shape(dim));
+    private static Ln ln(NDManager m, ResolvedWeights.Norm n, int dim) {
+        return new Ln(m.create(n.w()), m.create(n.b()), new Shape(dim));
     }
 
-    private static Lin lin(NDManager m, Weights w, String p) {
-        return new Lin(up(m, w.get(p + ".weight")), up(m, w.get(p + ".bias")));
+    private static Lin lin(NDManager m, ResolvedWeights.Linear l) {
+        return new Lin(m.create(l.w(), new Shape(l.out(), l.in())), m.create(l.b()));
     }
 
-    private static Attn attn(NDManager m, Weights w, String p, ModelConfig c) {
-        return new Attn(lin(m, w, p + ".q_proj"), lin(m, w, p + ".k_proj"), lin(m, w, p + ".v_proj"),
-                lin(m, w, p + ".out_proj"), m.create(w.data(p + ".c_attn"), new Shape(1, c.heads(), 1, 1)));
+    private static Attn attn(NDManager m, ResolvedWeights.Attention a, ModelConfig c) {
+        return new Attn(lin(m, a.q()), lin(m, a.k()), lin(m, a.v()), lin(m, a.o()),
+                m.create(a.cAttn(), new Shape(1, c.heads(), 1, 1)));
     }
 
-    private static ConvBn convBn(NDManager m, Weights w, String conv, String bn, int stride, int pad, double eps) {
-        float[] g = w.data(bn + ".weight");
-        float[] b = w.data(bn + ".bias");
-        float[] mean = w.data(bn + ".running_mean");
-        float[] var = w.data(bn + ".running_var");
-        int out = g.length;
-        float[] scale = new float[out];
-        float[] shift = new float[out];
-        for (int i = 0; i < out; i++) {
-            double s = g[i] / Math.sqrt(var[i] + eps);
-            scale[i] = (float) s;
-            shift[i] = (float) (b[i] - mean[i] * s);
-        }
-        FloatTensor kernel = w.get(conv + ".weight");
-        float[] folded = kernel.data().clone();
-        int per = folded.length / out;
-        for (int o = 0; o < out; o++) {
-            for (int i = o * per; i < (o + 1) * per; i++) {
-                folded[i] *= scale[o];
-            }
-        }
-        long[] shape = new long[kernel.shape().length];
-        for (int i = 0; i < shape.length; i++) {
-            shape[i] = kernel.shape()[i];
-        }
-        return new ConvBn(m.create(folded, new Shape(shape)), m.create(shift), stride, pad);
+    private static ConvBn convBn(NDManager m, ResolvedWeights.ConvBn c) {
+        return new ConvBn(m.create(c.scaledWeight(), new Shape(c.out(), c.in(), c.kernel(), c.kernel())),
+                m.create(c.shift()), c.stride(), c.pad());
     }
 
     /** Per layer, the dense bias {@code [H, rows, cols]}: absolute plus that layer's relative part. */
@@ -186,23 +136,11 @@ public final class PtParams {
             return null;
         }
         Shape shape = new Shape(b.heads(), b.rows(), b.cols());
+        float[][] host = b.denseLayers(layers);
         NDArray[] out = new NDArray[layers];
-        if (!b.hasRelative()) {
-            NDArray shared = m.create(b.abs(), shape);
-            java.util.Arrays.fill(out, shared);
-            return out;
-        }
-        int plane = b.rows() * b.cols();
-        float[] dense = new float[b.heads() * plane];
         for (int l = 0; l < layers; l++) {
-            for (int h = 0; h < b.heads(); h++) {
-                for (int i = 0; i < b.rows(); i++) {
-                    for (int j = 0; j < b.cols(); j++) {
-                        dense[h * plane + i * b.cols() + j] = b.at(l, h, i, j);
-                    }
-                }
-            }
-            out[l] = m.create(dense, shape);
+            // Layers without a relative part share one host array: upload it once.
+            out[l] = l > 0 && host[l] == host[l - 1] ? out[l - 1] : m.create(host[l], shape);
         }
         return out;
     }
