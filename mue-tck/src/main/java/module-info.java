@@ -21,6 +21,7 @@ module dev.mue.tck {
     exports dev.mue.tck.cases;
     exports dev.mue.tck.check;
     exports dev.mue.tck.golden;
+    exports dev.mue.tck.harness;
     exports dev.mue.tck.suite;
 
     opens dev.mue.tck.suite to org.junit.platform.commons;
