@@ -20,6 +20,11 @@ class BiasFolderTest {
     private final Model model = TestModels.model(c, 11);
     private final Weights w = model.weights();
 
+    /** A folder over the position parameters of {@code cfg}'s resolved weights. */
+    private BiasFolder folder(ModelConfig cfg) {
+        return new BiasFolder(cfg, WeightLayout.resolve(cfg, w).positions());
+    }
+
     private double[] lnPos(String table, int row, String ln) {
         int d = c.dModel();
         float[] e = w.data(table);
@@ -58,7 +63,7 @@ class BiasFolderTest {
 
     @Test
     void textBiasIsAbsolutePlusTokenRelative() {
-        PositionBiases b = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full(), new PlanShapes(12, 10));
+        PositionBiases b = folder(c).fold(ExitPolicy.full(), new PlanShapes(12, 10));
         BiasBlock t = b.encoderText();
         int i = 7;
         int j = 2;
@@ -82,8 +87,8 @@ class BiasFolderTest {
         assertEquals(40, c.tokenBucketPositions());
         assertEquals(1024, ofa.tokenBucketPositions());
         PlanShapes shapes = new PlanShapes(12, 12);
-        BiasBlock mue = new BiasFolder(c, w).fold(ExitPolicy.full(), shapes).encoderText();
-        BiasBlock of = new BiasFolder(ofa, w).fold(ExitPolicy.full(), shapes).encoderText();
+        BiasBlock mue = folder(c).fold(ExitPolicy.full(), shapes).encoderText();
+        BiasBlock of = folder(ofa).fold(ExitPolicy.full(), shapes).encoderText();
         float[] table = w.data("encoder.token_rel_pos_table_list.0.weight");
         int h = 2;
         assertEquals(mue.abs()[(h * 12 + 11) * 12], of.abs()[(h * 12 + 11) * 12], 0f, "the absolute part is the same");
@@ -103,9 +108,9 @@ class BiasFolderTest {
                 "encoder.pos_q_linear", "encoder.pos_k_linear", h);
         double rel = w.data("encoder.image_rel_pos_table_list.1.weight")[PositionBuckets.image(1, 2, 0, 0,
                 c.imageBucketSize()) * c.heads() + h];
-        PositionBiases with = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full(), new PlanShapes(12, 10));
+        PositionBiases with = folder(c).fold(ExitPolicy.full(), new PlanShapes(12, 10));
         assertEquals(abs + rel, with.encoderImage().at(1, h, i, j), 1e-5);
-        PositionBiases without = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(
+        PositionBiases without = folder(c).fold(
                 ExitPolicy.full().toBuilder().imageRelativeBiasInEncoder(false).build(), new PlanShapes(12, 10));
         assertEquals(abs, without.encoderImage().at(1, h, i, j), 1e-5);
         assertNull(without.encoderImage().bucket());
@@ -113,7 +118,7 @@ class BiasFolderTest {
 
     @Test
     void jointBiasHasNoRelativePartAcrossModalities() {
-        PositionBiases b = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full().toBuilder().encoderMode(EncoderMode.JOINT).build(),
+        PositionBiases b = folder(c).fold(ExitPolicy.full().toBuilder().encoderMode(EncoderMode.JOINT).build(),
                 new PlanShapes(12, 10));
         BiasBlock j = b.encoderJoint();
         int img = c.imageTokens();
@@ -122,13 +127,13 @@ class BiasFolderTest {
                 lnPos("encoder.embed_image_positions.weight", PositionBuckets.imagePositionId(0, 1, c.imageBucketSize()), "encoder.image_pos_ln"),
                 "encoder.pos_q_linear", "encoder.pos_k_linear", h);
         assertEquals(abs, j.at(0, h, img + 3, 1), 1e-5, "text query, image key: absolute only");
-        BiasBlock text = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full(), new PlanShapes(12, 10)).encoderText();
+        BiasBlock text = folder(c).fold(ExitPolicy.full(), new PlanShapes(12, 10)).encoderText();
         assertEquals(text.at(1, h, 4, 2), j.at(1, h, img + 4, img + 2), 1e-6, "text block equals the text stream's");
     }
 
     @Test
     void crossBiasUsesDecoderQueriesAndEncoderKeys() {
-        PositionBiases b = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(ExitPolicy.full(), new PlanShapes(12, 10));
+        PositionBiases b = folder(c).fold(ExitPolicy.full(), new PlanShapes(12, 10));
         int h = 1;
         int img = c.imageTokens();
         double abs = headDot(lnPos("decoder.embed_positions.weight", 5, "decoder.pos_ln"),
@@ -141,8 +146,8 @@ class BiasFolderTest {
     @Test
     void jointBiasDropsTheImageRelativePartWhenThePolicySaysSo() {
         ExitPolicy joint = ExitPolicy.full().toBuilder().encoderMode(EncoderMode.JOINT).build();
-        BiasBlock with = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(joint, new PlanShapes(12, 10)).encoderJoint();
-        BiasBlock without = new BiasFolder(c, WeightLayout.resolve(c, w).positions()).fold(
+        BiasBlock with = folder(c).fold(joint, new PlanShapes(12, 10)).encoderJoint();
+        BiasBlock without = folder(c).fold(
                 joint.toBuilder().imageRelativeBiasInEncoder(false).build(), new PlanShapes(12, 10)).encoderJoint();
         int img = c.imageTokens();
         double rel = w.data("encoder.image_rel_pos_table_list.1.weight")[PositionBuckets.image(0, 1, 1, 0,
