@@ -18,15 +18,20 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * The mapping between model token indices and GPT-2 BPE ids, with fairseq dictionary semantics;
  * immutable.
  *
  * <p>Indices 0 to 3 are the specials {@code <s>}, {@code <pad>}, {@code </s>} and {@code <unk>}.
- * Index {@code 4 + i} is the BPE id on line {@code i + 1} of a fairseq {@code dict.txt}, whose
- * lines read {@code <bpe id> <count>} (e.g. {@code 13 850314}), most frequent first, exactly as in
- * OFA's {@code utils/BPE/dict.txt}.
+ * Index {@code 4 + i} is the entry on line {@code i + 1} of a fairseq {@code dict.txt}, whose
+ * lines read {@code <symbol> <count>} (e.g. {@code 13 850314}), most frequent first, exactly as in
+ * OFA's {@code utils/BPE/dict.txt}. A symbol is either a GPT-2 BPE id (a decimal integer) or a
+ * fairseq word that no text encodes to: the padding words fairseq appends to round the dictionary
+ * size ({@code madeupword0000}, ...) and bracketed symbols such as OFA's {@code <mask>},
+ * {@code <code_0>} and {@code <bin_0>} ({@link #withSymbols}). Words are kept so that indices line
+ * up with the model's embedding rows; {@link #bpeOf} gives -1 for them, as for the specials.
  */
 public final class Vocabulary {
     /** Index of {@code <s>}, the beginning-of-sequence marker. */
@@ -47,18 +52,32 @@ public final class Vocabulary {
     public static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
 
     private static final String[] SPECIAL_NAMES = {"<s>", "<pad>", "</s>", "<unk>"};
+    /**
+     * Non-BPE symbols accepted in a dictionary: fairseq's padding words and bracketed symbols. The
+     * set is closed on purpose: any other non-numeric token is far more likely a wrong file (a
+     * word-level dictionary, say) than a symbol the model was trained with.
+     */
+    private static final Pattern WORD = Pattern.compile("madeupword[0-9]{4}|<[A-Za-z0-9_]{1,64}>");
 
-    private final int[] bpeIds;
+    private final int[] bpeIds; // -1 where the entry is a word
+    private final String[] words; // null where the entry is a BPE id
     private final long[] counts;
     private final int[] indexByBpe;
+    private final Map<String, Integer> indexByWord;
 
-    private Vocabulary(int[] bpeIds, long[] counts) {
+    private Vocabulary(int[] bpeIds, String[] words, long[] counts) {
         this.bpeIds = bpeIds;
+        this.words = words;
         this.counts = counts;
         this.indexByBpe = new int[Gpt2Bpe.VOCAB_SIZE];
+        this.indexByWord = new HashMap<>();
         Arrays.fill(indexByBpe, UNK);
         for (int i = 0; i < bpeIds.length; i++) {
-            indexByBpe[bpeIds[i]] = SPECIALS + i;
+            if (words[i] != null) {
+                indexByWord.put(words[i], SPECIALS + i);
+            } else {
+                indexByBpe[bpeIds[i]] = SPECIALS + i;
+            }
         }
     }
 
@@ -107,8 +126,10 @@ public final class Vocabulary {
         }
         List<String> lines = text.lines().toList();
         int[] ids = new int[lines.size()];
+        String[] words = new String[lines.size()];
         long[] counts = new long[lines.size()];
         int[] lineOfBpe = new int[Gpt2Bpe.VOCAB_SIZE];
+        Map<String, Integer> lineOfWord = new HashMap<>();
         for (int i = 0; i < lines.size(); i++) {
             int lineNo = i + 1;
             String line = lines.get(i).stripTrailing();
@@ -119,22 +140,37 @@ public final class Vocabulary {
             }
             String token = line.substring(0, space);
             String count = line.substring(space + 1);
-            int bpe = parseBpe(where, token);
-            if (lineOfBpe[bpe] != 0) {
-                throw new ModelFormatException(where + ": duplicate token " + bpe + " (first on line "
-                        + lineOfBpe[bpe] + ")");
+            if (isWord(token)) {
+                Integer first = lineOfWord.putIfAbsent(token, lineNo);
+                if (first != null) {
+                    throw new ModelFormatException(where + ": duplicate token " + token + " (first on line " + first + ")");
+                }
+                ids[i] = -1;
+                words[i] = token;
+            } else {
+                int bpe = parseBpe(where, token);
+                if (lineOfBpe[bpe] != 0) {
+                    throw new ModelFormatException(where + ": duplicate token " + bpe + " (first on line "
+                            + lineOfBpe[bpe] + ")");
+                }
+                lineOfBpe[bpe] = lineNo;
+                ids[i] = bpe;
             }
-            lineOfBpe[bpe] = lineNo;
-            ids[i] = bpe;
             counts[i] = parseCount(where, count);
         }
-        return new Vocabulary(ids, counts);
+        return new Vocabulary(ids, words, counts);
+    }
+
+    /** Whether {@code token} is an accepted non-BPE symbol; the four implicit specials are not. */
+    private static boolean isWord(String token) {
+        return WORD.matcher(token).matches() && !token.equals("<s>") && !token.equals("<pad>")
+                && !token.equals("<unk>");
     }
 
     private static int parseBpe(String where, String token) {
         if (!token.matches("-?[0-9]+")) {
             throw new ModelFormatException(where + ": token '" + abbreviate(token)
-                    + "' is not a GPT-2 BPE id (a decimal integer)");
+                    + "' is not a GPT-2 BPE id (a decimal integer) nor a fairseq symbol such as madeupword0000 or <mask>");
         }
         // More than 9 digits cannot be a valid id and might not fit an int, so no need to parse it.
         int bpe = token.length() > 9 ? -1 : Integer.parseInt(token);
@@ -191,7 +227,36 @@ public final class Vocabulary {
             ids[i] = entries.get(i).getKey();
             counts[i] = entries.get(i).getValue();
         }
-        return new Vocabulary(ids, counts);
+        return new Vocabulary(ids, new String[n], counts);
+    }
+
+    /**
+     * This vocabulary with {@code symbols} appended, each with count 1, as fairseq's
+     * {@code Dictionary.add_symbol} records them (OFA's task appends {@code <mask>}, the image codes
+     * {@code <code_i>} and the location bins {@code <bin_i>} to its {@code dict.txt} this way).
+     *
+     * @throws IllegalArgumentException if a symbol is not a bracketed symbol or padding word, or
+     *                                  is already in the vocabulary (or twice in {@code symbols})
+     */
+    public Vocabulary withSymbols(List<String> symbols) {
+        int n = bpeIds.length;
+        int[] ids = Arrays.copyOf(bpeIds, n + symbols.size());
+        String[] w = Arrays.copyOf(words, n + symbols.size());
+        long[] c = Arrays.copyOf(counts, n + symbols.size());
+        java.util.Set<String> added = new java.util.HashSet<>();
+        for (int i = 0; i < symbols.size(); i++) {
+            String s = symbols.get(i);
+            if (s == null || !isWord(s)) {
+                throw new IllegalArgumentException("'" + s + "' is not a fairseq symbol such as <mask> or madeupword0000");
+            }
+            if (indexByWord.containsKey(s) || !added.add(s)) {
+                throw new IllegalArgumentException("symbol " + s + " is already in the vocabulary");
+            }
+            ids[n + i] = -1;
+            w[n + i] = s;
+            c[n + i] = 1;
+        }
+        return new Vocabulary(ids, w, c);
     }
 
     /**
@@ -202,7 +267,7 @@ public final class Vocabulary {
         dev.mue.api.files.AtomicFile.write(file, tmp -> {
             try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
                 for (int i = 0; i < bpeIds.length; i++) {
-                    w.write(bpeIds[i] + " " + counts[i] + "\n");
+                    w.write((words[i] != null ? words[i] : Integer.toString(bpeIds[i])) + " " + counts[i] + "\n");
                 }
             }
         });
@@ -218,8 +283,25 @@ public final class Vocabulary {
         return bpeId >= 0 && bpeId < indexByBpe.length ? indexByBpe[bpeId] : UNK;
     }
 
+    /** The index of a non-BPE symbol such as {@code <mask>} or {@code <bin_0>}, or -1 if absent. */
+    public int indexOfSymbol(String symbol) {
+        Integer i = indexByWord.get(symbol);
+        return i == null ? -1 : i;
+    }
+
     /**
-     * The GPT-2 BPE id at {@code index}, or -1 for the four specials.
+     * Whether the entry at {@code index} is a GPT-2 BPE token, i.e. text; false for the specials and
+     * the non-BPE symbols.
+     *
+     * @throws IndexOutOfBoundsException if {@code index} is not in {@code 0..size()-1}
+     */
+    public boolean isBpe(int index) {
+        Objects.checkIndex(index, size());
+        return index >= SPECIALS && words[index - SPECIALS] == null;
+    }
+
+    /**
+     * The GPT-2 BPE id at {@code index}, or -1 for the four specials and the non-BPE symbols.
      *
      * @throws IndexOutOfBoundsException if {@code index} is not in {@code 0..size()-1}
      */
@@ -239,17 +321,22 @@ public final class Vocabulary {
     }
 
     /**
-     * The fairseq symbol at {@code index}: {@code <s>}, {@code <pad>}, {@code </s>}, {@code <unk>}
-     * or the BPE id as a decimal string.
+     * The fairseq symbol at {@code index}: {@code <s>}, {@code <pad>}, {@code </s>}, {@code <unk>},
+     * the BPE id as a decimal string, or the non-BPE symbol (e.g. {@code madeupword0000}).
      */
     public String symbol(int index) {
         Objects.checkIndex(index, size());
-        return index < SPECIALS ? SPECIAL_NAMES[index] : Integer.toString(bpeIds[index - SPECIALS]);
+        if (index < SPECIALS) {
+            return SPECIAL_NAMES[index];
+        }
+        String w = words[index - SPECIALS];
+        return w != null ? w : Integer.toString(bpeIds[index - SPECIALS]);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Vocabulary v && Arrays.equals(bpeIds, v.bpeIds) && Arrays.equals(counts, v.counts);
+        return o instanceof Vocabulary v && Arrays.equals(bpeIds, v.bpeIds) && Arrays.equals(words, v.words)
+                && Arrays.equals(counts, v.counts);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.mue.api.text;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -93,6 +94,42 @@ class VocabularyTest {
         assertEquals(Vocabulary.UNK, v.indexOfBpe(Math.max(cat, sat)));
         assertEquals(4, Vocabulary.fromCorpus(List.of("anything"), 0).size());
         assertThrows(IllegalArgumentException.class, () -> Vocabulary.fromCorpus(List.of(), -1));
+    }
+
+    @Test
+    void acceptsFairseqPaddingWordsAsNonTextEntries() throws IOException {
+        // OFA's utils/BPE/dict.txt ends with fairseq's padding words, count 0.
+        Vocabulary v = Vocabulary.read(dict("13 850314\n262 800385\nmadeupword0000 0\nmadeupword0001 0\n"));
+        assertEquals(8, v.size());
+        assertEquals("madeupword0001", v.symbol(7));
+        assertEquals(-1, v.bpeOf(6));
+        assertFalse(v.isBpe(6));
+        assertTrue(v.isBpe(5));
+        assertFalse(v.isBpe(Vocabulary.EOS));
+        assertEquals(6, v.indexOfSymbol("madeupword0000"));
+        assertEquals(-1, v.indexOfSymbol("<mask>"));
+        assertEquals(Vocabulary.UNK, v.indexOfBpe(0), "a word takes no BPE id's place");
+        assertLineRejected("madeupword0000 0\n13 5\nmadeupword0000 0\n", 3, "duplicate token madeupword0000 (first on line 1)");
+        assertLineRejected("<pad> 0\n", 1, "token '<pad>' is not a GPT-2 BPE id");
+        assertLineRejected("madeupword7 0\n", 1, "token 'madeupword7' is not a GPT-2 BPE id");
+    }
+
+    @Test
+    void withSymbolsAppendsLikeFairseqAddSymbolAndRoundTrips() throws IOException {
+        Vocabulary v = Vocabulary.read(dict("13 850314\nmadeupword0000 0\n"))
+                .withSymbols(List.of("<mask>", "<code_0>", "<bin_999>"));
+        assertEquals(9, v.size());
+        assertEquals(6, v.indexOfSymbol("<mask>"));
+        assertEquals(8, v.indexOfSymbol("<bin_999>"));
+        assertEquals(1, v.count(8));
+        Path copy = dir.resolve("copy.txt");
+        v.write(copy);
+        assertEquals("13 850314\nmadeupword0000 0\n<mask> 1\n<code_0> 1\n<bin_999> 1\n", Files.readString(copy));
+        assertEquals(v, Vocabulary.read(copy));
+        assertThrows(IllegalArgumentException.class, () -> v.withSymbols(List.of("<mask>")));
+        assertThrows(IllegalArgumentException.class, () -> v.withSymbols(List.of("<a>", "<a>")));
+        assertThrows(IllegalArgumentException.class, () -> v.withSymbols(List.of("hello")));
+        assertThrows(IllegalArgumentException.class, () -> v.withSymbols(List.of("<s>")));
     }
 
     @Test
