@@ -16,8 +16,11 @@ import dev.mue.api.text.Vocabulary;
  * @param vocabulary the fairseq-style dictionary the token ids refer to
  * @param source     where it was loaded from, for messages (a path, a resource, or {@code memory})
  * @param policies   the bundle's exit policies per task; {@link ModelPolicies#none()} when it has none
+ * @param sha256     SHA-256 of the bundle files it was loaded from ({@link ModelBundle#sha256}), or null
+ *                   for a model built in memory
  */
-public record Model(ModelConfig config, Weights weights, Vocabulary vocabulary, String source, ModelPolicies policies) {
+public record Model(ModelConfig config, Weights weights, Vocabulary vocabulary, String source, ModelPolicies policies,
+        String sha256) {
 
     /** Checks that the vocabulary fits the embedding. */
     public Model {
@@ -32,12 +35,12 @@ public record Model(ModelConfig config, Weights weights, Vocabulary vocabulary, 
 
     /** A model without policies of its own (it runs with the paper's unless given others). */
     public Model(ModelConfig config, Weights weights, Vocabulary vocabulary, String source) {
-        this(config, weights, vocabulary, source, ModelPolicies.none());
+        this(config, weights, vocabulary, source, ModelPolicies.none(), null);
     }
 
     /** The same model with other policies. */
     public Model withPolicies(ModelPolicies p) {
-        return new Model(config, weights, vocabulary, source, p);
+        return new Model(config, weights, vocabulary, source, p, sha256);
     }
 
     /** A tokenizer over this model's vocabulary. */

@@ -68,7 +68,7 @@ public final class ModelBundle {
         }
         Path policyFile = dir.resolve(POLICY);
         ModelPolicies policies = Files.exists(policyFile) ? PolicyFile.read(policyFile, POLICY_SOURCE) : ModelPolicies.none();
-        return new Model(config, new Weights(tensors), vocab, dir.toString(), policies);
+        return new Model(config, new Weights(tensors), vocab, dir.toString(), policies, sha256(dir));
     }
 
     /**
@@ -97,13 +97,41 @@ public final class ModelBundle {
                             "classpath:" + resourceDir + "/" + POLICY, POLICY_SOURCE);
                 }
             }
-            return new Model(m.config(), m.weights(), m.vocabulary(), "classpath:" + resourceDir, policies);
+            return new Model(m.config(), m.weights(), m.vocabulary(), "classpath:" + resourceDir, policies, m.sha256());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot unpack bundled model " + resourceDir, e);
         } finally {
             if (tmp != null) {
                 deleteQuietly(tmp);
             }
+        }
+    }
+
+    /**
+     * SHA-256 of a bundle's model files, what a calibration certificate names the model by: for
+     * each of {@code config.json}, {@code dict.txt} and {@code model.safetensors} in that order, its
+     * name, its length (8 bytes, little-endian) and its bytes. {@code policy.json} is left out: a
+     * certificate lives in it and names the model it was made on.
+     */
+    public static String sha256(Path dir) {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (String f : List.of(CONFIG, VOCABULARY, WEIGHTS)) {
+                Path p = dir.resolve(f);
+                md.update(f.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                md.update(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(Files.size(p)).array());
+                try (InputStream in = Files.newInputStream(p)) {
+                    byte[] buf = new byte[1 << 16];
+                    for (int n; (n = in.read(buf)) > 0;) {
+                        md.update(buf, 0, n);
+                    }
+                }
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (IOException e) {
+            throw new ModelFormatException(dir + ": cannot read the model files to hash them: " + e.getMessage(), e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks SHA-256", e);
         }
     }
 

@@ -11,10 +11,11 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * The SHA-256 hashes a certificate carries. The model's is over what the model is once loaded (the
- * config as {@code config.json} writes it, the vocabulary's symbols, and every tensor's name, shape
- * and float32 values in load order), so the same weights stored as F16 or re-exported hash the
- * same, and any change to what runs changes it.
+ * The SHA-256 hashes a certificate carries. A model loaded from a bundle is named by its files'
+ * bytes ({@link dev.mue.api.model.ModelBundle#sha256}), which a later version of mue reads the
+ * same; a model built in memory (tests, the trainer) has no files and is hashed over what it is
+ * (the config as {@code config.json} writes it, the vocabulary's symbols, every tensor's name,
+ * shape and float32 values in load order).
  */
 public final class Hashes {
     private Hashes() {
@@ -67,6 +68,9 @@ public final class Hashes {
 
     /** The model's hash (see the class comment). */
     public static String model(Model m) {
+        if (m.sha256() != null) {
+            return m.sha256();
+        }
         Sha h = new Sha().text("mue-model v1").text(ConfigJson.toJson(m.config()));
         h.number(m.vocabulary().size());
         for (int i = 0; i < m.vocabulary().size(); i++) {
