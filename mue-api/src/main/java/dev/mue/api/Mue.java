@@ -51,7 +51,7 @@ public final class Mue {
         private PolicyChoice explicitAll;
         private final Map<Task, PolicyChoice> explicit = new EnumMap<>(Task.class);
         private ModelPolicies file;
-        private DecodingOptions decoding = DecodingOptions.captioning();
+        private DecodingOptions decoding;
         private BackendOptions backendOptions = BackendOptions.defaults();
         private PlanShapes shapes;
         private boolean truncateText;
@@ -100,7 +100,10 @@ public final class Mue {
             return policies(PolicyFile.read(f, "policy file " + f));
         }
 
-        /** Beam search settings; default {@link DecodingOptions#captioning()}. */
+        /**
+         * Beam search settings, used as given; default {@link DecodingOptions#captioning()} with
+         * the model's bos rule ({@code ModelConfig.Conventions.banBosInGeneration}).
+         */
         public SessionBuilder decoding(DecodingOptions d) {
             this.decoding = Objects.requireNonNull(d);
             return this;
@@ -129,6 +132,8 @@ public final class Mue {
             if (model == null) {
                 throw new InvalidInputException("no model given: call model(Path) or model(Model)");
             }
+            DecodingOptions decoding = this.decoding != null ? this.decoding
+                    : DecodingOptions.captioning().withBanBos(model.config().conventions().banBosInGeneration());
             PlanShapes s = shapes != null ? shapes : PlanShapes.defaults(model.config());
             if (s.maxDecoderTokens() < decoding.maxLength() + 1) {
                 s = new PlanShapes(s.maxTextTokens(), Math.min(model.config().maxPositions(), decoding.maxLength() + 1));

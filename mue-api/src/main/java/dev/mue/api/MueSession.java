@@ -146,7 +146,7 @@ public final class MueSession implements AutoCloseable {
 
     /** Captions an image. */
     public GenerationResult caption(BufferedImage image) {
-        return generateImages(List.of(ImagePreprocessor.preprocess(image, model.config().imageSize())),
+        return generateImages(List.of(ImagePreprocessor.preprocess(image, model.config().imageSize(), resize())),
                 CAPTION_PROMPT).get(0);
     }
 
@@ -172,7 +172,7 @@ public final class MueSession implements AutoCloseable {
         }
         List<float[]> out = new ArrayList<>();
         for (BufferedImage im : images) {
-            out.add(ImagePreprocessor.preprocess(im, model.config().imageSize()));
+            out.add(ImagePreprocessor.preprocess(im, model.config().imageSize(), resize()));
         }
         return out;
     }
@@ -223,21 +223,45 @@ public final class MueSession implements AutoCloseable {
     private List<EntailmentResult> entailPixels(List<float[]> pixels, List<String> hypotheses, List<String> premises) {
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < pixels.size(); i++) {
-            prompts.add(promptTokens(entailmentPrompt(hypotheses.get(i), premises == null ? null : premises.get(i))));
+            prompts.add(promptTokens(entailmentPrompt(hypotheses.get(i), premises == null ? null : premises.get(i),
+                    model.config().conventions())));
         }
         return entailTokens(pixels, prompts);
     }
 
-    /** The OFA SNLI-VE prompt, with the premise as OFA's {@code --add-caption} form when given. */
+    /**
+     * The OFA SNLI-VE prompt, with the premise as OFA's {@code --add-caption} form when given, the
+     * texts normalised as mue's own bundles were trained ({@link ModelConfig.Conventions#MUE}).
+     */
     public static String entailmentPrompt(String hypothesis, String premise) {
+        return entailmentPrompt(hypothesis, premise, ModelConfig.Conventions.MUE);
+    }
+
+    /**
+     * The OFA SNLI-VE prompt with the texts normalised per {@code conventions}: OFA's
+     * {@code pre_caption} with its word limit ({@link Tokenizer#preCaption}) or mue's own
+     * ({@link Tokenizer#normalize}).
+     */
+    public static String entailmentPrompt(String hypothesis, String premise, ModelConfig.Conventions conventions) {
         if (hypothesis == null || hypothesis.isBlank()) {
             throw new InvalidInputException("hypothesis must not be empty");
         }
-        String h = Tokenizer.normalize(hypothesis);
+        String h = normalizeText(hypothesis, conventions);
         if (premise == null || premise.isBlank()) {
             return " does the image describe \" " + h + " \"?";
         }
-        return " can image and text1 \" " + Tokenizer.normalize(premise) + " \" imply text2 \" " + h + " \"?";
+        return " can image and text1 \" " + normalizeText(premise, conventions) + " \" imply text2 \" " + h + " \"?";
+    }
+
+    private static String normalizeText(String text, ModelConfig.Conventions conventions) {
+        return switch (conventions.textNormalization()) {
+            case OFA -> Tokenizer.preCaption(text, conventions.maxWords());
+            case WHITESPACE -> Tokenizer.normalize(text);
+        };
+    }
+
+    private ModelConfig.ImageResize resize() {
+        return model.config().conventions().imageResize();
     }
 
     private List<float[]> loadAll(List<Path> images) {
@@ -246,7 +270,7 @@ public final class MueSession implements AutoCloseable {
         }
         List<float[]> out = new ArrayList<>();
         for (Path p : images) {
-            out.add(ImagePreprocessor.load(p, model.config().imageSize()));
+            out.add(ImagePreprocessor.load(p, model.config().imageSize(), resize()));
         }
         return out;
     }

@@ -198,10 +198,16 @@ public final class BeamSearch {
         }
     }
 
-    /** Applies fairseq's constraints to one hypothesis's log-probabilities in place. */
+    /**
+     * Applies fairseq's constraints to one hypothesis's log-probabilities in place: pad never,
+     * bos never when the options ban it, eos not first and forced at the length limit, no
+     * repeated n-gram.
+     */
     void mask(double[] lp, int[] tokens, int step) {
         lp[Vocabulary.PAD] = Double.NEGATIVE_INFINITY;
-        lp[Vocabulary.BOS] = Double.NEGATIVE_INFINITY;
+        if (options.banBos()) {
+            lp[Vocabulary.BOS] = Double.NEGATIVE_INFINITY;
+        }
         if (step == 0) {
             lp[Vocabulary.EOS] = Double.NEGATIVE_INFINITY;
         }

@@ -1,15 +1,26 @@
 package dev.mue.api.decode;
 
 /**
- * Beam search settings, fairseq's semantics (design §4): length-normalised scores, pad and bos
- * never chosen, eos not allowed as the first token and forced after {@code maxLength} tokens.
+ * Beam search settings, fairseq's semantics (design §4): length-normalised scores, pad never
+ * chosen, eos not allowed as the first token and forced after {@code maxLength} tokens.
+ *
+ * <p>Whether bos may be generated is a choice ({@link #banBos}): OFA's sequence generator masks
+ * only pad, so an imported OFA model may emit bos; mue's own bundles were decoded with bos banned
+ * at every step. {@code Mue.session()} takes the rule from the model's conventions unless the
+ * caller sets decoding options of its own.
  *
  * @param beamSize       hypotheses kept per example; 1 is greedy
  * @param maxLength      most tokens generated before eos is forced (OFA captioning: 16)
  * @param noRepeatNgram  forbid repeating any n-gram of this size; 0 disables
  * @param lengthPenalty  finished scores are divided by {@code length^lengthPenalty}
+ * @param banBos         never generate bos (mue's bundles); false: only pad is masked (OFA)
  */
-public record DecodingOptions(int beamSize, int maxLength, int noRepeatNgram, double lengthPenalty) {
+public record DecodingOptions(int beamSize, int maxLength, int noRepeatNgram, double lengthPenalty, boolean banBos) {
+
+    /** Settings that ban bos, as mue's bundles were decoded. */
+    public DecodingOptions(int beamSize, int maxLength, int noRepeatNgram, double lengthPenalty) {
+        this(beamSize, maxLength, noRepeatNgram, lengthPenalty, true);
+    }
 
     /** Validates the settings. */
     public DecodingOptions {
@@ -34,11 +45,16 @@ public record DecodingOptions(int beamSize, int maxLength, int noRepeatNgram, do
 
     /** The same settings with another beam size. */
     public DecodingOptions withBeamSize(int beam) {
-        return new DecodingOptions(beam, maxLength, noRepeatNgram, lengthPenalty);
+        return new DecodingOptions(beam, maxLength, noRepeatNgram, lengthPenalty, banBos);
     }
 
     /** The same settings with another maximum length. */
     public DecodingOptions withMaxLength(int len) {
-        return new DecodingOptions(beamSize, len, noRepeatNgram, lengthPenalty);
+        return new DecodingOptions(beamSize, len, noRepeatNgram, lengthPenalty, banBos);
+    }
+
+    /** The same settings with the bos rule {@code ban}. */
+    public DecodingOptions withBanBos(boolean ban) {
+        return new DecodingOptions(beamSize, maxLength, noRepeatNgram, lengthPenalty, ban);
     }
 }

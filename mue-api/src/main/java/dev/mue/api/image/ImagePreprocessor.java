@@ -1,6 +1,7 @@
 package dev.mue.api.image;
 
 import dev.mue.api.InvalidInputException;
+import dev.mue.api.model.ModelConfig.ImageResize;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -24,6 +25,13 @@ import javax.imageio.stream.ImageInputStream;
  * Turns an image into the input an OFA image encoder expects, matching OFA's Python pipeline:
  * {@code Image.convert("RGB")}, {@code resize((size, size), BICUBIC)}, {@code ToTensor()},
  * {@code Normalize(mean=0.5, std=0.5)}.
+ *
+ * <p>Two resizes, named by {@link ImageResize}: {@link ImageResize#PIL_BICUBIC} is Pillow's own
+ * (OFA's, through torchvision on a PIL image): both separable passes in 8 bits, each output pixel
+ * summed in Pillow's 22-bit fixed point, rounded and clipped after each pass, bit for bit the same
+ * as {@code Image.resize} for 8-bit images. {@link ImageResize#FLOAT_BICUBIC} is what mue's own
+ * bundles were trained with: the same filter in floating point, rounded and clipped once at the
+ * end (up to about 12/255 apart from Pillow's at 64 to 480 px).
  *
  * <p>The result is a channel-major (CHW) float array of length {@code 3 * size * size} with values
  * in [-1, 1]. Files are never trusted: missing, empty, unrecognised, truncated or absurdly large
@@ -54,9 +62,20 @@ public final class ImagePreprocessor {
      *                               large, or {@code size} is out of range
      */
     public static float[] load(Path file, int size) {
+        return load(file, size, ImageResize.FLOAT_BICUBIC);
+    }
+
+    /**
+     * Reads an image file and preprocesses it with the given resize.
+     *
+     * @param size the side of the square output, 1 to {@link #MAX_SIZE}
+     * @return {@code 3 * size * size} floats, channel-major, in [-1, 1]
+     * @throws InvalidInputException as {@link #load(Path, int)}
+     */
+    public static float[] load(Path file, int size, ImageResize resize) {
         checkSize(size);
         BufferedImage image = read(file);
-        return preprocess(image, size);
+        return preprocess(image, size, resize);
     }
 
     /**
@@ -68,18 +87,124 @@ public final class ImagePreprocessor {
      * @throws InvalidInputException if {@code size} is out of range
      */
     public static float[] preprocess(BufferedImage image, int size) {
+        return preprocess(image, size, ImageResize.FLOAT_BICUBIC);
+    }
+
+    /**
+     * Preprocesses an image already in memory with the given resize.
+     *
+     * @param size the side of the square output, 1 to {@link #MAX_SIZE}
+     * @return {@code 3 * size * size} floats, channel-major
+     * @throws InvalidInputException if {@code size} is out of range
+     */
+    public static float[] preprocess(BufferedImage image, int size, ImageResize resize) {
         Objects.requireNonNull(image, "image");
+        Objects.requireNonNull(resize, "resize");
         checkSize(size);
         int w = image.getWidth();
         int h = image.getHeight();
         float[] out = new float[3 * size * size];
         for (int c = 0; c < 3; c++) {
             // One plane at a time: for a large photo the full-resolution planes dominate memory.
-            float[] resized = resize(plane(image, c), w, h, size, size);
+            float[] src = plane(image, c);
             int base = c * size * size;
-            for (int i = 0; i < resized.length; i++) {
-                float v = Math.min(255f, Math.max(0f, resized[i]));
-                out[base + i] = (v / 255f - 0.5f) / 0.5f;
+            if (resize == ImageResize.PIL_BICUBIC) {
+                int[] resized = resizePil(eightBit(src), w, h, size, size);
+                for (int i = 0; i < resized.length; i++) {
+                    out[base + i] = (resized[i] / 255f - 0.5f) / 0.5f;
+                }
+            } else {
+                float[] resized = resize(src, w, h, size, size);
+                for (int i = 0; i < resized.length; i++) {
+                    float v = Math.min(255f, Math.max(0f, resized[i]));
+                    out[base + i] = (v / 255f - 0.5f) / 0.5f;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Pillow's bicubic resize of one 8-bit plane, bit for bit ({@code ImagingResample}): the
+     * horizontal pass first (when the width changes), then the vertical one, each output an 8-bit
+     * value. Exposed for tests that compare it with Pillow's own output.
+     *
+     * @param src  {@code inW * inH} values in 0..255, row-major
+     * @return {@code outW * outH} values in 0..255, row-major
+     */
+    public static int[] resizePil(int[] src, int inW, int inH, int outW, int outH) {
+        if (src.length != (long) inW * inH) {
+            throw new IllegalArgumentException("plane has " + src.length + " values, expected " + inW + "x" + inH);
+        }
+        int[] horizontal = inW == outW ? src : pilHorizontal(src, inW, inH, outW);
+        return inH == outH ? horizontal : pilVertical(horizontal, outW, inH, outH);
+    }
+
+    /** Pillow's fixed point for 8-bit resampling: 32 bits less 8 for the value, 2 for the sign and overshoot. */
+    private static final int PRECISION_BITS = 32 - 8 - 2;
+
+    private static int[] eightBit(float[] plane) {
+        int[] out = new int[plane.length];
+        for (int i = 0; i < plane.length; i++) {
+            // 8-bit decodes are integers already; deeper samples were scaled to 0..255 by plane().
+            out[i] = Math.round(Math.min(255f, Math.max(0f, plane[i])));
+        }
+        return out;
+    }
+
+    /** Pillow's {@code normalize_coeffs_8bpc}: each weight to fixed point, rounded half away from zero. */
+    private static int[] fixedPoint(Coefficients k) {
+        int[] out = new int[k.weights.length];
+        for (int i = 0; i < out.length; i++) {
+            double w = k.weights[i] * (1 << PRECISION_BITS);
+            out[i] = (int) (w < 0 ? w - 0.5 : w + 0.5);
+        }
+        return out;
+    }
+
+    /** Pillow's {@code clip8}: the fixed-point sum back to 0..255. */
+    private static int clip8(int in) {
+        if (in >= (1 << PRECISION_BITS << 8)) {
+            return 255;
+        }
+        if (in <= 0) {
+            return 0;
+        }
+        return in >> PRECISION_BITS;
+    }
+
+    private static int[] pilHorizontal(int[] src, int inW, int h, int outW) {
+        Coefficients k = coefficients(inW, outW);
+        int[] kk = fixedPoint(k);
+        int[] out = new int[outW * h];
+        for (int y = 0; y < h; y++) {
+            int rowIn = y * inW;
+            for (int x = 0; x < outW; x++) {
+                int first = k.first[x];
+                int base = x * k.taps;
+                int ss = 1 << (PRECISION_BITS - 1);
+                for (int t = 0; t < k.count[x]; t++) {
+                    ss += src[rowIn + first + t] * kk[base + t];
+                }
+                out[y * outW + x] = clip8(ss);
+            }
+        }
+        return out;
+    }
+
+    private static int[] pilVertical(int[] src, int w, int inH, int outH) {
+        Coefficients k = coefficients(inH, outH);
+        int[] kk = fixedPoint(k);
+        int[] out = new int[w * outH];
+        for (int y = 0; y < outH; y++) {
+            int first = k.first[y];
+            int base = y * k.taps;
+            for (int x = 0; x < w; x++) {
+                int ss = 1 << (PRECISION_BITS - 1);
+                for (int t = 0; t < k.count[y]; t++) {
+                    ss += src[(first + t) * w + x] * kk[base + t];
+                }
+                out[y * w + x] = clip8(ss);
             }
         }
         return out;

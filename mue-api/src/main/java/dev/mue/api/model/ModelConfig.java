@@ -54,12 +54,16 @@ public record ModelConfig(String name, int dModel, int encoderLayers, int decode
 
     /** How caption prompts and hypotheses are normalised before BPE. */
     public enum TextNormalization {
-        /** mue's own: every whitespace run becomes one space, ends trimmed; case kept. */
+        /**
+         * mue's own ({@code Tokenizer.normalize}): OFA's steps, but every whitespace run (a single
+         * tab or newline too) becomes one space, {@code <person>} stays, and there is no word limit.
+         */
         WHITESPACE,
         /**
-         * OFA's {@code pre_caption}: lower-case, strip leading {@code ,.!?*#:;~}, {@code -} and
-         * {@code /} to spaces, runs of two or more whitespace characters to one space, trim, and
-         * truncate to {@link Conventions#maxWords} words.
+         * OFA's {@code pre_caption} ({@code Tokenizer.preCaption}): lower-case, strip leading
+         * {@code ,.!?*#:;~}, {@code -} and {@code /} to spaces, {@code <person>} to {@code person},
+         * runs of two or more whitespace characters to one space, trim, and truncate to
+         * {@link Conventions#maxWords} words.
          */
         OFA
     }

@@ -78,9 +78,11 @@ public final class Tokenizer {
     }
 
     /**
-     * OFA's caption and question normalisation ({@code pre_caption}): lower-case, strip leading
-     * {@code , . ! ? * # : ; ~}, turn {@code -} and {@code /} into spaces, collapse whitespace
-     * runs to one space, and trim.
+     * mue's own normalisation of captions and hypotheses (what its bundles were trained with):
+     * lower-case, strip leading {@code , . ! ? * # : ; ~}, turn {@code -} and {@code /} into
+     * spaces, collapse every whitespace run (a single tab or newline too) to one space, and trim.
+     * It departs from OFA's {@link #preCaption} in the whitespace rule, {@code <person>} and the
+     * word limit; a bundle's {@code ModelConfig.Conventions} choose between them.
      */
     public static String normalize(String text) {
         String s = text.toLowerCase(Locale.ROOT);
@@ -90,6 +92,67 @@ public final class Tokenizer {
         }
         s = s.substring(start).replace('-', ' ').replace('/', ' ');
         return WHITESPACE.matcher(s).replaceAll(" ").strip();
+    }
+
+    /**
+     * OFA's {@code pre_caption} (data/ofa_dataset.py), exactly: lower-case, strip leading
+     * {@code , . ! ? * # : ; ~}, {@code -} and {@code /} to spaces, {@code <person>} to
+     * {@code person}, runs of two or more whitespace characters (Python's {@code \s}) to one space
+     * (a single tab or newline stays), strip trailing newlines, then spaces at both ends, and keep
+     * the first {@code maxWords} space-separated words (0: no limit). OFA applies it to SNLI-VE
+     * hypotheses and premises and to captions.
+     */
+    public static String preCaption(String text, int maxWords) {
+        return ofaClean(text, true, maxWords);
+    }
+
+    /**
+     * OFA's {@code pre_question}: as {@link #preCaption} but without the {@code <person>}
+     * replacement. OFA applies it to VQA questions.
+     */
+    public static String preQuestion(String text, int maxWords) {
+        return ofaClean(text, false, maxWords);
+    }
+
+    /** What Python's {@code \s} matches in a str pattern: ASCII whitespace, \x1c-\x1f and Unicode spaces. */
+    private static final Pattern PY_WHITESPACE_RUN = Pattern.compile(
+            "[\t\n\u000B\f\r\u001C-\u001F \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]{2,}");
+
+    private static String ofaClean(String text, boolean person, int maxWords) {
+        if (maxWords < 0) {
+            throw new IllegalArgumentException("max words must be 0 (none) or positive, got " + maxWords);
+        }
+        String s = text.toLowerCase(Locale.ROOT);
+        int start = 0;
+        while (start < s.length() && LEADING_PUNCTUATION.indexOf(s.charAt(start)) >= 0) {
+            start++;
+        }
+        s = s.substring(start).replace('-', ' ').replace('/', ' ');
+        if (person) {
+            s = s.replace("<person>", "person");
+        }
+        s = PY_WHITESPACE_RUN.matcher(s).replaceAll(" ");
+        int end = s.length();
+        while (end > 0 && s.charAt(end - 1) == '\n') {
+            end--;
+        }
+        s = s.substring(0, end);
+        int a = 0;
+        int b = s.length();
+        while (a < b && s.charAt(a) == ' ') {
+            a++;
+        }
+        while (b > a && s.charAt(b - 1) == ' ') {
+            b--;
+        }
+        s = s.substring(a, b);
+        if (maxWords > 0) {
+            String[] words = s.split(" ", -1);
+            if (words.length > maxWords) {
+                s = String.join(" ", java.util.Arrays.copyOf(words, maxWords));
+            }
+        }
+        return s;
     }
 
     @Override

@@ -93,6 +93,40 @@ class BeamSearchTest {
     }
 
     @Test
+    void bosIsBannedOnlyWhenTheOptionsSaySo() {
+        // A model that prefers bos above everything: OFA's generator (pad masked only) emits it,
+        // mue's bundles' rule never does.
+        DecoderStepper bosLover = new TableModel(1) {
+            @Override
+            public StepOutput step(int[] tokens, double threshold) {
+                StepOutput o = super.step(tokens, threshold);
+                for (float[] row : o.logits()) {
+                    row[Vocabulary.BOS] = 100;
+                }
+                return o;
+            }
+        };
+        DecodingOptions ofa = new DecodingOptions(1, 4, 0, 1.0, false);
+        int[] allowed = new BeamSearch(ofa, new DecoderSchedule.Fixed(0.5)).run(bosLover, 1).get(0).tokens();
+        assertEquals(Vocabulary.BOS, allowed[0], Arrays.toString(allowed));
+        DecodingOptions mue = ofa.withBanBos(true);
+        assertTrue(mue.banBos() && new DecodingOptions(1, 4, 0, 1.0).banBos(), "mue's rule is the default");
+        int[] banned = new BeamSearch(mue, new DecoderSchedule.Fixed(0.5)).run(new TableModel(1) {
+            @Override
+            public StepOutput step(int[] tokens, double threshold) {
+                StepOutput o = super.step(tokens, threshold);
+                for (float[] row : o.logits()) {
+                    row[Vocabulary.BOS] = 100;
+                }
+                return o;
+            }
+        }, 1).get(0).tokens();
+        for (int t : banned) {
+            assertTrue(t != Vocabulary.BOS, Arrays.toString(banned));
+        }
+    }
+
+    @Test
     void greedyFollowsTheArgmaxAndMasksSpecials() {
         DecodingOptions o = new DecodingOptions(1, 6, 0, 1.0);
         TableModel m = new TableModel(1);

@@ -1,11 +1,13 @@
 package dev.mue.api.image;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mue.api.InvalidInputException;
+import dev.mue.api.model.ModelConfig;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.io.ByteArrayOutputStream;
@@ -324,5 +326,36 @@ class ImagePreprocessorTest {
         crc.update(typeBytes);
         crc.update(data);
         out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+
+    @Test
+    void pilResizeIsPillowsFixedPointBitForBit() {
+        // Expected planes are Pillow 9.4's Image.resize(size, BICUBIC) of mode "L" images with
+        // these pixels (upscale, downscale, both passes, width-only and height-only changes).
+        assertArrayEquals(new int[] {0, 17, 128, 238, 255}, ImagePreprocessor.resizePil(new int[] {0, 255}, 2, 1, 5, 1));
+        assertArrayEquals(new int[] {90, 154}, ImagePreprocessor.resizePil(new int[] {10, 200, 30, 255}, 4, 1, 2, 1));
+        assertArrayEquals(new int[] {0, 0, 14, 39, 64, 85, 94, 46, 53, 81, 112, 136, 155, 163, 145, 154, 175, 200, 225,
+            246, 255, 223, 210, 136, 77, 111, 167, 187, 255, 236, 99, 0, 25, 104, 131},
+                ImagePreprocessor.resizePil(new int[] {0, 50, 100, 150, 200, 250, 255, 0, 128}, 3, 3, 7, 5));
+        assertArrayEquals(new int[] {102, 126, 102, 115, 127, 115, 140, 128, 140, 153, 129, 153},
+                ImagePreprocessor.resizePil(new int[] {0, 255, 0, 255, 0, 255, 0, 255, 0, 255}, 5, 2, 3, 4));
+    }
+
+    @Test
+    void pilAndFloatResizeDifferAndPilRoundsEveryPass() {
+        BufferedImage img = new BufferedImage(3, 3, BufferedImage.TYPE_BYTE_GRAY);
+        int[] v = {0, 50, 100, 150, 200, 250, 255, 0, 128};
+        img.getRaster().setPixels(0, 0, 3, 3, v);
+        float[] pil = ImagePreprocessor.preprocess(img, 7, ModelConfig.ImageResize.PIL_BICUBIC);
+        float[] mue = ImagePreprocessor.preprocess(img, 7, ModelConfig.ImageResize.FLOAT_BICUBIC);
+        assertArrayEquals(mue, ImagePreprocessor.preprocess(img, 7), "mue's own resize stays the default");
+        int[] expected = ImagePreprocessor.resizePil(v, 3, 3, 7, 7);
+        double maxDiff = 0;
+        for (int i = 0; i < 49; i++) {
+            assertEquals((expected[i] / 255f - 0.5f) / 0.5f, pil[i], 0f, "8-bit value / 255, normalised, at " + i);
+            assertEquals(pil[i], pil[49 + i], 0f, "gray replicated to G");
+            maxDiff = Math.max(maxDiff, Math.abs(pil[i] - mue[i]));
+        }
+        assertTrue(maxDiff > 0, "the float resize rounds once; Pillow's twice");
     }
 }

@@ -123,4 +123,23 @@ class TokenizerTest {
         assertTrue(IntStream.range(0, 64).parallel()
                 .allMatch(i -> Arrays.equals(expected, t.encode(" a man riding a wave"))));
     }
+
+    @Test
+    void preCaptionIsOfasPreCaptionExactly() {
+        // Expected values are what OFA's pre_caption (data/ofa_dataset.py) returns in Python 3.11 (checked).
+        assertEquals(",.a dog", Tokenizer.preCaption("  ,.A Dog  ", 0), "leading spaces stop the punctuation strip");
+        assertEquals("a dog", Tokenizer.preCaption(",.A Dog", 0));
+        assertEquals("a\tdog and cat", Tokenizer.preCaption("A\tDog  and \n cat", 0), "a single tab stays");
+        assertEquals("a\ndog", Tokenizer.preCaption("a\ndog\n\n", 0), "single newline stays, trailing ones go");
+        assertEquals("t shirt and person", Tokenizer.preCaption("T-shirt/and <person>", 0));
+        assertEquals("t shirt and <person>", Tokenizer.preQuestion("T-shirt/and <person>", 0));
+        assertEquals("a b", Tokenizer.preCaption("a\u3000\u3000b", 0), "Python's \\s covers Unicode spaces");
+        assertEquals("a b", Tokenizer.preCaption("a\u001c\u001fb", 0), "and the ASCII separators");
+        assertEquals("one two three", Tokenizer.preCaption("one two three four five", 3));
+        assertEquals("one two", Tokenizer.preCaption("one two", 3));
+        // Where mue's own normalisation departs: every run, and no word limit.
+        assertEquals("a dog and cat", Tokenizer.normalize("A\tDog  and \n cat"));
+        assertEquals("one two three four five", Tokenizer.normalize("one two three four five"));
+        assertThrows(IllegalArgumentException.class, () -> Tokenizer.preCaption("x", -1));
+    }
 }
