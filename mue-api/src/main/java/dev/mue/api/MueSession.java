@@ -52,6 +52,8 @@ public final class MueSession implements AutoCloseable {
 
     private final Model model;
     private final Tokenizer tokenizer;
+    /** What generation may emit: the vocabulary's text entries (OFA's captioning constraint). */
+    private final java.util.BitSet textTokens;
     private final Plan plan;
     private final Backend backend;
     private final Executable executable;
@@ -67,6 +69,7 @@ public final class MueSession implements AutoCloseable {
             String backendId, BackendOptions options, boolean truncateText) {
         this.model = model;
         this.tokenizer = model.tokenizer();
+        this.textTokens = tokenizer.textTokens(model.config().vocabSize());
         this.decoding = decoding;
         this.truncateText = truncateText;
         this.choices = new EnumMap<>(choices);
@@ -304,7 +307,7 @@ public final class MueSession implements AutoCloseable {
             }
             List<BeamSearch.Hypothesis> best;
             try (DecoderStepper stepper = executable.decoder(enc, rows)) {
-                best = new BeamSearch(decoding, plan.policy().decoderSchedule()).run(stepper, n);
+                best = new BeamSearch(decoding, plan.policy().decoderSchedule(), textTokens).run(stepper, n);
             }
             List<GenerationResult> out = new ArrayList<>();
             for (int i = 0; i < n; i++) {

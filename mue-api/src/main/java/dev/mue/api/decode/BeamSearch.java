@@ -22,11 +22,35 @@ import java.util.List;
 public final class BeamSearch {
     private final DecodingOptions options;
     private final DecoderSchedule schedule;
+    /** Token indices never generated (beyond pad and the options' rules), ascending. */
+    private final int[] banned;
+    /** With an allow-list, every index from here on is banned too; else {@link Integer#MAX_VALUE}. */
+    private final int bannedFrom;
 
-    /** A search with the given settings and decoder threshold schedule. */
+    /** A search with the given settings and decoder threshold schedule, over every token. */
     public BeamSearch(DecodingOptions options, DecoderSchedule schedule) {
+        this(options, schedule, null);
+    }
+
+    /**
+     * A search that may generate only the tokens in {@code allowed} (plus eos, which ends every
+     * hypothesis): e.g. a caption over text entries only ({@code Tokenizer.textTokens}), as OFA's
+     * captioning constrains it; null allows every token.
+     */
+    public BeamSearch(DecodingOptions options, DecoderSchedule schedule, java.util.BitSet allowed) {
         this.options = options;
         this.schedule = schedule;
+        if (allowed == null) {
+            this.banned = new int[0];
+            this.bannedFrom = Integer.MAX_VALUE;
+        } else {
+            int end = Math.max(allowed.length(), Vocabulary.EOS + 1);
+            java.util.BitSet off = (java.util.BitSet) allowed.clone();
+            off.flip(0, end);
+            off.clear(Vocabulary.EOS);
+            this.banned = off.stream().toArray();
+            this.bannedFrom = end;
+        }
     }
 
     /**
@@ -207,6 +231,14 @@ public final class BeamSearch {
         lp[Vocabulary.PAD] = Double.NEGATIVE_INFINITY;
         if (options.banBos()) {
             lp[Vocabulary.BOS] = Double.NEGATIVE_INFINITY;
+        }
+        for (int b : banned) {
+            if (b < lp.length) {
+                lp[b] = Double.NEGATIVE_INFINITY;
+            }
+        }
+        if (bannedFrom < lp.length) {
+            Arrays.fill(lp, bannedFrom, lp.length, Double.NEGATIVE_INFINITY);
         }
         if (step == 0) {
             lp[Vocabulary.EOS] = Double.NEGATIVE_INFINITY;

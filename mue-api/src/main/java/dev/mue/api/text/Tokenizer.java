@@ -50,31 +50,64 @@ public final class Tokenizer {
     }
 
     /**
-     * Decodes dictionary indices to text, skipping {@code <s>}, {@code <pad>} and {@code </s>} and
-     * writing {@code <unk>} for {@link Vocabulary#UNK}.
+     * Decodes dictionary indices to text: BPE entries as text, {@code <s>}, {@code <pad>} and
+     * {@code </s>} skipped, {@link Vocabulary#UNK} as {@code <unk>}, and every other entry (an
+     * imported OFA model's {@code <mask>}, {@code <code_i>}, {@code <bin_i>}, fairseq's
+     * {@code madeupword0000}) as its symbol, e.g. {@code <bin_718>}; an index past the dictionary
+     * (a model with more embedding rows than entries) as {@code <extra_N>}. Decoding never fails
+     * on an index the model can emit.
      *
-     * @throws IllegalArgumentException if an index is outside the vocabulary
+     * @throws IllegalArgumentException if an index is negative
      */
     public String decode(int[] indices) {
         StringBuilder out = new StringBuilder();
         int[] run = new int[indices.length];
         int n = 0;
         for (int index : indices) {
-            if (index < 0 || index >= vocabulary.size()) {
-                throw new IllegalArgumentException("token index " + index + " is outside the vocabulary of "
-                        + vocabulary.size() + " entries");
+            if (index < 0) {
+                throw new IllegalArgumentException("token index " + index + " is negative");
             }
-            if (index == Vocabulary.UNK) {
+            if (index < vocabulary.size() && vocabulary.isBpe(index)) {
+                run[n++] = vocabulary.bpeOf(index);
+                continue;
+            }
+            if (index >= Vocabulary.SPECIALS || index == Vocabulary.UNK) {
                 // Decode the pending run first: a character may span several BPE tokens, so runs are
                 // decoded as a whole rather than token by token.
-                out.append(Gpt2Bpe.decode(run, 0, n)).append("<unk>");
+                out.append(Gpt2Bpe.decode(run, 0, n));
                 n = 0;
-            } else if (index >= Vocabulary.SPECIALS) {
-                run[n++] = vocabulary.bpeOf(index);
+                out.append(index == Vocabulary.UNK ? "<unk>"
+                        : index < vocabulary.size() ? symbolText(vocabulary.symbol(index)) : "<extra_" + index + ">");
             }
         }
         out.append(Gpt2Bpe.decode(run, 0, n));
         return out.toString();
+    }
+
+    /** A non-BPE symbol as it reads in text: bracketed ones as they are, bare words in brackets. */
+    private static String symbolText(String symbol) {
+        return symbol.startsWith("<") ? symbol : "<" + symbol + ">";
+    }
+
+    /**
+     * The entries a caption may be generated from, for a model with {@code rows} output logits:
+     * the vocabulary's BPE (text) entries and {@link Vocabulary#UNK}; never {@code <mask>}, image
+     * codes, location bins, fairseq's padding words or rows past the dictionary. (Eos is always
+     * allowed by the search; pad and bos follow the decoding options.) OFA's captioning constrains
+     * generation the same way.
+     */
+    public java.util.BitSet textTokens(int rows) {
+        java.util.BitSet b = new java.util.BitSet(rows);
+        int n = Math.min(rows, vocabulary.size());
+        for (int i = Vocabulary.SPECIALS; i < n; i++) {
+            if (vocabulary.isBpe(i)) {
+                b.set(i);
+            }
+        }
+        if (rows > Vocabulary.UNK) {
+            b.set(Vocabulary.UNK);
+        }
+        return b;
     }
 
     /**

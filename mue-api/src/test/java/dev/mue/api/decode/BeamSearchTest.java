@@ -93,6 +93,31 @@ class BeamSearchTest {
     }
 
     @Test
+    void anAllowListKeepsGenerationToItsTokensAndEos() {
+        java.util.BitSet allowed = new java.util.BitSet();
+        allowed.set(5);
+        allowed.set(7);
+        DecodingOptions o = new DecodingOptions(3, 6, 0, 1.0);
+        List<BeamSearch.Hypothesis> hs = new BeamSearch(o, new DecoderSchedule.Fixed(0.5), allowed).run(new TableModel(2), 2);
+        boolean sawBoth = false;
+        for (BeamSearch.Hypothesis h : hs) {
+            for (int t : h.tokens()) {
+                assertTrue(t == 5 || t == 7, "token " + t + " is not allowed: " + Arrays.toString(h.tokens()));
+            }
+            sawBoth |= h.tokens().length > 0;
+        }
+        assertTrue(sawBoth, "something was generated");
+        // Without the list the same model generates other tokens.
+        boolean other = false;
+        for (BeamSearch.Hypothesis h : new BeamSearch(o, new DecoderSchedule.Fixed(0.5)).run(new TableModel(2), 2)) {
+            for (int t : h.tokens()) {
+                other |= t != 5 && t != 7;
+            }
+        }
+        assertTrue(other, "the unconstrained search is not confined to 5 and 7 by chance");
+    }
+
+    @Test
     void bosIsBannedOnlyWhenTheOptionsSaySo() {
         // A model that prefers bos above everything: OFA's generator (pad masked only) emits it,
         // mue's bundles' rule never does.

@@ -88,9 +88,25 @@ class TokenizerTest {
         int[] ids = {Vocabulary.BOS, 4, Vocabulary.PAD, Vocabulary.UNK, 5, Vocabulary.EOS, Vocabulary.PAD};
         assertEquals("Hello<unk> world", t.decode(ids));
         assertEquals("", t.decode(new int[0]));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.decode(new int[] {6}));
-        assertEquals("token index 6 is outside the vocabulary of 6 entries", e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> t.decode(new int[] {-1}));
+        // A model may have more embedding rows than the dictionary has entries: readable, no crash.
+        assertEquals("Hello<extra_6>", t.decode(new int[] {4, 6}));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.decode(new int[] {-1}));
+        assertEquals("token index -1 is negative", e.getMessage());
+    }
+
+    @Test
+    void everyEntryOfAnOfaVocabularyDecodesAndCaptionsUseTextEntriesOnly() throws IOException {
+        Vocabulary v = dictOf(15496, 995).withSymbols(List.of("<mask>", "<code_0>", "<code_1>", "<bin_0>", "<bin_1>"));
+        Tokenizer t = new Tokenizer(v);
+        int bin1 = v.indexOfSymbol("<bin_1>");
+        assertEquals(10, bin1);
+        assertEquals("Hello<bin_1> world<mask>", t.decode(new int[] {4, bin1, 5, v.indexOfSymbol("<mask>")}));
+        for (int i = 0; i < v.size() + 3; i++) {
+            assertTrue(t.decode(new int[] {i}) != null, "index " + i + " decodes");
+        }
+        java.util.BitSet text = t.textTokens(v.size() + 2);
+        assertEquals(java.util.BitSet.valueOf(new long[] {(1L << 3) | (1L << 4) | (1L << 5)}), text,
+                "unk and the two BPE entries; no specials, symbols or rows past the dictionary");
     }
 
     @Test
