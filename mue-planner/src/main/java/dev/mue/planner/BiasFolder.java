@@ -170,23 +170,45 @@ final class BiasFolder {
         return out;
     }
 
+    /**
+     * {@code x W^T + b} in double precision. Written as row updates ({@code acc[o] += x[k] * w[k][o]})
+     * over a transposed weight so that the JIT vectorises the inner loop; each output still adds
+     * its terms in the order k = 0, 1, ... starting from the bias, so the result is bit for bit the
+     * dot-product form's (Java never fuses the multiply and the add).
+     */
     private double[][] linear(double[][] x, ResolvedWeights.Linear lin) {
         float[] wt = lin.w();
         float[] bias = lin.b();
         int d = c.dModel();
+        double[][] wT = new double[d][d];
+        for (int o = 0; o < d; o++) {
+            for (int k = 0; k < d; k++) {
+                wT[k][o] = wt[o * d + k];
+            }
+        }
         double[][] out = new double[x.length][d];
         for (int i = 0; i < x.length; i++) {
+            double[] acc = out[i];
+            double[] xi = x[i];
             for (int o = 0; o < d; o++) {
-                double s = bias[o];
-                for (int k = 0; k < d; k++) {
-                    s += x[i][k] * wt[o * d + k];
+                acc[o] = bias[o];
+            }
+            for (int k = 0; k < d; k++) {
+                double v = xi[k];
+                double[] row = wT[k];
+                for (int o = 0; o < d; o++) {
+                    acc[o] += v * row[o];
                 }
-                out[i][o] = s;
             }
         }
         return out;
     }
 
+    /**
+     * The absolute bias {@code [H, nq, nk]}: per head, {@code (q_i * scale) . k_j} over the head's
+     * columns, summed in column order (as rows of updates over the transposed keys, for the same
+     * reason and with the same bits as {@link #linear}).
+     */
     private float[] absolute(double[][] qPos, double[][] kPos, ResolvedWeights.Linear qLinear,
             ResolvedWeights.Linear kLinear) {
         double[][] q = linear(qPos, qLinear);
@@ -195,15 +217,27 @@ final class BiasFolder {
         int nq = q.length;
         int nk = k.length;
         float[] out = new float[heads * nq * nk];
+        double[][] kT = new double[headDim][nk];
+        double[] acc = new double[nk];
         for (int h = 0; h < heads; h++) {
             int off = h * headDim;
+            for (int j = 0; j < nk; j++) {
+                for (int x = 0; x < headDim; x++) {
+                    kT[x][j] = k[j][off + x];
+                }
+            }
             for (int i = 0; i < nq; i++) {
-                for (int j = 0; j < nk; j++) {
-                    double s = 0;
-                    for (int x = 0; x < headDim; x++) {
-                        s += q[i][off + x] * scale * k[j][off + x];
+                java.util.Arrays.fill(acc, 0);
+                for (int x = 0; x < headDim; x++) {
+                    double s = q[i][off + x] * scale;
+                    double[] row = kT[x];
+                    for (int j = 0; j < nk; j++) {
+                        acc[j] += s * row[j];
                     }
-                    out[(h * nq + i) * nk + j] = (float) s;
+                }
+                int base = (h * nq + i) * nk;
+                for (int j = 0; j < nk; j++) {
+                    out[base + j] = (float) acc[j];
                 }
             }
         }
