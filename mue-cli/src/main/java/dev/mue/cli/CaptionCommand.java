@@ -35,7 +35,7 @@ final class CaptionCommand implements Callable<Integer> {
     public Integer call() {
         try (MueSession s = session.open()) {
             ResultPrinter p = new ResultPrinter(s, spec.commandLine().getOut(), output);
-            p.header();
+            p.header(dev.mue.api.policy.Task.CAPTION);
             if (batch) {
                 List<GenerationResult> rs = s.captionBatch(images);
                 for (int i = 0; i < images.size(); i++) {

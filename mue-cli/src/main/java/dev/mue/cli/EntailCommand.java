@@ -36,7 +36,7 @@ final class EntailCommand implements Callable<Integer> {
     public Integer call() {
         try (MueSession s = session.open()) {
             ResultPrinter p = new ResultPrinter(s, spec.commandLine().getOut(), output);
-            p.header();
+            p.header(dev.mue.api.policy.Task.ENTAIL);
             p.entailment(image.toString(), hypothesis, premise, s.entail(image, hypothesis, premise));
         }
         return 0;

@@ -2,7 +2,9 @@ package dev.mue.cli;
 
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelBundle;
-import dev.mue.api.policy.EncoderMode;
+import dev.mue.api.policy.PolicyChoice;
+import dev.mue.api.policy.Task;
+import dev.mue.train.calibrate.CandidateGrid;
 import dev.mue.train.data.FashionMnist;
 import dev.mue.train.data.GridTasks;
 import dev.mue.train.eval.EvalReport;
@@ -24,9 +26,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code mue eval --task ve|caption [--sweep]}: quality against expected and measured time
- * reduction on the Fashion-MNIST grid tasks, as a Markdown table (printed and written) and a PNG
- * plot, in the manner of the paper's Tables 1 and 3.
+ * {@code mue eval --task ve|caption [--sweep | --pareto]}: quality against expected and measured
+ * time reduction on the Fashion-MNIST grid tasks, as a Markdown table (printed and written) and a
+ * PNG plot, in the manner of the paper's Tables 1 and 3.
+ *
+ * <p>Without {@code --sweep} or {@code --pareto} it compares the full model with the task's policy
+ * (flags over {@code --policy FILE} over the bundle's over the paper's) and says how often it
+ * disagrees with the full model. {@code --pareto} sweeps the calibration grid (validation split
+ * unless {@code --split} says otherwise) and reports the non-dominated points, with the task's
+ * certified policy, when it has one, marked.
  */
 @Command(name = "eval", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
         description = "Evaluate VE accuracy or captioning CIDEr-D/BLEU-4 against time reduction on the Fashion-MNIST grid tasks.")
@@ -40,8 +48,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--sweep", description = "Run the default sweep (full model, MuE operating points, joint encoder) instead of the full model and the policy the flags give.")
     boolean sweep;
 
-    @Option(names = "--split", defaultValue = "test", paramLabel = "SPLIT",
-            description = "validation or test (the official Fashion-MNIST test images). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--pareto", description = "Sweep the 3-D threshold grid (the calibration candidates) and print the non-dominated points (quality against measured time), the certified policy marked.")
+    boolean pareto;
+
+    @Option(names = "--split", paramLabel = "SPLIT",
+            description = "validation or test (the official Fashion-MNIST test images). Default: test; validation with --pareto.")
     String split;
 
     @Option(names = "--examples", defaultValue = "1000", paramLabel = "N", description = "Examples per row. Default: ${DEFAULT-VALUE}.")
@@ -70,25 +81,38 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (!task.equals("ve") && !task.equals("caption")) {
+            // the evaluation names entailment "ve"; Task.parse would accept "entail" too
             throw new IllegalArgumentException("--task must be ve or caption, got '" + task + "'");
         }
         if (examples < 1 || batchSize < 1 || repeats < 1) {
             throw new IllegalArgumentException("--examples, --batch-size and --repeats must be positive");
         }
-        FashionMnist data = FashionMnist.load();
-        FashionMnist.Split s = switch (split) {
-            case "test" -> data.test();
-            case "validation" -> data.validation();
-            default -> throw new IllegalArgumentException("--split must be validation or test, got '" + split + "'");
-        };
-        GridTasks tasks = new GridTasks(s);
+        if (sweep && pareto) {
+            throw new IllegalArgumentException("--sweep and --pareto are two different sweeps; give one");
+        }
+        if (split == null) {
+            split = pareto ? "validation" : "test";
+        }
+        GridTasks tasks = new GridTasks(split(FashionMnist.load(), split));
         Model model = session.loadModel();
+        Task t = Task.parse(task);
+        PolicyChoice choice = session.choice(t, model, session.filePolicies());
         List<OperatingPoint> points = new ArrayList<>();
+        int certified = -1;
         if (sweep) {
             points.addAll(OperatingPoint.sweep(task));
+        } else if (pareto) {
+            points.add(OperatingPoint.full());
+            for (CandidateGrid.Point p : CandidateGrid.defaults(t).points()) {
+                points.add(new OperatingPoint(CalibrateCommand.label(p), p.policy(t), null));
+            }
+            if (choice.certificate() != null) {
+                certified = points.size();
+                points.add(new OperatingPoint("certified (" + choice.describeSource() + ")", choice.policy(), null));
+            }
         } else {
             points.add(OperatingPoint.full());
-            points.add(new OperatingPoint("MuE (" + session.policy().describe() + ")", session.policy(), null));
+            points.add(new OperatingPoint("MuE (" + choice.policy().describe() + ")", choice.policy(), null));
         }
         if (baseline != null) {
             // the ablation model at full depth (its own quality) and at the sweep's second and third
@@ -104,19 +128,68 @@ final class EvalCommand implements Callable<Integer> {
         List<EvalRow> rows = task.equals("ve")
                 ? ev.entailment(tasks, tasks.entailments(seed, examples), points)
                 : ev.captioning(tasks, tasks.captions(seed, examples), points, session.decoding());
-        String md = EvalReport.markdown(task, rows);
+        List<EvalRow> shown = rows;
+        List<Integer> front = null;
+        if (pareto) {
+            front = EvalReport.paretoFront(rows);
+            List<EvalRow> f = new ArrayList<>();
+            for (int i : front) {
+                f.add(rows.get(i));
+            }
+            if (certified >= 0 && !front.contains(certified)) {
+                f.add(rows.get(certified));
+            }
+            shown = f;
+        }
+        String md = EvalReport.markdown(task, shown);
         Files.createDirectories(out);
-        Path mdFile = out.resolve("eval-" + task + ".md");
-        Path png = out.resolve("eval-" + task + ".png");
-        Files.writeString(mdFile, String.format(Locale.ROOT,
-                "%s on %d %s examples (seed %d), model %s, backend %s, batch %d, fastest of %d timed passes%n%n",
+        String name = "eval-" + task + (pareto ? "-pareto" : "");
+        Path mdFile = out.resolve(name + ".md");
+        Path png = out.resolve(name + ".png");
+        String head = String.format(Locale.ROOT,
+                "%s on %d %s examples (seed %d), model %s, backend %s, batch %d, fastest of %d timed passes%n",
                 task.equals("ve") ? "Visual entailment" : "Captioning", examples, split, seed, session.modelSource(),
-                session.backend == null ? "automatic" : session.backend, batchSize, repeats) + md);
-        EvalReport.plot(task, rows, png);
+                session.backend == null ? "automatic" : session.backend, batchSize, repeats);
+        if (pareto) {
+            head += String.format(Locale.ROOT, "%nNon-dominated points (quality against measured time) of %d candidates "
+                    + "(image %s x text %s x decoder %s, %s)%s.%n", rows.size() - 1 - (certified >= 0 ? 1 : 0),
+                    CandidateGrid.defaults(t).image(), CandidateGrid.defaults(t).text(), CandidateGrid.defaults(t).decoder(),
+                    CandidateGrid.scheduleName(t), certified >= 0 ? (front.contains(certified)
+                            ? "; the certified policy is on the front" : "; the certified policy, last row, is not on it")
+                            : "");
+        } else if (!sweep) {
+            head += "Policy from: " + choice.describeSource() + "\n";
+        }
+        Files.writeString(mdFile, head + "\n" + md);
+        if (pareto) {
+            EvalReport.plotPareto(task, rows, front, certified, png);
+        } else {
+            EvalReport.plot(task, rows, png);
+        }
         PrintWriter w = spec.commandLine().getOut();
+        if (!sweep && !pareto) {
+            w.println("policy from: " + choice.describeSource());
+        }
         w.print(md);
+        if (!sweep && !pareto) {
+            EvalRow r = rows.get(1);
+            w.printf(Locale.ROOT, t == Task.ENTAIL
+                    ? "against the full model on %d %s examples: answers differ on %.1f%%, measured time %+.1f%%%n"
+                    : "against the full model on %d %s examples: mean 1 - ROUGE-L F1 %.4f, measured time %+.1f%%%n",
+                    examples, split, t == Task.ENTAIL ? 100 * r.disagreement() : r.disagreement(),
+                    -100 * r.measuredReduction());
+        }
         w.printf("written: %s, %s%n", mdFile, png);
         w.flush();
         return 0;
+    }
+
+    /** The split named {@code validation} or {@code test}. */
+    static FashionMnist.Split split(FashionMnist data, String name) {
+        return switch (name) {
+            case "test" -> data.test();
+            case "validation" -> data.validation();
+            default -> throw new IllegalArgumentException("--split must be validation or test, got '" + name + "'");
+        };
     }
 }

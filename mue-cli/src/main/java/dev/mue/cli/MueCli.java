@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code mue} command: captioning and visual entailment with MuE dynamic early exits, plus
- * {@code backends}, {@code plan} and {@code init}.
+ * {@code backends}, {@code plan}, {@code init}, {@code eval}, {@code calibrate} and {@code train}.
  *
  * <p>Errors end with one line on standard error, {@code mue: error: <message>}, and exit code 1;
  * usage errors exit with code 2. The hidden {@code --stacktrace} flag adds the stack trace.
@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
         sortOptions = false, usageHelpAutoWidth = true,
         description = "Runs OFA-style vision-language models with MuE dynamic early exiting.",
         subcommands = {CaptionCommand.class, EntailCommand.class, BackendsCommand.class, PlanCommand.class,
-                InitCommand.class, EvalCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
+                InitCommand.class, EvalCommand.class, CalibrateCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class MueCli implements Runnable {
     /** Class-path resource directory of the bundled default model. */
     public static final String DEFAULT_MODEL = "dev/mue/cli/default-model";

@@ -3,6 +3,8 @@ package dev.mue.cli;
 import dev.mue.api.model.Model;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PlanCompiler;
+import dev.mue.api.policy.PolicyChoice;
+import dev.mue.api.policy.Task;
 import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.BackendOptions;
 import dev.mue.api.spi.Backends;
@@ -30,13 +32,21 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--dot", description = "Print Graphviz DOT instead of the listing.")
     boolean dot;
 
+    @Option(names = "--task", defaultValue = "caption", paramLabel = "TASK",
+            description = "Whose policy to compile: caption or ve (entailment). Default: ${DEFAULT-VALUE}.")
+    String task;
+
     @Mixin
     SessionOptions session;
 
     @Override
     public Integer call() {
         Model m = session.loadModel();
-        Plan plan = PlanCompiler.load().compile(m, session.policy(), session.shapes(m));
+        PolicyChoice choice = session.choice(Task.parse(task), m, session.filePolicies());
+        Plan plan = PlanCompiler.load().compile(m, choice.policy(), session.shapes(m));
+        if (!dot) {
+            spec.commandLine().getOut().println("policy from: " + choice.describeSource());
+        }
         spec.commandLine().getOut().print(dot ? plan.toDot() : plan.describe());
         if (!dot) {
             compiled(plan).ifPresent(spec.commandLine().getOut()::print);

@@ -12,6 +12,7 @@ import dev.mue.api.ExitTrace;
 import dev.mue.api.GateRecord;
 import dev.mue.api.GenerationResult;
 import dev.mue.api.MueSession;
+import dev.mue.api.policy.Task;
 import dev.mue.api.text.Tokenizer;
 import dev.mue.api.text.Vocabulary;
 import java.io.PrintWriter;
@@ -38,12 +39,13 @@ final class ResultPrinter {
         this.options = options;
     }
 
-    /** With {@code --trace} (text mode), a header naming the backend, model and policy. */
-    void header() {
+    /** With {@code --trace} (text mode), a header naming the backend, model, {@code task}'s policy and where it came from. */
+    void header(Task task) {
         if (options.trace && !options.json) {
             out.println("# backend " + session.backendId() + " (" + session.device() + "), model "
                     + session.model().source() + " (" + session.model().config().name() + ")");
-            out.println("# policy " + session.plan().policy().describe());
+            out.println("# policy " + session.plan(task).policy().describe());
+            out.println("# policy from: " + session.policy(task).describeSource());
         }
     }
 
@@ -58,7 +60,7 @@ final class ResultPrinter {
                 toks.add(t);
             }
             o.put("score", r.score());
-            common(o);
+            common(o, Task.CAPTION);
             o.set("trace", trace(r.trace()));
             json(o);
             return;
@@ -90,7 +92,7 @@ final class ResultPrinter {
                 probs.put(a, r.probabilities().get(a));
                 logs.put(a, r.logProbs().get(a));
             }
-            common(o);
+            common(o, Task.ENTAIL);
             o.set("trace", trace(r.trace()));
             json(o);
             return;
@@ -107,10 +109,11 @@ final class ResultPrinter {
         out.flush();
     }
 
-    private void common(ObjectNode o) {
+    private void common(ObjectNode o, Task task) {
         o.put("backend", session.backendId());
         o.put("model", session.model().source());
-        o.put("policy", session.plan().policy().describe());
+        o.put("policy", session.plan(task).policy().describe());
+        o.put("policy_source", session.policy(task).describeSource());
     }
 
     private void json(ObjectNode o) {

@@ -10,6 +10,10 @@ import dev.mue.api.policy.DecoderSchedule;
 import dev.mue.api.policy.EncoderMode;
 import dev.mue.api.policy.ExitPolicy;
 import dev.mue.api.policy.KvPolicy;
+import dev.mue.api.policy.ModelPolicies;
+import dev.mue.api.policy.PolicyChoice;
+import dev.mue.api.policy.PolicyFile;
+import dev.mue.api.policy.Task;
 import dev.mue.api.spi.BackendOptions;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -18,9 +22,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * Options shared by {@code caption}, {@code entail} and {@code plan}: the model, the backend and
- * the exit policy. Without threshold flags the policy is {@link ExitPolicy#paper()}; each flag
- * overrides one field of it.
+ * Options shared by {@code caption}, {@code entail}, {@code plan} and {@code eval}: the model, the
+ * backend and the exit policy. Each task's policy is chosen by {@link PolicyChoice#resolve}:
+ * {@code --policy FILE}, else the bundle's {@code policy.json}, else the paper's appendix A values;
+ * each threshold flag then overrides one field of it (and the result no longer carries a certificate).
  */
 final class SessionOptions {
     /** The paper's decay parameters, used by {@code --schedule decay}. */
@@ -38,6 +43,10 @@ final class SessionOptions {
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
             description = "Backend worker threads; 0 means one per core. Default: ${DEFAULT-VALUE}.")
     int threads;
+
+    @Option(names = "--policy", paramLabel = "FILE",
+            description = "Exit policies from a policy file (mue calibrate writes one); overrides the bundle's policy.json, the threshold flags override it.")
+    Path policyFile;
 
     @Option(names = "--image-threshold", paramLabel = "X", description = "Image stream exit threshold (paper: 0.9).")
     Double imageThreshold;
@@ -109,8 +118,13 @@ final class SessionOptions {
 
     /** The model named by {@code --model}, or the bundled default. */
     Model loadModel() {
-        if (model != null) {
-            return ModelBundle.load(model);
+        return loadModel(model);
+    }
+
+    /** The bundle in {@code dir}, or the bundled default when null. */
+    static Model loadModel(Path dir) {
+        if (dir != null) {
+            return ModelBundle.load(dir);
         }
         return ModelBundle.loadResource(MueCli.class.getClassLoader(), MueCli.DEFAULT_MODEL);
     }
@@ -120,10 +134,33 @@ final class SessionOptions {
         return model != null ? model.toString() : "classpath:" + MueCli.DEFAULT_MODEL;
     }
 
-    /** The paper's policy with the given flags applied. */
-    ExitPolicy policy() {
-        ExitPolicy paper = ExitPolicy.paper();
-        ExitPolicy.Builder b = paper.toBuilder();
+    /** Whether any policy flag was given (then it overrides the file's, the bundle's or the paper's value). */
+    boolean hasPolicyFlags() {
+        return encoderThreshold != null || imageThreshold != null || textThreshold != null || schedule != null
+                || decoderThreshold != null || kvPolicy != null || encoderMode != null || noImageRelativeBias;
+    }
+
+    /** The policies of {@code --policy FILE}, or null without it. */
+    ModelPolicies filePolicies() {
+        return policyFile == null ? null : PolicyFile.read(policyFile, "--policy " + policyFile);
+    }
+
+    /**
+     * The policy {@code task} runs with: {@code --policy FILE}, the model's {@code policy.json} or
+     * the paper's, with the flags applied over it; {@code file} is {@link #filePolicies()}.
+     */
+    PolicyChoice choice(Task task, Model m, ModelPolicies file) {
+        PolicyChoice base = PolicyChoice.resolve(task, null, file, m.policies());
+        if (!hasPolicyFlags()) {
+            return base;
+        }
+        // a policy changed by a flag is no longer the one a certificate speaks for
+        return new PolicyChoice(withFlags(base.policy()), "flags over " + base.source(), null);
+    }
+
+    /** {@code base} with the given flags applied. */
+    ExitPolicy withFlags(ExitPolicy base) {
+        ExitPolicy.Builder b = base.toBuilder();
         if (encoderThreshold != null) {
             b.encoderThreshold(encoderThreshold);
         }
@@ -133,13 +170,15 @@ final class SessionOptions {
         if (textThreshold != null) {
             b.textThreshold(textThreshold);
         }
-        DecoderSchedule base = paper.decoderSchedule();
+        DecoderSchedule s = base.decoderSchedule();
         if (schedule != null || decoderThreshold != null) {
-            double theta = decoderThreshold != null ? decoderThreshold : base.theta();
-            ScheduleKind kind = schedule != null ? schedule : kindOf(base);
+            double theta = decoderThreshold != null ? decoderThreshold : s.theta();
+            ScheduleKind kind = schedule != null ? schedule : kindOf(s);
             b.decoderSchedule(switch (kind) {
                 case FIXED -> new DecoderSchedule.Fixed(theta);
-                case DECAY -> new DecoderSchedule.Decay(theta, DECAY_BETA, DECAY_TAU);
+                case DECAY -> s instanceof DecoderSchedule.Decay d && schedule == null
+                        ? new DecoderSchedule.Decay(theta, d.beta(), d.tau())
+                        : new DecoderSchedule.Decay(theta, DECAY_BETA, DECAY_TAU);
                 case REFERENCE_DECAY -> new DecoderSchedule.ReferenceDecay(theta);
             });
         }
@@ -187,10 +226,11 @@ final class SessionOptions {
         if (threads < 0) {
             throw new IllegalArgumentException("--threads must be 0 or more, got " + threads);
         }
-        ExitPolicy p = policy();
         DecodingOptions d = decoding();
         Model m = loadModel();
-        return Mue.session().model(m).backend(backend).policy(p).decoding(d)
+        ModelPolicies file = filePolicies();
+        return Mue.session().model(m).backend(backend).policy(Task.CAPTION, choice(Task.CAPTION, m, file))
+                .policy(Task.ENTAIL, choice(Task.ENTAIL, m, file)).decoding(d)
                 .backendOptions(BackendOptions.defaults().withThreads(threads)).open();
     }
 }

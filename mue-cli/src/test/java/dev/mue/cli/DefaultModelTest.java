@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
  * The shipped default model is the trained recipe ({@code mue train}, see the README): its
  * architecture and vocabulary are the recipe's, its weights are not the initial ones, and it has
  * learnt both tasks: it captions the shipped test-split samples and answers entailment questions
- * about them (a random or image-blind model fails both).
+ * about them (a random or image-blind model fails both). It ships calibrated exit policies whose
+ * certificates were made on these very weights.
  */
 class DefaultModelTest {
     static final Path SOURCE = Path.of("src", "main", "resources", "dev", "mue", "cli", "default-model");
@@ -106,6 +107,25 @@ class DefaultModelTest {
             }
         }
         assertTrue(correct >= TrainingFacts.MIN_ENTAILMENT_OF_60, correct + " of 60 entailment answers right");
+    }
+
+    @Test
+    void shipsCalibratedPoliciesWhoseCertificatesNameTheseWeights() throws IOException {
+        Model m = model();
+        String sha = dev.mue.train.calibrate.Hashes.model(m);
+        for (dev.mue.api.policy.Task t : dev.mue.api.policy.Task.values()) {
+            var entry = m.policies().forTask(t).orElseThrow(() -> new AssertionError("no " + t.key() + " policy shipped"));
+            var cert = entry.certificate();
+            assertTrue(cert != null, t.key() + " policy has a certificate");
+            assertEquals(sha, cert.modelSha256(), t.key() + ": the certificate is for the shipped weights");
+            assertEquals("validation", cert.data().split(), "calibrated on validation, never on the test split");
+            assertTrue(cert.pValue() <= cert.epsilon() && cert.empiricalRisk() <= cert.delta(), t.key());
+            assertTrue(cert.measured().layerReduction() > 0, t.key() + " saves layers");
+        }
+        // the file in the source tree is what the strict reader accepts, and writes back unchanged in meaning
+        Path f = SOURCE.resolve(dev.mue.api.policy.PolicyFile.NAME);
+        var read = dev.mue.api.policy.PolicyFile.read(f, "x");
+        assertEquals(read, dev.mue.api.policy.PolicyFile.parse(dev.mue.api.policy.PolicyFile.toJson(read), "again", "x"));
     }
 
     private static String normalised(String caption) {

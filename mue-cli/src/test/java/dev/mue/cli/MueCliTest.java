@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mue.api.model.ModelBundle;
+import dev.mue.api.policy.DecoderSchedule;
+import dev.mue.api.policy.ExitPolicy;
+import dev.mue.api.policy.Task;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
@@ -145,14 +148,18 @@ class MueCliTest {
 
     @Test
     void planReflectsThePolicyFlags() {
-        assertTrue(ok("plan").out().contains(
-                "policy: decomposed(image>0.9, text>0.95), decoder decay(0.99,0.95,1.0), kv propagate"));
-        assertTrue(ok("plan", "--decoder-threshold", "0.8").out().contains("decoder decay(0.8,0.95,1.0)"));
-        assertTrue(ok("plan", "--schedule", "reference-decay").out().contains("decoder reference-decay(0.99)"));
+        // without flags: the bundle's calibrated captioning policy (policy.json); each flag replaces one field of it
+        ExitPolicy cap = ModelBundle.loadResource(MueCli.class.getClassLoader(), MueCli.DEFAULT_MODEL).policies()
+                .forTask(Task.CAPTION).orElseThrow().policy();
+        assertTrue(ok("plan").out().contains("policy: " + cap.describe()));
+        // the calibration grid uses the paper's decay schedule for captions
+        DecoderSchedule.Decay d = (DecoderSchedule.Decay) cap.decoderSchedule();
+        assertTrue(ok("plan", "--decoder-threshold", "0.8").out().contains("decoder decay(0.8," + d.beta() + "," + d.tau() + ")"));
+        assertTrue(ok("plan", "--schedule", "reference-decay").out().contains("decoder reference-decay(" + d.theta() + ")"));
         assertTrue(ok("plan", "--schedule", "fixed", "--decoder-threshold", "0.7").out().contains("decoder fixed(0.7)"));
         CliRun joint = ok("plan", "--encoder", "joint", "--encoder-threshold", "0.8", "--kv-policy", "omit",
                 "--no-image-relative-bias");
-        assertTrue(joint.out().contains("policy: joint(>0.8), decoder decay(0.99,0.95,1.0), kv omit, no image relative bias"),
+        assertTrue(joint.out().contains("policy: joint(>0.8), decoder " + d.describe() + ", kv omit, no image relative bias"),
                 joint::toString);
         assertTrue(ok("plan", "--encoder-threshold", "0.5", "--text-threshold", "0.7").out()
                 .contains("decomposed(image>0.5, text>0.7)"));
