@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
         sortOptions = false, usageHelpAutoWidth = true,
         description = "Runs OFA-style vision-language models with MuE dynamic early exiting.",
         subcommands = {CaptionCommand.class, EntailCommand.class, BackendsCommand.class, PlanCommand.class,
-                InitCommand.class, EvalCommand.class, CalibrateCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
+                InitCommand.class, ImportCommand.class, EvalCommand.class, CalibrateCommand.class, TrainCommand.class,
+                CommandLine.HelpCommand.class})
 public final class MueCli implements Runnable {
     /** Class-path resource directory of the bundled default model. */
     public static final String DEFAULT_MODEL = "dev/mue/cli/default-model";
