@@ -17,9 +17,7 @@ module dev.mue.backend.tf {
     requires org.slf4j;
     requires static com.google.auto.service;
 
-    // Not exported (nothing compiles against this backend), but open, so that a tool such as
-    // `mue plan --backend tf` can call TfExecutable.describeCompiled() reflectively.
-    opens dev.mue.backend.tf;
+    // Neither exported nor open: tools reach what it compiled through Executable.describeCompiled().
 
     provides dev.mue.api.spi.BackendProvider with dev.mue.backend.tf.TfBackendProvider;
 }

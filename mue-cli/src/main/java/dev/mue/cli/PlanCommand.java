@@ -9,8 +9,6 @@ import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.BackendOptions;
 import dev.mue.api.spi.Backends;
 import dev.mue.api.spi.Executable;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -56,9 +54,9 @@ final class PlanCommand implements Callable<Integer> {
     }
 
     /**
-     * With a backend named (--backend, mue.backend or MUE_BACKEND) whose executables can describe
-     * what they compiled (a public {@code describeCompiled()}, as the tf backend's do: its graphs'
-     * If nodes), that description; otherwise nothing.
+     * With a backend named (--backend, mue.backend or MUE_BACKEND) that compiles plans (the tf
+     * backend: its graphs' If nodes), what it compiled ({@link Executable#describeCompiled()});
+     * otherwise nothing.
      */
     private Optional<String> compiled(Plan plan) {
         String id = Backends.requestedId(session.backend);
@@ -67,17 +65,7 @@ final class PlanCommand implements Callable<Integer> {
         }
         try (Backend b = Backends.create(id, BackendOptions.defaults().withThreads(session.threads));
                 Executable ex = b.prepare(plan)) {
-            Method describe;
-            try {
-                describe = ex.getClass().getMethod("describeCompiled");
-            } catch (NoSuchMethodException e) {
-                return Optional.empty();
-            }
-            return Optional.of((String) describe.invoke(ex));
-        } catch (InvocationTargetException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException("cannot call describeCompiled() of backend '" + id + "': " + e, e);
+            return ex.describeCompiled();
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.mue.api.spi;
 
 import dev.mue.api.plan.Plan;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A plan prepared on a backend: runs the encoder with per-example, per-stream exits, and the
@@ -41,6 +42,18 @@ public interface Executable extends AutoCloseable {
      */
     ScoringOutput score(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences, int[] firstScored,
             double threshold);
+
+    /**
+     * What this backend compiled from the plan, for {@code mue plan --backend ID}: e.g. the tf
+     * backend's graph functions with the {@code If} op of every gate node and the layer ops each
+     * branch holds. Empty (the default) for a backend that interprets the plan instead of compiling
+     * it.
+     *
+     * @throws IllegalStateException when the executable is closed
+     */
+    default Optional<String> describeCompiled() {
+        return Optional.empty();
+    }
 
     /** Releases what {@link Backend#prepare} allocated. */
     @Override

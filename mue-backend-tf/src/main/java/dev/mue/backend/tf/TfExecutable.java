@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -57,11 +58,9 @@ import org.tensorflow.types.family.TType;
  * {@code score_e<E>}. An encoder pass, a decoding step and a scoring pass are each one
  * {@code Session.run}; each example (row) runs its own chain, so a batch computes exactly what
  * single calls compute, and an exited example runs no further layer.
- *
- * <p>Public only so that tools can reach {@link #describeCompiled()} reflectively (the package is
- * open, not exported).
+ * {@link #describeCompiled()} lists the compiled {@code If} nodes.
  */
-public final class TfExecutable implements Executable {
+final class TfExecutable implements Executable {
     private static final Logger LOG = LoggerFactory.getLogger(TfExecutable.class);
     private final Plan plan;
     private final ModelConfig c;
@@ -710,12 +709,13 @@ public final class TfExecutable implements Executable {
      * encoder pass (batch of 1), a decoding step (1 row) and a scoring pass (1 example), and every
      * function with its {@code If} ops, their branches and the layer ops each holds.
      */
-    public String describeCompiled() {
+    @Override
+    public Optional<String> describeCompiled() {
         checkOpen();
         entry(encoders, 1, EncoderEntry::new);
         stepEntry(1);
         entry(scorers, 1, ScoreEntry::new);
-        return TfDescription.describe(plan, graphDef(), List.of("encode_b1_", "step_r1_", "score_e1_"));
+        return Optional.of(TfDescription.describe(plan, graphDef(), List.of("encode_b1_", "step_r1_", "score_e1_")));
     }
 
     /** The session graph with its function library, as a protocol buffer. */

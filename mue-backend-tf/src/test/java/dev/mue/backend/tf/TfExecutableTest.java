@@ -42,7 +42,7 @@ class TfExecutableTest {
     @Test
     void everyEnabledGateIsAnIfOp() {
         try (TfExecutable ex = prepare(ExitPolicy.builder().encoderThreshold(0.5).decoderThreshold(0.5).build())) {
-            String d = ex.describeCompiled();
+            String d = ex.describeCompiled().orElseThrow();
             // Encoder: image and text gates after layer 1 in encode_example, the shared gate after
             // layer 2 in enc_level_2; decoder and scorer: gates after layers 1 and 2.
             assertEquals(1, count(d, "^\\s+gate\\.image\\.L1 .*If\\(cos"), d);
@@ -60,7 +60,7 @@ class TfExecutableTest {
     void gatesBelowTheMinimumLayerAreNoBranch() {
         try (TfExecutable ex = prepare(ExitPolicy.builder().encoderThreshold(-1).decoderThreshold(-1).minExitLayer(2)
                 .build())) {
-            String d = ex.describeCompiled();
+            String d = ex.describeCompiled().orElseThrow();
             assertEquals(0, count(d, "gate\\.[a-z|]+\\.L1 "), d);
             assertTrue(d.contains("gates below layer 2 are disabled"), d);
             try (EncodedBatch b = ex.encode(List.of(TfFixture.input(MODEL.config(), 1, 4)))) {
