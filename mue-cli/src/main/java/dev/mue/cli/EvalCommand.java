@@ -127,7 +127,7 @@ final class EvalCommand implements Callable<Integer> {
         Evaluator ev = new Evaluator(model, session.backend, session.threads, batchSize, repeats);
         List<EvalRow> rows = task.equals("ve")
                 ? ev.entailment(tasks, tasks.entailments(seed, examples), points)
-                : ev.captioning(tasks, tasks.captions(seed, examples), points, session.decoding());
+                : ev.captioning(tasks, tasks.captions(seed, examples), points, session.decoding(model));
         List<EvalRow> shown = rows;
         List<Integer> front = null;
         if (pareto) {

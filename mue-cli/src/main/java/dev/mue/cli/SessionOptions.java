@@ -86,6 +86,11 @@ final class SessionOptions {
             description = "Most tokens generated before eos is forced. Default: ${DEFAULT-VALUE}.")
     int maxLength;
 
+    @Option(names = "--bos", paramLabel = "RULE",
+            description = "Whether generation may emit bos: ban (mue's bundles) or allow (OFA's generator masks only pad)."
+                    + " Default: the model's conventions.")
+    String bos;
+
     /** Decoder schedule kinds, as named on the command line. */
     enum ScheduleKind {
         FIXED("fixed"), DECAY("decay"), REFERENCE_DECAY("reference-decay");
@@ -202,9 +207,20 @@ final class SessionOptions {
         };
     }
 
-    /** Beam search settings from {@code --beam} and {@code --max-length}. */
-    DecodingOptions decoding() {
-        return DecodingOptions.captioning().withBeamSize(beam).withMaxLength(maxLength);
+    /**
+     * Beam search settings from {@code --beam}, {@code --max-length} and {@code --bos}, the bos
+     * rule defaulting to model {@code m}'s conventions.
+     */
+    DecodingOptions decoding(Model m) {
+        boolean ban;
+        if (bos == null) {
+            ban = m.config().conventions().banBosInGeneration();
+        } else if (bos.equals("ban") || bos.equals("allow")) {
+            ban = bos.equals("ban");
+        } else {
+            throw new IllegalArgumentException("--bos must be ban or allow, got '" + bos + "'");
+        }
+        return DecodingOptions.captioning().withBeamSize(beam).withMaxLength(maxLength).withBanBos(ban);
     }
 
     /** The shapes a session with these options compiles for (as {@link Mue.SessionBuilder#open()} does). */
@@ -226,8 +242,8 @@ final class SessionOptions {
         if (threads < 0) {
             throw new IllegalArgumentException("--threads must be 0 or more, got " + threads);
         }
-        DecodingOptions d = decoding();
         Model m = loadModel();
+        DecodingOptions d = decoding(m);
         ModelPolicies file = filePolicies();
         return Mue.session().model(m).backend(backend).policy(Task.CAPTION, choice(Task.CAPTION, m, file))
                 .policy(Task.ENTAIL, choice(Task.ENTAIL, m, file)).decoding(d)
