@@ -13,6 +13,7 @@ weights under OFA's fairseq key names, saved the ways OFA checkpoints come:
   fairseq_legacy_f16_args.pt  the same in F16
   hf_pytorch_model.bin        plain state dict with the Hugging Face port's names (no arguments)
   hf_prefixed_pytorch_model.bin  the same under a model-level "model." prefix
+  hf_dedup_pytorch_model.bin  the same with the tied copies dropped but decoder.embed_tokens.weight
 
 Every checkpoint carries the image-code-generation-only parameters and OFA's recomputable buffers
 (which the importer skips), the tied decoder embedding and output projection, optimizer state (never
@@ -368,6 +369,11 @@ def main():
                _use_new_zipfile_serialization=False)
     torch.save(hf_names(full), os.path.join(out, "hf_pytorch_model.bin"))
     torch.save(hf_names(full, "model."), os.path.join(out, "hf_prefixed_pytorch_model.bin"))
+    # Tied duplicates removed on save, keeping only the decoder's name for the shared embedding.
+    dedup = hf_names(full)
+    dedup.pop("encoder.embed_tokens.weight")
+    dedup.pop("decoder.output_projection.weight")
+    torch.save(dedup, os.path.join(out, "hf_dedup_pytorch_model.bin"))
     write_malicious(out)
     # Wrong keys: one missing, one unknown; and a decoder output projection that is not tied.
     wrong = collections.OrderedDict(full)

@@ -81,6 +81,17 @@ public final class OfaImport {
                             + " (fairseq and Hugging Face names mixed?)");
                 }
             }
+            String promoted = null;
+            if (!all.containsKey(EMBEDDING)) {
+                // A state dict saved with its tied duplicates removed may keep only the decoder's name.
+                for (String k : TIED_TO) {
+                    if (all.containsKey(k)) {
+                        all.put(EMBEDDING, all.remove(k));
+                        promoted = k;
+                        break;
+                    }
+                }
+            }
             Map<String, TensorRef> weights = new LinkedHashMap<>();
             Map<String, TensorRef> tied = new LinkedHashMap<>();
             List<String> imageCodeOnly = new ArrayList<>();
@@ -102,6 +113,9 @@ public final class OfaImport {
 
             checkLayout(checkpoint, config, weights);
             List<String> tiedChecked = checkTied(ck, checkpoint, weights.get(EMBEDDING), tied);
+            if (promoted != null) {
+                tiedChecked.add(0, promoted + " (the only copy; stored as " + EMBEDDING + ")");
+            }
 
             int codes = intArg(contents, "code_dict_size", OfaDictionary.CODE_DICT_SIZE);
             int bins = intArg(contents, "num_bins", OfaDictionary.NUM_BINS);

@@ -43,6 +43,8 @@ import java.util.zip.ZipFile;
  *       keys, then each storage as an int64 element count and its raw bytes.</li>
  * </ul>
  *
+ * <p>Not thread-safe: reads share one cached storage.
+ *
  * <p>The only globals allowed are {@code torch._utils._rebuild_tensor_v2}, the typed storages
  * {@code torch.FloatStorage} etc., {@code collections.OrderedDict} and {@code argparse.Namespace}.
  */
@@ -65,6 +67,10 @@ public final class TorchCheckpoint implements AutoCloseable {
     private final String zipRoot;
     private final FileChannel channel;
     private final Map<String, Long> legacyOffsets;
+    // The last storage read: consecutive tensors often view one storage (a flattened parameter
+    // buffer, or a tensor and its tied copies), which would otherwise be read once per tensor.
+    private StorageRef cachedStorage;
+    private byte[] cachedBytes;
 
     private TorchCheckpoint(Path file, String format, Object root, ZipFile zip, String zipRoot, FileChannel channel,
             Map<String, Long> legacyOffsets) {
@@ -136,7 +142,12 @@ public final class TorchCheckpoint implements AutoCloseable {
         if (n > Integer.MAX_VALUE - 8) {
             throw new CheckpointFormatException(file + ": tensor " + key + " has " + n + " elements, more than mue holds");
         }
-        ByteBuffer le = TorchDType.littleEndian(readStorage(tensor.storage(), key));
+        if (!tensor.storage().equals(cachedStorage)) {
+            cachedBytes = null; // drop the old one before reading the next: at most one held
+            cachedBytes = readStorage(tensor.storage(), key);
+            cachedStorage = tensor.storage();
+        }
+        ByteBuffer le = TorchDType.littleEndian(cachedBytes);
         float[] out = new float[(int) n];
         int[] shape = tensor.shape();
         long[] stride = tensor.stride();
