@@ -27,8 +27,11 @@ import net.razorvine.pickle.Unpickler;
  * must be scalars or tuples (so hashing never recurses), and the number of opcodes is capped.
  */
 public final class SafeUnpickler extends Unpickler {
-    /** Most opcodes one pickle may hold; a real checkpoint's state dict needs a few per tensor. */
-    public static final long MAX_OPCODES = 50_000_000L;
+    /**
+     * Most opcodes one pickle may hold. A checkpoint needs about 30 per tensor (OFA-huge with its
+     * optimizer state: under 200,000); the cap bounds the objects a hostile pickle can make.
+     */
+    public static final long MAX_OPCODES = 10_000_000L;
     private static final int MAX_GLOBAL_NAME = 256;
 
     private final Map<String, Object> globals;
@@ -91,8 +94,8 @@ public final class SafeUnpickler extends Unpickler {
         }
         switch (key) {
             case Opcodes.GLOBAL -> {
-                String module = PickleUtils.readline(input);
-                String name = PickleUtils.readline(input);
+                String module = nameLine();
+                String name = nameLine();
                 stack.add(global(module, name));
             }
             case Opcodes.STACK_GLOBAL -> {
@@ -201,10 +204,26 @@ public final class SafeUnpickler extends Unpickler {
         return NO_RETURN_VALUE;
     }
 
-    private Object global(String module, String name) {
-        if (module.length() > MAX_GLOBAL_NAME || name.length() > MAX_GLOBAL_NAME) {
-            throw new UnsafePickleException(source + ": pickle names an over-long global; refused");
+    /**
+     * One line of a {@code GLOBAL}, read at most {@link #MAX_GLOBAL_NAME} bytes far: Razorvine's
+     * readline would buffer a whole file that lacks the newline.
+     */
+    private String nameLine() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i <= MAX_GLOBAL_NAME; i++) {
+            int b = in.read();
+            if (b < 0) {
+                throw new CheckpointFormatException(source + ": pickle ends inside a GLOBAL");
+            }
+            if (b == '\n') {
+                return sb.toString();
+            }
+            sb.append((char) b);
         }
+        throw new UnsafePickleException(source + ": pickle names an over-long global; refused");
+    }
+
+    private Object global(String module, String name) {
         String full = module + "." + name;
         Object value = globals.get(full);
         if (value == null) {

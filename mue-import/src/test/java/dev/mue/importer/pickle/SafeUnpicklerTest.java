@@ -103,6 +103,15 @@ class SafeUnpicklerTest {
     }
 
     @Test
+    void aGlobalWithoutItsNewlineIsNotBufferedWhole() {
+        // 'c' then 1 MB without a newline: refused after 256 bytes, not read to the end
+        byte[] data = new byte[1 << 20];
+        java.util.Arrays.fill(data, (byte) 'a');
+        UnsafePickleException e = assertThrows(UnsafePickleException.class, () -> read(pickle('c', data)));
+        assertTrue(e.getMessage().contains("over-long global"), e.getMessage());
+    }
+
+    @Test
     void aSelfContainingListCannotBeADictKey() {
         // l = []; l.append(l); {l: None} -- hashing l would recurse forever
         CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> read(pickle(
