@@ -336,6 +336,9 @@ def write_malicious(out):
     good = open(os.path.join(out, "fairseq_zip_f32_cfg.pt"), "rb").read()
     with open(os.path.join(out, "bad_truncated.pt"), "wb") as f:
         f.write(good[: len(good) // 2])
+    legacy = open(os.path.join(out, "fairseq_legacy_f32_args.pt"), "rb").read()
+    with open(os.path.join(out, "bad_legacy_truncated.pt"), "wb") as f:
+        f.write(legacy[:-100])  # the last storage loses its tail
     four = struct.pack("<4f", 1, 2, 3, 4)
     crafted_tensor_file(os.path.join(out, "bad_offset_past_data.pt"), 4, four, 10, (4,), (1,))
     crafted_tensor_file(os.path.join(out, "bad_storage_short.pt"), 1000, four, 0, (4,), (1,))
@@ -374,7 +377,7 @@ def main():
     dedup.pop("encoder.embed_tokens.weight")
     dedup.pop("decoder.output_projection.weight")
     torch.save(dedup, os.path.join(out, "hf_dedup_pytorch_model.bin"))
-    write_malicious(out)
+    write_malicious(out)  # after the good files: two bad ones are cut from them
     # Wrong keys: one missing, one unknown; and a decoder output projection that is not tied.
     wrong = collections.OrderedDict(full)
     del wrong["encoder.layers.1.fc2.bias"]

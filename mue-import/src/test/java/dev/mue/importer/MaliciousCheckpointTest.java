@@ -37,6 +37,7 @@ class MaliciousCheckpointTest {
             "bad_legacy_system.pt     | UnsafePickleException      | (magic number): pickle refers to the Python global posix.system",
             "bad_nested_system.pt     | UnsafePickleException      | refers to the Python global posix.system",
             "bad_truncated.pt         | CheckpointFormatException  | not a readable zip archive (truncated or damaged?)",
+            "bad_legacy_truncated.pt  | CheckpointFormatException  | but the file has",
             "bad_offset_past_data.pt  | CheckpointFormatException  | view (offset 10, shape [4], stride [1]) reaches element 13 of a storage of 4 elements",
             "bad_storage_short.pt     | CheckpointFormatException  | storage 0 declares 1000 F32 elements (4000 bytes) but its entry holds 16 bytes",
             "bad_negative_stride.pt   | CheckpointFormatException  | negative stride in [-2, 1]",
