@@ -24,9 +24,10 @@ expects, written here without torch.save. dict.txt is a fairseq dictionary of al
 plus fairseq's three madeupword padding lines (50,260 lines, as OFA's utils/BPE/dict.txt).
 
 wrong_keys.pt lacks one weight and has one unknown key; untied.pt has an output projection that
-differs from the token embedding. Malicious files (bad_*.pt) each break one rule the importer enforces; their payloads would create a
-marker file, which the tests assert never appears. proof_payload_runs.txt records that Python's own
-pickle.loads does run one of them (against a different marker), so the payload is real.
+differs from the token embedding. Malicious files (bad_*.pt) each break one rule the importer
+enforces; their payloads would create a marker file, which the tests assert never appears.
+proof_payload_runs.txt records that Python's own pickle.loads does run one of them (against a
+different marker), so the payload is real.
 """
 import argparse
 import collections
