@@ -1,0 +1,187 @@
+package dev.mue.benchmarks.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Prints the benchmark tables in Markdown from a JMH JSON result file ({@code -rf json}) and the
+ * plan costs the pass benchmark recorded ({@code pass-costs.tsv}):
+ *
+ * <ul>
+ *   <li>the FMA peak, 1 thread and all threads, in GFLOP/s (JMH's lane-FMA throughput x 2,
+ *       rescaled from the 8 lanes the operation count assumes to the lanes the run had);</li>
+ *   <li>per task, model, image size and batch: each backend's time at full depth and with the
+ *       forced half-depth exit, the full pass's GFLOP/s as a fraction of the all-threads peak
+ *       (entailment only: a caption's work is not one plan pass), the measured saving, the
+ *       expected saving from the plan's node costs over the whole pass (backbone and head
+ *       included) and their ratio;</li>
+ *   <li>ratios between backends of the same row, from the same run.</li>
+ * </ul>
+ *
+ * <p>Usage: {@code Table RESULT.json [PASS-COSTS.tsv] [LANES]}; output on standard output.
+ */
+public final class Table {
+    private Table() {
+    }
+
+    /** One pass benchmark row's key (everything but the backend and the policy). */
+    private record Row(String task, String model, int size, int batch) implements Comparable<Row> {
+        @Override
+        public int compareTo(Row o) {
+            int c = task.compareTo(o.task);
+            if (c == 0) {
+                c = order(model) - order(o.model);
+            }
+            if (c == 0) {
+                c = Integer.compare(o.size, size);
+            }
+            return c != 0 ? c : Integer.compare(batch, o.batch);
+        }
+
+        private static int order(String m) {
+            return switch (m) {
+                case "ofa-tiny" -> 0;
+                case "ofa-medium" -> 1;
+                case "ofa-base" -> 2;
+                default -> 3;
+            };
+        }
+    }
+
+    /** Entry point; see the class comment. */
+    public static void main(String[] args) throws IOException {
+        if (args.length < 1) {
+            System.err.println("usage: Table RESULT.json [PASS-COSTS.tsv] [LANES]");
+            System.exit(2);
+        }
+        JsonNode results = new ObjectMapper().readTree(Path.of(args[0]).toFile());
+        Map<String, long[]> costs = args.length > 1 && Files.exists(Path.of(args[1])) ? costs(Path.of(args[1]))
+                : Map.of();
+        int lanes = args.length > 2 ? Integer.parseInt(args[2]) : 8;
+        print(results, costs, lanes, System.out);
+    }
+
+    private static Map<String, long[]> costs(Path tsv) throws IOException {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(tsv)) {
+            String[] f = line.split("\t");
+            if (f.length == 8) {
+                out.put(String.join("/", f[0], f[1], f[2], f[3], f[4], f[5]),
+                        new long[] {Long.parseLong(f[6]), Long.parseLong(f[7])});
+            }
+        }
+        return out;
+    }
+
+    static void print(JsonNode results, Map<String, long[]> costs, int lanes, PrintStream out) {
+        double peak1 = Double.NaN;
+        double peakAll = Double.NaN;
+        Map<Row, Map<String, double[]>> passes = new TreeMap<>();
+        List<String> other = new ArrayList<>();
+        for (JsonNode r : results) {
+            String name = r.get("benchmark").asText();
+            double score = r.get("primaryMetric").get("score").asDouble();
+            double error = r.get("primaryMetric").get("scoreError").asDouble();
+            JsonNode p = r.get("params");
+            if (name.endsWith("FmaPeakBenchmark.peak1")) {
+                peak1 = score * 2 * lanes / 8.0;
+            } else if (name.endsWith("FmaPeakBenchmark.peakAll")) {
+                peakAll = score * 2 * lanes / 8.0;
+            } else if (name.endsWith("PassBenchmark.pass")) {
+                Row row = new Row(p.get("task").asText(), p.get("model").asText(), p.get("size").asInt(),
+                        p.get("batch").asInt());
+                String be = p.get("backend").asText();
+                double[] v = passes.computeIfAbsent(row, k -> new TreeMap<>()).computeIfAbsent(be,
+                        k -> new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN});
+                int slot = "full".equals(p.get("policy").asText()) ? 0 : 1;
+                v[slot] = score;
+                long[] c = costs.get(String.join("/", be, row.model, Integer.toString(row.size),
+                        Integer.toString(row.batch), p.get("policy").asText(), row.task));
+                if (c != null) {
+                    v[2] = c[0];
+                    if (slot == 1) {
+                        v[3] = c[1];
+                    }
+                }
+                if (slot == 0) {
+                    v[4] = error;
+                }
+            } else {
+                other.add(String.format(Locale.ROOT, "| %s %s | %.3f ± %.3f %s |", name.substring(name.lastIndexOf('.',
+                        name.lastIndexOf('.') - 1) + 1), p == null ? "" : p.toString(), score, error,
+                        r.get("primaryMetric").get("scoreUnit").asText()));
+            }
+        }
+        out.printf(Locale.ROOT, "FP32 FMA peak, measured (%d-lane vectors): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s "
+                + "on all %d hardware threads.%n%n", lanes, peak1, peakAll, Runtime.getRuntime().availableProcessors());
+        if (!passes.isEmpty()) {
+            out.println("| task | model | px | batch | backend | full (ms) | half-depth exit (ms) | full GFLOP/s "
+                    + "(% of peak) | measured saving | expected saving (whole pass) | measured / expected |");
+            out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+            for (Map.Entry<Row, Map<String, double[]>> e : passes.entrySet()) {
+                Row row = e.getKey();
+                for (Map.Entry<String, double[]> b : e.getValue().entrySet()) {
+                    double[] v = b.getValue();
+                    double gflops = v[2] * row.batch / (v[0] * 1e6);
+                    double measured = 1 - v[1] / v[0];
+                    double expected = 1 - v[3] / v[2];
+                    out.printf(Locale.ROOT, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |%n", row.task,
+                            row.model, row.size, row.batch, b.getKey(), num(v[0]) + (Double.isNaN(v[4]) ? ""
+                                    : " ± " + num(v[4])), num(v[1]),
+                            "ve".equals(row.task) && !Double.isNaN(gflops)
+                                    ? String.format(Locale.ROOT, "%.1f (%.0f%%)", gflops, 100 * gflops / peakAll) : "-",
+                            pct(measured), pct(expected), Double.isNaN(measured / expected) ? "-"
+                                    : String.format(Locale.ROOT, "%.2f", measured / expected));
+                }
+            }
+            out.println();
+            out.println("| task | model | px | batch | java / tf (full) | java / torch (full) | java / tf (half) | "
+                    + "java / torch (half) |");
+            out.println("|---|---|---|---|---|---|---|---|");
+            for (Map.Entry<Row, Map<String, double[]>> e : passes.entrySet()) {
+                Row row = e.getKey();
+                Map<String, double[]> m = e.getValue();
+                out.printf(Locale.ROOT, "| %s | %s | %d | %d | %s | %s | %s | %s |%n", row.task, row.model, row.size,
+                        row.batch, ratio(m, "tf", 0), ratio(m, "torch", 0), ratio(m, "tf", 1), ratio(m, "torch", 1));
+            }
+            out.println();
+            out.println("A ratio is the other backend's time over java's: above 1, java is faster.");
+        }
+        if (!other.isEmpty()) {
+            out.println();
+            out.println("| other benchmark | score |");
+            out.println("|---|---|");
+            other.forEach(out::println);
+        }
+    }
+
+    private static String ratio(Map<String, double[]> m, String other, int slot) {
+        double[] j = m.get("java");
+        double[] o = m.get(other);
+        if (j == null || o == null || Double.isNaN(j[slot]) || Double.isNaN(o[slot])) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.2f", o[slot] / j[slot]);
+    }
+
+    private static String num(double v) {
+        if (Double.isNaN(v)) {
+            return "-";
+        }
+        return v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    private static String pct(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * v);
+    }
+}

@@ -1,0 +1,46 @@
+package dev.mue.benchmarks.report;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The report's arithmetic on a hand-made JMH result: peak, GFLOP/s, savings and ratios. */
+class TableTest {
+    private static String row(String backend, String policy, double ms) {
+        return "{\"benchmark\":\"dev.mue.benchmarks.model.PassBenchmark.pass\",\"params\":{\"backend\":\"" + backend
+                + "\",\"batch\":\"1\",\"model\":\"ofa-base\",\"policy\":\"" + policy + "\",\"size\":\"480\","
+                + "\"task\":\"ve\"},\"primaryMetric\":{\"score\":" + ms + ",\"scoreError\":1.0,\"scoreUnit\":\"ms/op\"}}";
+    }
+
+    @Test
+    void figuresAreFractionsOfTheMeasuredPeakAndSavingsComeFromThePlan() throws Exception {
+        String json = "[{\"benchmark\":\"dev.mue.benchmarks.peak.FmaPeakBenchmark.peak1\",\"params\":null,"
+                + "\"primaryMetric\":{\"score\":10.0,\"scoreError\":0.1,\"scoreUnit\":\"ops/ns\"}},"
+                + "{\"benchmark\":\"dev.mue.benchmarks.peak.FmaPeakBenchmark.peakAll\",\"params\":null,"
+                + "\"primaryMetric\":{\"score\":20.0,\"scoreError\":0.1,\"scoreUnit\":\"ops/ns\"}},"
+                + row("java", "full", 1000) + "," + row("java", "half", 600) + "," + row("tf", "full", 2000) + ","
+                + row("tf", "half", 1500) + "]";
+        Map<String, long[]> costs = Map.of(
+                "java/ofa-base/480/1/full/ve", new long[] {160_000_000_000L, 160_000_000_000L},
+                "java/ofa-base/480/1/half/ve", new long[] {160_000_000_000L, 96_000_000_000L},
+                "tf/ofa-base/480/1/full/ve", new long[] {160_000_000_000L, 160_000_000_000L},
+                "tf/ofa-base/480/1/half/ve", new long[] {160_000_000_000L, 96_000_000_000L});
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        Table.print(new ObjectMapper().readTree(json), costs, 16, new PrintStream(buf, true, StandardCharsets.UTF_8));
+        String out = buf.toString(StandardCharsets.UTF_8);
+        // 10 lane-FMA/ns counted in 8-lane units, 16 lanes, 2 FLOPs each: 40 GFLOP/s; all threads 80.
+        assertTrue(out.contains("40.0 GFLOP/s on 1 thread, 80.0 GFLOP/s on all"), out);
+        // 160 GFLOP in 1 s = 160 GFLOP/s = 200% of an 80 GFLOP/s peak; saving 40% measured vs 40% expected.
+        assertTrue(out.contains("| ve | ofa-base | 480 | 1 | java | 1000 ± 1.0 | 600 | 160.0 (200%) | 40.0% | 40.0% | 1.00 |"),
+                out);
+        assertTrue(out.contains("| ve | ofa-base | 480 | 1 | tf | 2000 ± 1.0 | 1500 | 80.0 (100%) | 25.0% | 40.0% | 0.63 |"),
+                out);
+        // tf over java: 2.00 at full depth, 2.50 with the exit.
+        assertTrue(out.contains("| ve | ofa-base | 480 | 1 | 2.00 | - | 2.50 | - |"), out);
+    }
+}
