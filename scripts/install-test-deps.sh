@@ -11,18 +11,6 @@ for py in /usr/bin/python3 python3; do
     exit 0
   fi
 done
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "mue: python3 with torch and PIL is missing and apt-get is not available; install the" \
-       "Debian packages python3-torch and python3-pil (or pip torch and pillow)." >&2
-  exit 1
-fi
-sudo=""
-if [[ "$(id -u)" -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-    echo "mue: installing python3-torch and python3-pil needs root; run: apt-get install python3-torch python3-pil" >&2
-    exit 1
-  fi
-fi
-echo "mue: installing the Debian packages python3-torch and python3-pil..." >&2
-$sudo apt-get update -qq >&2 || true
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-torch python3-pil >&2
+# shellcheck source=apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+mue_apt_install "python3 with torch and PIL for mue-import's tests (or set MUE_PYTHON)" python3-torch python3-pil

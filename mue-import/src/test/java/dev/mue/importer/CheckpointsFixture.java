@@ -37,9 +37,9 @@ final class CheckpointsFixture {
     }
 
     private static void write() {
-        Path root = projectRoot();
+        Path root = TestPython.projectRoot("scripts/testdata/write_ofa_checkpoints.py");
         Path script = root.resolve("scripts/testdata/write_ofa_checkpoints.py");
-        String python = python();
+        String python = TestPython.find("torch");
         if (python == null) {
             unavailable = "no python3 with torch found (tried $MUE_PYTHON, /usr/bin/python3, python3);"
                     + " run scripts/install-test-deps.sh";
@@ -60,42 +60,5 @@ final class CheckpointsFixture {
             throw new IllegalStateException("interrupted running " + script, e);
         }
         dir = out;
-    }
-
-    private static String python() {
-        List<String> candidates = new ArrayList<>();
-        String env = System.getenv("MUE_PYTHON");
-        if (env != null && !env.isBlank()) {
-            candidates.add(env);
-        }
-        // Debian's python3-torch is in the system interpreter, which a pyenv/venv python3 on PATH hides.
-        candidates.add("/usr/bin/python3");
-        candidates.add("python3");
-        for (String c : candidates) {
-            try {
-                Process p = new ProcessBuilder(c, "-c", "import torch").redirectErrorStream(true).start();
-                p.getInputStream().readAllBytes();
-                if (p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) {
-                    return c;
-                }
-            } catch (IOException e) {
-                // not installed under this name; try the next
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return null;
-            }
-        }
-        return null;
-    }
-
-    private static Path projectRoot() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.exists(p.resolve("scripts/testdata/write_ofa_checkpoints.py"))) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("cannot find the project root above " + Path.of("").toAbsolutePath());
-        }
-        return p;
     }
 }

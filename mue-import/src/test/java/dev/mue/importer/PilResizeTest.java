@@ -34,9 +34,9 @@ class PilResizeTest {
     @ParameterizedTest
     @ValueSource(ints = {480, 384, 100, 37})
     void pilBicubicEqualsPillow(int size) throws Exception {
-        Path root = root();
+        Path root = TestPython.projectRoot("scripts/testdata/pil_resize.py");
         Path out = root.resolve("mue-import/target/pil-resize");
-        String python = python();
+        String python = TestPython.find("PIL");
         assumeTrue(python != null, "no python3 with PIL found (tried $MUE_PYTHON, /usr/bin/python3, python3);"
                 + " run scripts/install-test-deps.sh");
         List<String> cmd = new ArrayList<>(List.of(python, root.resolve("scripts/testdata/pil_resize.py").toString(),
@@ -72,38 +72,5 @@ class PilResizeTest {
         System.out.printf(Locale.ROOT, "pil resize at %d px: %d images equal to Pillow's; mue's float resize up to "
                 + "%.2f/255 apart%n", size, IMAGES.size(), worstFloat);
         assertTrue(worstFloat > 0.5, "the float resize differs somewhere, so equality above is not trivial");
-    }
-
-    private static String python() throws InterruptedException {
-        List<String> candidates = new ArrayList<>();
-        String env = System.getenv("MUE_PYTHON");
-        if (env != null && !env.isBlank()) {
-            candidates.add(env);
-        }
-        candidates.add("/usr/bin/python3");
-        candidates.add("python3");
-        for (String c : candidates) {
-            try {
-                Process p = new ProcessBuilder(c, "-c", "import PIL").redirectErrorStream(true).start();
-                p.getInputStream().readAllBytes();
-                if (p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) {
-                    return c;
-                }
-            } catch (IOException e) {
-                // not installed under this name; try the next
-            }
-        }
-        return null;
-    }
-
-    private static Path root() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.exists(p.resolve("scripts/testdata/pil_resize.py"))) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("cannot find the project root above " + Path.of("").toAbsolutePath());
-        }
-        return p;
     }
 }

@@ -117,11 +117,9 @@ class BeamSearchTest {
         assertTrue(other, "the unconstrained search is not confined to 5 and 7 by chance");
     }
 
-    @Test
-    void bosIsBannedOnlyWhenTheOptionsSaySo() {
-        // A model that prefers bos above everything: OFA's generator (pad masked only) emits it,
-        // mue's bundles' rule never does.
-        DecoderStepper bosLover = new TableModel(1) {
+    /** A model that prefers bos above everything. */
+    private static DecoderStepper bosLover() {
+        return new TableModel(1) {
             @Override
             public StepOutput step(int[] tokens, double threshold) {
                 StepOutput o = super.step(tokens, threshold);
@@ -131,21 +129,17 @@ class BeamSearchTest {
                 return o;
             }
         };
+    }
+
+    @Test
+    void bosIsBannedOnlyWhenTheOptionsSaySo() {
+        // OFA's generator (pad masked only) emits it; mue's bundles' rule never does.
         DecodingOptions ofa = new DecodingOptions(1, 4, 0, 1.0, false);
-        int[] allowed = new BeamSearch(ofa, new DecoderSchedule.Fixed(0.5)).run(bosLover, 1).get(0).tokens();
+        int[] allowed = new BeamSearch(ofa, new DecoderSchedule.Fixed(0.5)).run(bosLover(), 1).get(0).tokens();
         assertEquals(Vocabulary.BOS, allowed[0], Arrays.toString(allowed));
         DecodingOptions mue = ofa.withBanBos(true);
         assertTrue(mue.banBos() && new DecodingOptions(1, 4, 0, 1.0).banBos(), "mue's rule is the default");
-        int[] banned = new BeamSearch(mue, new DecoderSchedule.Fixed(0.5)).run(new TableModel(1) {
-            @Override
-            public StepOutput step(int[] tokens, double threshold) {
-                StepOutput o = super.step(tokens, threshold);
-                for (float[] row : o.logits()) {
-                    row[Vocabulary.BOS] = 100;
-                }
-                return o;
-            }
-        }, 1).get(0).tokens();
+        int[] banned = new BeamSearch(mue, new DecoderSchedule.Fixed(0.5)).run(bosLover(), 1).get(0).tokens();
         for (int t : banned) {
             assertTrue(t != Vocabulary.BOS, Arrays.toString(banned));
         }
