@@ -108,7 +108,8 @@ final class EvalCommand implements Callable<Integer> {
             }
             if (choice.certificate() != null) {
                 certified = points.size();
-                points.add(new OperatingPoint("certified (" + choice.describeSource() + ")", choice.policy(), null));
+                points.add(new OperatingPoint("certified: " + choice.source() + " (delta " + CalibrateCommand.num(choice.certificate().delta())
+                        + ", epsilon " + CalibrateCommand.num(choice.certificate().epsilon()) + ")", choice.policy(), null));
             }
         } else {
             points.add(OperatingPoint.full());

@@ -92,7 +92,7 @@ class CalibrateCommandTest {
         assertTrue(md.startsWith("Visual entailment on 3 validation examples"), md);
         assertTrue(md.contains("Non-dominated points (quality against measured time) of 53 candidates"), md);
         // the bundle's policy is calibrated: it is marked, on the front or as the last row
-        assertTrue(md.contains("certified policy") && r.out().contains("| certified (bundle policy.json (calibrated"), md);
+        assertTrue(md.contains("certified policy") && r.out().contains("| certified: bundle policy.json (delta "), md);
         long rows = md.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| model")).count();
         assertTrue(rows >= 2 && rows <= 55, md);
         assertTrue(Files.size(dir.resolve("eval-ve-pareto.png")) > 1000);

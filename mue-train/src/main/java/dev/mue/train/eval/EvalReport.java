@@ -103,8 +103,11 @@ public final class EvalReport {
         int bottom = h - 60;
         double xMax = Math.max(0.1, rows.stream().mapToDouble(EvalRow::measuredReduction).max().orElse(0.1) * 1.15);
         double xMin = Math.min(0, rows.stream().mapToDouble(EvalRow::measuredReduction).min().orElse(0));
-        double yMin = Math.min(80, rows.stream().mapToDouble(EvalRow::percentOfFull).min().orElse(80) - 2);
-        double yMax = Math.max(102, rows.stream().mapToDouble(EvalRow::percentOfFull).max().orElse(100) + 2);
+        double lowest = rows.stream().mapToDouble(EvalRow::percentOfFull).min().orElse(80);
+        double highest = rows.stream().mapToDouble(EvalRow::percentOfFull).max().orElse(100);
+        // a sweep spans ablations far below the full model; a Pareto grid sits near it, so its axis is tight
+        double yMin = front != null ? Math.floor(lowest - 1) : Math.min(80, lowest - 2);
+        double yMax = front != null ? Math.ceil(highest + 1) : Math.max(102, highest + 2);
         g.setColor(Color.BLACK);
         g.setStroke(new BasicStroke(1.5f));
         g.drawLine(left, bottom, right, bottom);
