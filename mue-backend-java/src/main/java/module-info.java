@@ -6,7 +6,6 @@
  */
 module dev.mue.backend.java {
     requires dev.mue.api;
-    requires dev.mue.planner;
     requires jdk.incubator.vector;
     requires static com.google.auto.service;
 

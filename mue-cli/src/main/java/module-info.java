@@ -7,6 +7,8 @@
  */
 module dev.mue.cli {
     requires dev.mue.api;
+    requires dev.mue.session;
+    requires dev.mue.planner;
     requires dev.mue.train;
     requires dev.mue.importer;
     requires info.picocli;

@@ -6,6 +6,7 @@
 module dev.mue.train {
     requires transitive dev.mue.api;
     requires dev.mue.planner;
+    requires transitive dev.mue.session;
     requires dev.mue.backend.torch;
     requires ai.djl.api;
 

@@ -1,4 +1,6 @@
 /**
- * The mue facade ({@link dev.mue.api.Mue}, {@link dev.mue.api.MueSession}), request results with their exit traces, and the exception hierarchy rooted at {@link dev.mue.api.MueException}.
+ * Request results with their exit traces ({@link dev.mue.api.ExitTrace}), and the exception
+ * hierarchy rooted at {@link dev.mue.api.MueException}. The facade that produces the results is
+ * {@code dev.mue.session.Mue} in the {@code mue-session} module.
  */
 package dev.mue.api;

@@ -99,7 +99,7 @@ final class CalibrateCommand implements Callable<Integer> {
         // 1 - 0.9 in binary floating point is 0.09999999999999998; the user meant 0.1
         double epsilon = java.math.BigDecimal.ONE.subtract(java.math.BigDecimal.valueOf(confidence)).doubleValue();
         CalibrationRequest request = new CalibrationRequest(t, risk, epsilon, split, seed, n, pathFraction,
-                CandidateGrid.defaults(t), dev.mue.api.decode.DecodingOptions.captioning());
+                CandidateGrid.defaults(t), dev.mue.session.decode.DecodingOptions.captioning());
         // read an existing output first: a file that is not a policy file is never overwritten
         ModelPolicies existing = Files.exists(out) ? PolicyFile.read(out, out.toString()) : null;
         Path dir = out.toAbsolutePath().getParent();

@@ -1,7 +1,7 @@
 package dev.mue.cli;
 
 import dev.mue.api.GenerationResult;
-import dev.mue.api.MueSession;
+import dev.mue.session.MueSession;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;

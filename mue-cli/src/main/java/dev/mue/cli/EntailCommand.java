@@ -1,6 +1,6 @@
 package dev.mue.cli;
 
-import dev.mue.api.MueSession;
+import dev.mue.session.MueSession;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -2,7 +2,7 @@ package dev.mue.cli;
 
 import dev.mue.api.model.Model;
 import dev.mue.api.plan.Plan;
-import dev.mue.api.plan.PlanCompiler;
+import dev.mue.planner.Planner;
 import dev.mue.api.policy.PolicyChoice;
 import dev.mue.api.policy.Task;
 import dev.mue.api.spi.Backend;
@@ -41,7 +41,7 @@ final class PlanCommand implements Callable<Integer> {
     public Integer call() {
         Model m = session.loadModel();
         PolicyChoice choice = session.choice(Task.parse(task), m, session.filePolicies());
-        Plan plan = PlanCompiler.load().compile(m, choice.policy(), session.shapes(m));
+        Plan plan = Planner.compile(m, choice.policy(), session.shapes(m));
         if (!dot) {
             spec.commandLine().getOut().println("policy from: " + choice.describeSource());
         }

@@ -11,7 +11,7 @@ import dev.mue.api.EntailmentResult;
 import dev.mue.api.ExitTrace;
 import dev.mue.api.GateRecord;
 import dev.mue.api.GenerationResult;
-import dev.mue.api.MueSession;
+import dev.mue.session.MueSession;
 import dev.mue.api.policy.Task;
 import dev.mue.api.text.Tokenizer;
 import dev.mue.api.text.Vocabulary;

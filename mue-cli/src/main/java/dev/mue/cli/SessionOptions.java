@@ -1,8 +1,8 @@
 package dev.mue.cli;
 
-import dev.mue.api.Mue;
-import dev.mue.api.MueSession;
-import dev.mue.api.decode.DecodingOptions;
+import dev.mue.session.Mue;
+import dev.mue.session.MueSession;
+import dev.mue.session.decode.DecodingOptions;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelBundle;
 import dev.mue.api.plan.PlanShapes;

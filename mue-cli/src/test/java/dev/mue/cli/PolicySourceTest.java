@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.mue.api.Mue;
-import dev.mue.api.MueSession;
+import dev.mue.session.Mue;
+import dev.mue.session.MueSession;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelBundle;
 import dev.mue.api.policy.ExitPolicy;

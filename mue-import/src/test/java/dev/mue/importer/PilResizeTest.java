@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.mue.api.image.ImagePreprocessor;
+import dev.mue.session.image.ImagePreprocessor;
 import dev.mue.api.model.ModelConfig.ImageResize;
 import java.awt.image.BufferedImage;
 import java.io.IOException;

@@ -11,7 +11,6 @@ import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.Weights;
 import dev.mue.api.plan.Plan;
-import dev.mue.api.plan.PlanCompiler;
 import dev.mue.api.plan.PlanNode;
 import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.plan.Stream;
@@ -133,10 +132,5 @@ class PlannerTest {
     @Test
     void shapesBeyondTheModelsPositionsAreRejected() {
         assertThrows(InvalidInputException.class, () -> Planner.compile(model, ExitPolicy.full(), new PlanShapes(41, 10)));
-    }
-
-    @Test
-    void plannerIsFoundAsAService() {
-        assertTrue(PlanCompiler.load() instanceof PlannerProvider);
     }
 }

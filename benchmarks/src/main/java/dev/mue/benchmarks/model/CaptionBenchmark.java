@@ -1,7 +1,7 @@
 package dev.mue.benchmarks.model;
 
-import dev.mue.api.decode.BeamSearch;
-import dev.mue.api.decode.DecodingOptions;
+import dev.mue.session.decode.BeamSearch;
+import dev.mue.session.decode.DecodingOptions;
 import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.EncodedBatch;
 import java.util.List;

@@ -3,7 +3,7 @@ package dev.mue.benchmarks.model;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.RandomWeights;
-import dev.mue.api.plan.PlanCompiler;
+import dev.mue.planner.Planner;
 import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.policy.ExitPolicy;
 import dev.mue.api.spi.Backend;
@@ -46,7 +46,7 @@ final class ModelState implements AutoCloseable {
             default -> throw new IllegalArgumentException("unknown policy " + policy);
         };
         backend = Backends.choose(backendId).create(new BackendOptions(threads, "", Map.of()));
-        executable = backend.prepare(PlanCompiler.load().compile(model, p, new PlanShapes(32, 24)));
+        executable = backend.prepare(Planner.compile(model, p, new PlanShapes(32, 24)));
         batch = new ArrayList<>();
         for (int i = 0; i < batchSize; i++) {
             int[] tokens = new int[12];

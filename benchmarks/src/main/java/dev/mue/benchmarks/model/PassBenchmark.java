@@ -1,7 +1,7 @@
 package dev.mue.benchmarks.model;
 
-import dev.mue.api.Mue;
-import dev.mue.api.MueSession;
+import dev.mue.session.Mue;
+import dev.mue.session.MueSession;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.RandomWeights;

@@ -9,7 +9,7 @@ import java.util.Optional;
  * decoder either step by step ({@link #decoder}) or once over whole sequences ({@link #score}).
  *
  * <p>Beam search, no-repeat-ngram and candidate scoring live above this interface
- * ({@code dev.mue.api.decode}), so every backend makes the same choices from the same logits.
+ * ({@code dev.mue.session.decode}), so every backend makes the same choices from the same logits.
  */
 public interface Executable extends AutoCloseable {
 

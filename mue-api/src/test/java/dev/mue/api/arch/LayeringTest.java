@@ -16,8 +16,17 @@ class LayeringTest {
     @Test
     void apiDependsOnNoOtherMueModule() {
         noClasses().that().resideInAPackage("dev.mue.api..").should().dependOnClassesThat()
-                .resideInAnyPackage("dev.mue.planner..", "dev.mue.backend..", "dev.mue.cli..", "dev.mue.tck..",
-                        "dev.mue.train..", "dev.mue.benchmarks..")
+                .resideInAnyPackage("dev.mue.planner..", "dev.mue.session..", "dev.mue.backend..", "dev.mue.cli..",
+                        "dev.mue.tck..", "dev.mue.train..", "dev.mue.importer..", "dev.mue.benchmarks..")
+                .check(api);
+    }
+
+    @Test
+    void apiNeedsNoDesktopModule() {
+        // Images and their preprocessing belong to the session facade: backends that require the
+        // contracts do not pull in java.desktop.
+        noClasses().that().resideInAPackage("dev.mue.api..").should().dependOnClassesThat()
+                .resideInAnyPackage("java.awt..", "javax.imageio..", "javax.swing..")
                 .check(api);
     }
 

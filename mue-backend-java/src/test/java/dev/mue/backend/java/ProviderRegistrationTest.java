@@ -21,7 +21,7 @@ class ProviderRegistrationTest {
     @Test
     void foundOnTheModulePathThroughModuleInfo() {
         ProviderRegistration.assertOnTheModulePath(JvBackendProvider.class, "dev.mue.backend.java",
-                e -> e.contains("mue-api") || e.contains("mue-planner") || e.contains("mue-backend-java")
+                e -> e.contains("mue-api") || e.contains("mue-backend-java")
                         || e.contains("jackson") || e.contains("slf4j-api") || e.contains("jtokkit"));
     }
 

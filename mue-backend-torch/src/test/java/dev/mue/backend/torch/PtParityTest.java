@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mue.api.EncoderExit;
 import dev.mue.api.GateRecord;
-import dev.mue.api.decode.BeamSearch;
-import dev.mue.api.decode.DecodingOptions;
+import dev.mue.session.decode.BeamSearch;
+import dev.mue.session.decode.DecodingOptions;
 import dev.mue.api.model.Model;
 import dev.mue.api.policy.DecoderSchedule;
 import dev.mue.api.policy.EncoderMode;

@@ -1,6 +1,6 @@
 package dev.mue.tck.cases;
 
-import dev.mue.api.decode.DecodingOptions;
+import dev.mue.session.decode.DecodingOptions;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.ResNetConfig;
 import dev.mue.api.plan.PlanShapes;

@@ -2,7 +2,7 @@ package dev.mue.tck.check;
 
 import dev.mue.api.EncoderExit;
 import dev.mue.api.GateRecord;
-import dev.mue.api.decode.BeamSearch;
+import dev.mue.session.decode.BeamSearch;
 import dev.mue.tck.cases.TckCase;
 import dev.mue.tck.reference.RecordingStepper;
 import java.util.List;

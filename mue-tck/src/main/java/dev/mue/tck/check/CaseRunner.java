@@ -1,7 +1,7 @@
 package dev.mue.tck.check;
 
 import dev.mue.api.GateRecord;
-import dev.mue.api.decode.BeamSearch;
+import dev.mue.session.decode.BeamSearch;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.DecoderStepper;

@@ -1,6 +1,6 @@
 package dev.mue.tck.check;
 
-import dev.mue.api.decode.BeamSearch;
+import dev.mue.session.decode.BeamSearch;
 import java.util.List;
 
 /**

@@ -2,9 +2,9 @@ package dev.mue.tck.reference;
 
 import dev.mue.api.DecoderStepTrace;
 import dev.mue.api.GateRecord;
-import dev.mue.api.decode.BeamSearch;
-import dev.mue.api.decode.DecodingOptions;
-import dev.mue.api.decode.LogSoftmax;
+import dev.mue.session.decode.BeamSearch;
+import dev.mue.session.decode.DecodingOptions;
+import dev.mue.session.decode.LogSoftmax;
 import dev.mue.api.policy.DecoderSchedule;
 import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.StepOutput;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.mue.api.EncoderExit;
 import dev.mue.api.GateRecord;
-import dev.mue.api.decode.BeamSearch;
+import dev.mue.session.decode.BeamSearch;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.plan.Stream;
 import dev.mue.api.policy.EncoderMode;

@@ -1,6 +1,6 @@
 package dev.mue.train.calibrate;
 
-import dev.mue.api.decode.DecodingOptions;
+import dev.mue.session.decode.DecodingOptions;
 import dev.mue.api.policy.Task;
 import java.util.Objects;
 

@@ -2,9 +2,9 @@ package dev.mue.train.eval;
 
 import dev.mue.api.EntailmentResult;
 import dev.mue.api.GenerationResult;
-import dev.mue.api.Mue;
-import dev.mue.api.MueSession;
-import dev.mue.api.decode.DecodingOptions;
+import dev.mue.session.Mue;
+import dev.mue.session.MueSession;
+import dev.mue.session.decode.DecodingOptions;
 import dev.mue.api.model.Model;
 import dev.mue.api.spi.BackendOptions;
 import dev.mue.train.data.GridTasks;

@@ -1,7 +1,7 @@
 package dev.mue.train.trainer;
 
-import dev.mue.api.MueSession;
-import dev.mue.api.image.ImagePreprocessor;
+import dev.mue.session.MueSession;
+import dev.mue.session.image.ImagePreprocessor;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.RandomWeights;

@@ -3,7 +3,7 @@ package dev.mue.train.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mue.api.decode.DecodingOptions;
+import dev.mue.session.decode.DecodingOptions;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.RandomWeights;

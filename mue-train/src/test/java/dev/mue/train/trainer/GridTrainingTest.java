@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mue.api.MueSession;
+import dev.mue.session.MueSession;
 import dev.mue.api.text.Tokenizer;
 import dev.mue.api.text.Vocabulary;
 import dev.mue.train.data.FashionMnist;

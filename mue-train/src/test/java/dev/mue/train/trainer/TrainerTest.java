@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mue.api.GenerationResult;
-import dev.mue.api.Mue;
-import dev.mue.api.MueSession;
+import dev.mue.session.Mue;
+import dev.mue.session.MueSession;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelBundle;
 import dev.mue.api.safetensors.SafetensorsFile;

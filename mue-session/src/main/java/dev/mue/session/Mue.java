@@ -1,6 +1,8 @@
-package dev.mue.api;
+package dev.mue.session;
 
-import dev.mue.api.decode.DecodingOptions;
+import dev.mue.api.GenerationResult;
+import dev.mue.api.InvalidInputException;
+import dev.mue.session.decode.DecodingOptions;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelBundle;
 import dev.mue.api.plan.PlanShapes;

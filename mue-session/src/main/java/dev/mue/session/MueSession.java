@@ -1,14 +1,21 @@
-package dev.mue.api;
+package dev.mue.session;
 
-import dev.mue.api.decode.BeamSearch;
-import dev.mue.api.decode.DecodingOptions;
-import dev.mue.api.decode.LogSoftmax;
-import dev.mue.api.image.ImagePreprocessor;
+import dev.mue.api.DecoderStepTrace;
+import dev.mue.api.EncoderExit;
+import dev.mue.api.EntailmentResult;
+import dev.mue.api.ExitTrace;
+import dev.mue.api.GenerationResult;
+import dev.mue.api.InvalidInputException;
+import dev.mue.api.ModelFormatException;
+import dev.mue.session.decode.BeamSearch;
+import dev.mue.session.decode.DecodingOptions;
+import dev.mue.session.decode.LogSoftmax;
+import dev.mue.session.image.ImagePreprocessor;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.plan.Costs;
 import dev.mue.api.plan.Plan;
-import dev.mue.api.plan.PlanCompiler;
+import dev.mue.planner.Planner;
 import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.plan.Stream;
 import dev.mue.api.policy.PolicyChoice;
@@ -74,7 +81,7 @@ public final class MueSession implements AutoCloseable {
         this.truncateText = truncateText;
         this.choices = new EnumMap<>(choices);
         this.shapes = shapes;
-        this.plan = PlanCompiler.load().compile(model, choices.get(Task.CAPTION).policy(), shapes);
+        this.plan = Planner.compile(model, choices.get(Task.CAPTION).policy(), shapes);
         this.answerTokens = new int[ENTAILMENT_ANSWERS.size()][];
         for (int i = 0; i < answerTokens.length; i++) {
             answerTokens[i] = tokenizer.encode(" " + ENTAILMENT_ANSWERS.get(i));
@@ -120,7 +127,7 @@ public final class MueSession implements AutoCloseable {
     /** Entailment's plan and executable; compiled on first use when its policy differs from captioning's. */
     private synchronized Compiled entail() {
         if (entailExecutable == null) {
-            Plan p = PlanCompiler.load().compile(model, choices.get(Task.ENTAIL).policy(), shapes);
+            Plan p = Planner.compile(model, choices.get(Task.ENTAIL).policy(), shapes);
             entailExecutable = backend.prepare(p);
             entailPlan = p;
         }

@@ -1,4 +1,4 @@
-package dev.mue.api.decode;
+package dev.mue.session.decode;
 
 import dev.mue.api.DecoderStepTrace;
 import dev.mue.api.policy.DecoderSchedule;

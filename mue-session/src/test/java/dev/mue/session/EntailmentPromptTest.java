@@ -1,5 +1,6 @@
-package dev.mue.api;
+package dev.mue.session;
 
+import dev.mue.api.InvalidInputException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 

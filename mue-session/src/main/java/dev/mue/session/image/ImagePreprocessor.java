@@ -1,4 +1,4 @@
-package dev.mue.api.image;
+package dev.mue.session.image;
 
 import dev.mue.api.InvalidInputException;
 import dev.mue.api.model.ModelConfig.ImageResize;

@@ -1,4 +1,4 @@
-package dev.mue.api.image;
+package dev.mue.session.image;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

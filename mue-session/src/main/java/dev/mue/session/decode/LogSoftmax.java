@@ -1,4 +1,4 @@
-package dev.mue.api.decode;
+package dev.mue.session.decode;
 
 /** Log-softmax in double precision, shared by every backend's results so that they rank alike. */
 public final class LogSoftmax {

@@ -1,4 +1,4 @@
-package dev.mue.api.decode;
+package dev.mue.session.decode;
 
 /**
  * Beam search settings, fairseq's semantics (design §4): length-normalised scores, pad never

@@ -1,4 +1,4 @@
 /**
  * Reading images and turning them into the normalised tensor an OFA image encoder expects.
  */
-package dev.mue.api.image;
+package dev.mue.session.image;

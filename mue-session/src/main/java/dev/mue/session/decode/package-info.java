@@ -1,4 +1,4 @@
 /**
  * Backend-independent decoding: beam search, no-repeat-ngram blocking and candidate scoring for visual entailment, driven over a backend's decoder steps.
  */
-package dev.mue.api.decode;
+package dev.mue.session.decode;

@@ -1,4 +1,4 @@
-package dev.mue.api.decode;
+package dev.mue.session.decode;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
