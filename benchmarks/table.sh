@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks at real scale and prints the README's tables in Markdown: the FP32 FMA
-# peak (1 and all threads), then whole visual-entailment and caption passes of OFA tiny, medium
+# peak (1 and all threads), the Java kernels at OFA-base shapes (GEMM, convolution, attention),
+# then whole visual-entailment and caption passes of OFA tiny, medium
 # and base at 480 and 384 px, batch 1 and 8, full depth and a forced half-depth exit, on java,
 # torch and tf, with GFLOP/s as a fraction of the measured peak, measured against expected
 # saving, and ratios between backends of this one run.
@@ -29,7 +30,7 @@ case "$mode" in
 esac
 # The forks inherit the environment; a -jvmArgsAppend here would replace the benchmarks' own
 # (--add-modules jdk.incubator.vector among them) and leave the Java backend without its kernels.
-MUE_BENCH_COSTS="$ROOT/$costs" "$JDK/bin/java" -jar "$jar" 'FmaPeakBenchmark|PassBenchmark' "${params[@]}" \
+MUE_BENCH_COSTS="$ROOT/$costs" "$JDK/bin/java" -jar "$jar" 'FmaPeakBenchmark|OfaShapesBenchmark|PassBenchmark' "${params[@]}" \
   -rf json -rff "$out" "$@" >&2
 lanes="$("$JDK/bin/java" --add-modules jdk.incubator.vector -cp "$jar" dev.mue.benchmarks.report.Lanes 2>/dev/null)"
 "$JDK/bin/java" -cp "$jar" dev.mue.benchmarks.report.Table "$out" "$costs" "$lanes"

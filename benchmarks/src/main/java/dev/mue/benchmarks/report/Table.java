@@ -20,6 +20,8 @@ import java.util.TreeMap;
  * <ul>
  *   <li>the FMA peak, 1 thread and all threads, in GFLOP/s (JMH's lane-FMA throughput x 2,
  *       rescaled from the 8 lanes the operation count assumes to the lanes the run had);</li>
+ *   <li>the Java kernels at OFA-base shapes ({@code OfaShapesBenchmark}) in GFLOP/s and as a
+ *       fraction of the peak for the same number of threads;</li>
  *   <li>per task, model, image size and batch: each backend's time at full depth and with the
  *       forced half-depth exit, the full pass's GFLOP/s as a fraction of the all-threads peak
  *       (entailment only: a caption's work is not one plan pass), the measured saving, the
@@ -88,6 +90,8 @@ public final class Table {
         double peakAll = Double.NaN;
         Map<Row, Map<String, double[]>> passes = new TreeMap<>();
         List<String> other = new ArrayList<>();
+        List<double[]> kernels = new ArrayList<>();
+        List<String> kernelNames = new ArrayList<>();
         for (JsonNode r : results) {
             String name = r.get("benchmark").asText();
             double score = r.get("primaryMetric").get("score").asDouble();
@@ -97,6 +101,9 @@ public final class Table {
                 peak1 = score * 2 * lanes / 8.0;
             } else if (name.endsWith("FmaPeakBenchmark.peakAll")) {
                 peakAll = score * 2 * lanes / 8.0;
+            } else if (name.endsWith("OfaShapesBenchmark.run")) {
+                kernels.add(new double[] {p.get("threads").asInt(), score, error});
+                kernelNames.add(p.get("op").asText());
             } else if (name.endsWith("PassBenchmark.pass")) {
                 Row row = new Row(p.get("task").asText(), p.get("model").asText(), p.get("size").asInt(),
                         p.get("batch").asInt());
@@ -124,6 +131,19 @@ public final class Table {
         }
         out.printf(Locale.ROOT, "FP32 FMA peak, measured (%d-lane vectors): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s "
                 + "on all %d hardware threads.%n%n", lanes, peak1, peakAll, Runtime.getRuntime().availableProcessors());
+        if (!kernels.isEmpty()) {
+            out.println("| kernel at OFA-base shapes | threads | ms per call | GFLOP/s | % of peak (same threads) |");
+            out.println("|---|---|---|---|---|");
+            for (int i = 0; i < kernels.size(); i++) {
+                double[] k = kernels.get(i);
+                String op = kernelNames.get(i);
+                double gflops = dev.mue.benchmarks.kernels.OfaShapesBenchmark.flops(op) / (k[1] * 1e6);
+                double peak = k[0] == 1 ? peak1 : peakAll;
+                out.printf(Locale.ROOT, "| %s | %d | %.2f ± %.2f | %.1f | %.0f%% |%n", op, (int) k[0], k[1], k[2], gflops,
+                        100 * gflops / peak);
+            }
+            out.println();
+        }
         if (!passes.isEmpty()) {
             out.println("| task | model | px | batch | backend | full (ms) | half-depth exit (ms) | full GFLOP/s "
                     + "(% of peak) | measured saving | expected saving (whole pass) | measured / expected |");

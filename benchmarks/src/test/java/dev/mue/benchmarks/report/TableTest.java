@@ -24,7 +24,9 @@ class TableTest {
                 + "{\"benchmark\":\"dev.mue.benchmarks.peak.FmaPeakBenchmark.peakAll\",\"params\":null,"
                 + "\"primaryMetric\":{\"score\":20.0,\"scoreError\":0.1,\"scoreUnit\":\"ops/ns\"}},"
                 + row("java", "full", 1000) + "," + row("java", "half", 600) + "," + row("tf", "full", 2000) + ","
-                + row("tf", "half", 1500) + "]";
+                + row("tf", "half", 1500) + ","
+                + "{\"benchmark\":\"dev.mue.benchmarks.kernels.OfaShapesBenchmark.run\",\"params\":{\"op\":\"gemm-proj\","
+                + "\"threads\":\"1\"},\"primaryMetric\":{\"score\":26.5421568,\"scoreError\":0.5,\"scoreUnit\":\"ms/op\"}}]";
         Map<String, long[]> costs = Map.of(
                 "java/ofa-base/480/1/full/ve", new long[] {160_000_000_000L, 160_000_000_000L},
                 "java/ofa-base/480/1/half/ve", new long[] {160_000_000_000L, 96_000_000_000L},
@@ -40,6 +42,8 @@ class TableTest {
                 out);
         assertTrue(out.contains("| ve | ofa-base | 480 | 1 | tf | 2000 ± 1.0 | 1500 | 80.0 (100%) | 25.0% | 40.0% | 0.63 |"),
                 out);
+        // 2 x 900 x 768 x 768 = 1.0617 GFLOP in 26.54 ms = 40.0 GFLOP/s = 100% of the 1-thread peak.
+        assertTrue(out.contains("| gemm-proj | 1 | 26.54 ± 0.50 | 40.0 | 100% |"), out);
         // tf over java: 2.00 at full depth, 2.50 with the exit.
         assertTrue(out.contains("| ve | ofa-base | 480 | 1 | 2.00 | - | 2.50 | - |"), out);
     }

@@ -1,0 +1,134 @@
+package dev.mue.benchmarks.kernels;
+
+import dev.mue.backend.java.kernels.JvKernels;
+import dev.mue.backend.java.kernels.JvVectorKernels;
+import dev.mue.benchmarks.Inputs;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * The Java backend's kernels at OFA-base's shapes at 480 px (900 image tokens, d 768, FFN 3072,
+ * 12 heads of 64, ResNet101's stages), so that each can be read as a fraction of the machine's
+ * measured FMA peak ({@code benchmarks/table.sh} divides {@link #flops} by the time):
+ *
+ * <ul>
+ *   <li>{@code gemm-proj}: 900 x 768 x 768 (q, k, v, out projections);</li>
+ *   <li>{@code gemm-fc1}: 900 x 768 x 3072; {@code gemm-fc2}: 900 x 3072 x 768;</li>
+ *   <li>{@code conv-stem}: 7x7/2, 3 to 64 channels, 480 px to 240;</li>
+ *   <li>{@code conv-3x3}: 3x3/1, 256 to 256 channels at 30 x 30 (stage 3, 23 such blocks);</li>
+ *   <li>{@code conv-1x1}: 1x1, 1024 to 256 channels at 30 x 30 (stage 3);</li>
+ *   <li>{@code attention}: one head, 900 queries over 900 keys of 64 dimensions, with a bias.</li>
+ * </ul>
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@State(Scope.Benchmark)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class OfaShapesBenchmark {
+    /** The kernel and shape; see the class comment. */
+    @Param({"gemm-proj", "gemm-fc1", "gemm-fc2", "conv-stem", "conv-3x3", "conv-1x1", "attention"})
+    public String op;
+
+    /** Parallelism of the pool handed to the kernels. */
+    @Param({"1", "2"})
+    public int threads;
+
+    private ForkJoinPool pool;
+    private JvKernels k;
+    private float[] x;
+    private float[] w;
+    private float[] bias;
+    private float[] y;
+    private float[] v;
+    private float[] scratch;
+
+    /** FLOPs of one call of {@code op} (a multiply-add counts 2). */
+    public static long flops(String op) {
+        return switch (op) {
+            case "gemm-proj" -> 2L * 900 * 768 * 768;
+            case "gemm-fc1", "gemm-fc2" -> 2L * 900 * 768 * 3072;
+            case "conv-stem" -> 2L * 64 * 240 * 240 * 3 * 7 * 7;
+            case "conv-3x3" -> 2L * 256 * 30 * 30 * 256 * 3 * 3;
+            case "conv-1x1" -> 2L * 256 * 30 * 30 * 1024;
+            case "attention" -> 4L * 900 * 900 * 64;
+            default -> throw new IllegalArgumentException("unknown op " + op);
+        };
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        pool = new ForkJoinPool(threads);
+        k = new JvVectorKernels(pool);
+        switch (op) {
+            case "gemm-proj" -> gemm(900, 768, 768);
+            case "gemm-fc1" -> gemm(900, 768, 3072);
+            case "gemm-fc2" -> gemm(900, 3072, 768);
+            case "conv-stem" -> conv(3, 480, 64, 7, 240);
+            case "conv-3x3" -> conv(256, 30, 256, 3, 30);
+            case "conv-1x1" -> conv(1024, 30, 256, 1, 30);
+            case "attention" -> {
+                x = Inputs.uniform(1, 900 * 64);
+                w = Inputs.uniform(2, 900 * 64);
+                v = Inputs.uniform(3, 900 * 64);
+                bias = Inputs.uniform(4, 900 * 900);
+                y = new float[900 * 64];
+                scratch = new float[900];
+            }
+            default -> throw new IllegalArgumentException("unknown op " + op);
+        }
+    }
+
+    private void gemm(int rows, int in, int out) {
+        x = Inputs.uniform(1, rows * in);
+        w = Inputs.uniform(2, out * in);
+        bias = Inputs.uniform(3, out);
+        y = new float[rows * out];
+    }
+
+    private void conv(int inC, int side, int outC, int kernel, int outSide) {
+        x = Inputs.uniform(1, inC * side * side);
+        w = Inputs.uniform(2, outC * inC * kernel * kernel);
+        y = new float[outC * outSide * outSide];
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws InterruptedException {
+        pool.shutdown();
+        if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("benchmark pool did not stop");
+        }
+    }
+
+    /** One call of the kernel. */
+    @Benchmark
+    public void run(Blackhole bh) {
+        switch (op) {
+            case "gemm-proj" -> k.linear(x, 0, 900, 768, w, bias, 768, y, 0);
+            case "gemm-fc1" -> k.linear(x, 0, 900, 768, w, bias, 3072, y, 0);
+            case "gemm-fc2" -> k.linear(x, 0, 900, 3072, w, bias, 768, y, 0);
+            case "conv-stem" -> k.conv2d(x, 3, 480, 480, w, 64, 7, 2, 3, y, 240, 240);
+            case "conv-3x3" -> k.conv2d(x, 256, 30, 30, w, 256, 3, 1, 1, y, 30, 30);
+            case "conv-1x1" -> k.conv2d(x, 1024, 30, 30, w, 256, 1, 1, 0, y, 30, 30);
+            case "attention" -> k.attention(x, 0, 64, w, 0, 64, v, 0, 64, 900, 900, 64, bias, 0, 900, false, 0, y, 0,
+                    64, scratch);
+            default -> throw new IllegalArgumentException("unknown op " + op);
+        }
+        bh.consume(y);
+    }
+}
