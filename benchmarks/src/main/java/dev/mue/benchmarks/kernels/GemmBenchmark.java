@@ -4,6 +4,7 @@ import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvNaiveKernels;
 import dev.mue.backend.java.kernels.JvVectorKernels;
 import dev.mue.benchmarks.Inputs;
+import dev.mue.benchmarks.Pools;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -79,10 +80,7 @@ public class GemmBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() throws InterruptedException {
-        pool.shutdown();
-        if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("benchmark pool did not stop");
-        }
+        Pools.close(pool);
     }
 
     @Benchmark

@@ -3,6 +3,7 @@ package dev.mue.benchmarks.kernels;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvVectorKernels;
 import dev.mue.benchmarks.Inputs;
+import dev.mue.benchmarks.Pools;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -109,10 +110,7 @@ public class OfaShapesBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() throws InterruptedException {
-        pool.shutdown();
-        if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("benchmark pool did not stop");
-        }
+        Pools.close(pool);
     }
 
     /** One call of the kernel. */
