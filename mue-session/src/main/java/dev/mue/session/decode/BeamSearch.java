@@ -22,10 +22,8 @@ import java.util.List;
 public final class BeamSearch {
     private final DecodingOptions options;
     private final DecoderSchedule schedule;
-    /** Token indices never generated (beyond pad and the options' rules), ascending. */
-    private final int[] banned;
-    /** With an allow-list, every index from here on is banned too; else {@link Integer#MAX_VALUE}. */
-    private final int bannedFrom;
+    /** The tokens generation may emit besides eos, or null for every token. */
+    private final java.util.BitSet allowed;
 
     /** A search with the given settings and decoder threshold schedule, over every token. */
     public BeamSearch(DecodingOptions options, DecoderSchedule schedule) {
@@ -40,17 +38,7 @@ public final class BeamSearch {
     public BeamSearch(DecodingOptions options, DecoderSchedule schedule, java.util.BitSet allowed) {
         this.options = options;
         this.schedule = schedule;
-        if (allowed == null) {
-            this.banned = new int[0];
-            this.bannedFrom = Integer.MAX_VALUE;
-        } else {
-            int end = Math.max(allowed.length(), Vocabulary.EOS + 1);
-            java.util.BitSet off = (java.util.BitSet) allowed.clone();
-            off.flip(0, end);
-            off.clear(Vocabulary.EOS);
-            this.banned = off.stream().toArray();
-            this.bannedFrom = end;
-        }
+        this.allowed = allowed == null ? null : (java.util.BitSet) allowed.clone();
     }
 
     /**
@@ -232,13 +220,12 @@ public final class BeamSearch {
         if (options.banBos()) {
             lp[Vocabulary.BOS] = Double.NEGATIVE_INFINITY;
         }
-        for (int b : banned) {
-            if (b < lp.length) {
-                lp[b] = Double.NEGATIVE_INFINITY;
+        if (allowed != null) {
+            for (int t = allowed.nextClearBit(0); t < lp.length; t = allowed.nextClearBit(t + 1)) {
+                if (t != Vocabulary.EOS) {
+                    lp[t] = Double.NEGATIVE_INFINITY;
+                }
             }
-        }
-        if (bannedFrom < lp.length) {
-            Arrays.fill(lp, bannedFrom, lp.length, Double.NEGATIVE_INFINITY);
         }
         if (step == 0) {
             lp[Vocabulary.EOS] = Double.NEGATIVE_INFINITY;

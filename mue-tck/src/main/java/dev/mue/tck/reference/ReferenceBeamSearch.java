@@ -167,7 +167,9 @@ public final class ReferenceBeamSearch {
 
     private void constrain(double[] lp, int[] tokens, int step) {
         lp[Vocabulary.PAD] = Double.NEGATIVE_INFINITY;
-        lp[Vocabulary.BOS] = Double.NEGATIVE_INFINITY;
+        if (options.banBos()) {
+            lp[Vocabulary.BOS] = Double.NEGATIVE_INFINITY;
+        }
         if (step == 0) {
             lp[Vocabulary.EOS] = Double.NEGATIVE_INFINITY;
         }
