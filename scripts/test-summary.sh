@@ -27,9 +27,9 @@ while IFS= read -r dir; do
   for xml in "$dir"/TEST-*.xml; do
     [[ -f "$xml" ]] || continue
     reports=$((reports + 1))
-    t=$((t + $(attr "$xml" tests))) f=$((f + $(attr "$xml" failures)))
-    e=$((e + $(attr "$xml" errors))) s=$((s + $(attr "$xml" skipped)))
-    if [[ "$(attr "$xml" failures)" != 0 || "$(attr "$xml" errors)" != 0 ]]; then
+    xf="$(attr "$xml" failures)" xe="$(attr "$xml" errors)"
+    t=$((t + $(attr "$xml" tests))) f=$((f + xf)) e=$((e + xe)) s=$((s + $(attr "$xml" skipped)))
+    if [[ "$xf" != 0 || "$xe" != 0 ]]; then
       # Each failing <testcase> is followed by a <failure> or <error> element.
       while IFS= read -r name; do
         failing+=("$module: $name")
