@@ -212,15 +212,14 @@ final class SessionOptions {
      * rule defaulting to model {@code m}'s conventions.
      */
     DecodingOptions decoding(Model m) {
-        boolean ban;
+        DecodingOptions d = DecodingOptions.captioning(m.config()).withBeamSize(beam).withMaxLength(maxLength);
         if (bos == null) {
-            ban = m.config().conventions().banBosInGeneration();
-        } else if (bos.equals("ban") || bos.equals("allow")) {
-            ban = bos.equals("ban");
-        } else {
+            return d;
+        }
+        if (!bos.equals("ban") && !bos.equals("allow")) {
             throw new IllegalArgumentException("--bos must be ban or allow, got '" + bos + "'");
         }
-        return DecodingOptions.captioning().withBeamSize(beam).withMaxLength(maxLength).withBanBos(ban);
+        return d.withBanBos(bos.equals("ban"));
     }
 
     /** The shapes a session with these options compiles for (as {@link Mue.SessionBuilder#open()} does). */

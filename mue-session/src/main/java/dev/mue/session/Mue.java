@@ -135,7 +135,7 @@ public final class Mue {
                 throw new InvalidInputException("no model given: call model(Path) or model(Model)");
             }
             DecodingOptions decoding = this.decoding != null ? this.decoding
-                    : DecodingOptions.captioning().withBanBos(model.config().conventions().banBosInGeneration());
+                    : DecodingOptions.captioning(model.config());
             PlanShapes s = shapes != null ? shapes : PlanShapes.defaults(model.config());
             if (s.maxDecoderTokens() < decoding.maxLength() + 1) {
                 s = new PlanShapes(s.maxTextTokens(), Math.min(model.config().maxPositions(), decoding.maxLength() + 1));

@@ -43,6 +43,14 @@ public record DecodingOptions(int beamSize, int maxLength, int noRepeatNgram, do
         return new DecodingOptions(5, 16, 3, 1.0);
     }
 
+    /**
+     * OFA's captioning settings with the bos rule of a model's conventions: what a session
+     * decodes with unless told otherwise.
+     */
+    public static DecodingOptions captioning(dev.mue.api.model.ModelConfig config) {
+        return captioning().withBanBos(config.conventions().banBosInGeneration());
+    }
+
     /** The same settings with another beam size. */
     public DecodingOptions withBeamSize(int beam) {
         return new DecodingOptions(beam, maxLength, noRepeatNgram, lengthPenalty, banBos);
