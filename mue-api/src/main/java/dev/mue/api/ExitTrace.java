@@ -10,11 +10,15 @@ import java.util.List;
  * @param decoder        one entry per generated token (per beam, the chosen beam's history)
  * @param encoderLayers  layers in the model's encoder
  * @param decoderLayers  layers in the model's decoder
- * @param flopsRun       estimated FLOPs of the layers actually run (encoder layers and decoder steps)
+ * @param flopsRun       estimated FLOPs of the layers actually run (encoder layers and decoder steps,
+ *                       their gates included)
  * @param flopsFull      estimated FLOPs of the same work with every layer run
+ * @param flopsFixed     estimated FLOPs of the work no exit can skip: the image backbone, the
+ *                       embeddings, the encoder's final LayerNorm and the LM head (the rest of the
+ *                       whole pass)
  */
 public record ExitTrace(List<EncoderExit> encoder, List<DecoderStepTrace> decoder, int encoderLayers,
-        int decoderLayers, long flopsRun, long flopsFull) {
+        int decoderLayers, long flopsRun, long flopsFull, long flopsFixed) {
 
     /** Copies the lists. */
     public ExitTrace {
@@ -50,5 +54,16 @@ public record ExitTrace(List<EncoderExit> encoder, List<DecoderStepTrace> decode
     /** The FLOP-weighted expected time reduction over the layers (backbone and head excluded). */
     public double flopReduction() {
         return flopsFull == 0 ? 0 : 1 - (double) flopsRun / flopsFull;
+    }
+
+    /**
+     * The FLOP-weighted expected time reduction of the whole pass (design §10.6): the layers' saving
+     * over everything the pass computes, backbone, embeddings and LM head included. This is the
+     * figure a measured wall-clock saving can approach; {@link #flopReduction()} overstates it by
+     * the share of the fixed work.
+     */
+    public double wholePassFlopReduction() {
+        long whole = flopsFull + flopsFixed;
+        return whole == 0 ? 0 : 1 - (double) (flopsRun + flopsFixed) / whole;
     }
 }

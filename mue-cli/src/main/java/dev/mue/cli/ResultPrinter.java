@@ -127,7 +127,7 @@ final class ResultPrinter {
 
     /**
      * The exits summary, e.g. {@code exits: image L2/4, text L1/4, decoder avg 1.6/4 over 7 tokens;
-     * expected time reduction 52.1% (layers), 48.3% (FLOPs)}.
+     * expected time reduction 52.1% (layers), 48.3% (layer FLOPs), 40.2% (whole-pass FLOPs)}.
      */
     static String summary(ExitTrace t, boolean scoringPass) {
         List<String> parts = new ArrayList<>();
@@ -140,8 +140,10 @@ final class ResultPrinter {
             parts.add(String.format(Locale.ROOT, "decoder avg %.1f/%d over %d tokens", t.decoderLayersUsed(),
                     t.decoderLayers(), t.decoder().size()));
         }
-        return String.format(Locale.ROOT, "exits: %s; expected time reduction %.1f%% (layers), %.1f%% (FLOPs)",
-                String.join(", ", parts), 100 * t.layerReduction(), 100 * t.flopReduction());
+        return String.format(Locale.ROOT,
+                "exits: %s; expected time reduction %.1f%% (layers), %.1f%% (layer FLOPs), %.1f%% (whole-pass FLOPs)",
+                String.join(", ", parts), 100 * t.layerReduction(), 100 * t.flopReduction(),
+                100 * t.wholePassFlopReduction());
     }
 
     private void gates(ExitTrace t) {
@@ -190,8 +192,10 @@ final class ResultPrinter {
         o.put("decoder_layers_used", t.decoderLayersUsed());
         o.put("flops_run", t.flopsRun());
         o.put("flops_full", t.flopsFull());
+        o.put("flops_fixed", t.flopsFixed());
         o.put("layer_reduction", t.layerReduction());
         o.put("flop_reduction", t.flopReduction());
+        o.put("whole_pass_flop_reduction", t.wholePassFlopReduction());
         return o;
     }
 

@@ -93,6 +93,12 @@ class MueCliTest {
         assertTrue(step.get("gates").size() > 0);
         assertTrue(trace.get("layer_reduction").isNumber());
         assertTrue(trace.get("flop_reduction").isNumber());
+        // The whole pass adds work no exit skips (backbone, embeddings, head): a smaller saving.
+        assertTrue(trace.get("flops_fixed").asLong() > 0);
+        double layerFlops = trace.get("flop_reduction").asDouble();
+        double whole = trace.get("whole_pass_flop_reduction").asDouble();
+        assertTrue(layerFlops <= 0 ? whole == layerFlops : whole > 0 && whole < layerFlops,
+                "whole-pass " + whole + " vs layers " + layerFlops);
     }
 
     @Test
@@ -185,6 +191,7 @@ class MueCliTest {
         t.get("decoder").forEach(d -> assertEquals(t.get("decoder_layers").asInt(), d.get("exit_layer").asInt()));
         assertEquals(0.0, t.get("layer_reduction").asDouble(), 1e-12);
         assertEquals(0.0, t.get("flop_reduction").asDouble(), 1e-12);
+        assertEquals(0.0, t.get("whole_pass_flop_reduction").asDouble(), 1e-12);
     }
 
     @Test

@@ -320,7 +320,7 @@ public final class MueSession implements AutoCloseable {
             for (int i = 0; i < n; i++) {
                 BeamSearch.Hypothesis h = best.get(i);
                 out.add(new GenerationResult(tokenizer.decode(h.tokens()).strip(), h.tokens(), h.score(),
-                        trace(enc.exits(i), h.steps(), enc.outputTokens(i), null)));
+                        trace(enc.exits(i), h.steps(), enc.outputTokens(i), null, null)));
             }
             return out;
         }
@@ -383,7 +383,8 @@ public final class MueSession implements AutoCloseable {
                         out.gates().get(i));
                 results.add(new EntailmentResult(ENTAILMENT_ANSWERS.get(bestA), logProbs, probs,
                         trace(enc.exits(i), List.of(step), enc.outputTokens(i),
-                                Arrays.stream(seqs, i * k, (i + 1) * k).mapToInt(q -> q.length).toArray())));
+                                Arrays.stream(seqs, i * k, (i + 1) * k).mapToInt(q -> q.length).toArray(),
+                                Arrays.stream(first, i * k, (i + 1) * k).toArray())));
             }
             return results;
         }
@@ -413,14 +414,25 @@ public final class MueSession implements AutoCloseable {
 
     /**
      * The trace with its FLOP estimates. For generation each decoder step is one token; for
-     * scoring ({@code scoredLengths} non-null) the single step is a pass over those sequences.
+     * scoring ({@code scoredLengths} non-null) the single step is a pass over those sequences,
+     * whose logits are computed from {@code firstScored} on.
      */
     private ExitTrace trace(List<EncoderExit> enc, List<DecoderStepTrace> steps, int encoderTokens,
-            int[] scoredLengths) {
+            int[] scoredLengths, int[] firstScored) {
         ModelConfig c = model.config();
         long run = 0;
         long full = 0;
+        long d = c.dModel();
+        long fixed = Costs.backbone(c) + 10L * encoderTokens * d;
+        if (scoredLengths == null) {
+            fixed += steps.size() * (8 * d + Costs.lmHead(c, 1));
+        } else {
+            for (int r = 0; r < scoredLengths.length; r++) {
+                fixed += scoredLengths[r] * 8 * d + Costs.lmHead(c, scoredLengths[r] - firstScored[r]);
+            }
+        }
         for (EncoderExit e : enc) {
+            fixed += 8L * e.tokens() * d;
             long per = Costs.encoderLayer(c, e.tokens()) + Costs.gate(c, e.tokens());
             run += per * e.exitLayer();
             full += per * c.encoderLayers();
@@ -440,7 +452,7 @@ public final class MueSession implements AutoCloseable {
             run += per * s.exitLayer();
             full += per * c.decoderLayers();
         }
-        return new ExitTrace(enc, steps, c.encoderLayers(), c.decoderLayers(), run, full);
+        return new ExitTrace(enc, steps, c.encoderLayers(), c.decoderLayers(), run, full, fixed);
     }
 
     /** Which streams' exits an {@link ExitTrace} of this session's captions report. */
