@@ -1,5 +1,7 @@
 package dev.mue.api;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -7,16 +9,17 @@ import java.util.Map;
  * (neutral) the model scores highest, with every candidate's score.
  *
  * @param answer        {@code yes}, {@code no} or {@code maybe}
- * @param logProbs      per candidate, its summed log-probability constrained to the candidates
- * @param probabilities per candidate, the softmax of {@code logProbs}
+ * @param logProbs      per candidate, its summed log-probability constrained to the candidates, in
+ *                      the order given (the session's: yes, no, maybe)
+ * @param probabilities per candidate, the softmax of {@code logProbs}, in the same order
  * @param trace         every exit decision (the decoder has one pass)
  */
 public record EntailmentResult(String answer, Map<String, Double> logProbs, Map<String, Double> probabilities,
         ExitTrace trace) {
-    /** Copies the maps. */
+    /** Copies the maps, keeping their iteration order (a plain {@code Map.copyOf} would not). */
     public EntailmentResult {
-        logProbs = Map.copyOf(logProbs);
-        probabilities = Map.copyOf(probabilities);
+        logProbs = Collections.unmodifiableMap(new LinkedHashMap<>(logProbs));
+        probabilities = Collections.unmodifiableMap(new LinkedHashMap<>(probabilities));
     }
 
     /** The label in SNLI-VE terms: entailment, contradiction or neutral. */
