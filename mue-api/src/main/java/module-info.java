@@ -21,6 +21,9 @@ module dev.mue.api {
     exports dev.mue.api.policy;
     exports dev.mue.api.spi;
     exports dev.mue.api.plan;
+    exports dev.mue.api.exit;
+    exports dev.mue.api.layer;
 
     uses dev.mue.api.spi.BackendProvider;
+    uses dev.mue.api.exit.ExitCriterion;
 }

@@ -11,6 +11,7 @@
 module dev.mue.session {
     requires transitive dev.mue.api;
     requires dev.mue.planner;
+    requires transitive dev.mue.runtime;
     requires transitive java.desktop;
 
     exports dev.mue.session;

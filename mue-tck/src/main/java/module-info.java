@@ -13,6 +13,7 @@
 module dev.mue.tck {
     requires transitive dev.mue.api;
     requires dev.mue.planner;
+    requires transitive dev.mue.runtime;
     requires transitive dev.mue.session;
     requires transitive com.fasterxml.jackson.databind;
     requires transitive org.junit.jupiter.api;

@@ -5,7 +5,9 @@ import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.ResolvedWeights;
 import dev.mue.api.model.WeightLayout;
+import dev.mue.api.exit.ExitCriteria;
 import dev.mue.api.plan.Cost;
+import dev.mue.api.plan.CostFormula;
 import dev.mue.api.plan.Costs;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PlanNode;
@@ -84,9 +86,10 @@ public final class Planner {
             int img = c.imageTokens();
             int txt = shapes.maxTextTokens();
             List<Integer> joins = new ArrayList<>();
-            int embImg = add(new PlanNode.Embed(next(), Stream.IMAGE, new Cost(Costs.backbone(c), 0)));
-            int embTxt = add(new PlanNode.Embed(next(), Stream.TEXT,
-                    new Cost(8L * txt * c.dModel(), 4L * txt * c.dModel())));
+            CostFormula image = Costs.imageEmbedding(c);
+            CostFormula tokens = Costs.tokenEmbedding(c);
+            int embImg = add(new PlanNode.Embed(next(), Stream.IMAGE, at(image, 1, img, 0, 0), image));
+            int embTxt = add(new PlanNode.Embed(next(), Stream.TEXT, at(tokens, 0, txt, 0, 0), tokens));
             switch (policy.encoderMode()) {
                 case DECOMPOSED -> {
                     joins.add(stack(Stream.IMAGE, List.of(embImg), c.encoderLayers(), img));
@@ -94,15 +97,22 @@ public final class Planner {
                 }
                 case JOINT -> joins.add(stack(Stream.JOINT, List.of(embImg, embTxt), c.encoderLayers(), img + txt));
             }
-            int out = add(new PlanNode.EncoderOutput(next(), new Cost(10L * (img + txt) * c.dModel(), 0)));
+            CostFormula output = Costs.encoderOutput(c);
+            int out = add(new PlanNode.EncoderOutput(next(), at(output, 0, img + txt, 0, 0), output));
             for (int j : joins) {
                 edge(j, out);
             }
-            int embDec = add(new PlanNode.Embed(next(), Stream.DECODER, new Cost(8L * c.dModel(), 0)));
+            int embDec = add(new PlanNode.Embed(next(), Stream.DECODER, at(tokens, 0, 1, 0, 0), tokens));
             int join = stack(Stream.DECODER, List.of(embDec), c.decoderLayers(), 1);
-            int head = add(new PlanNode.LmHead(next(), new Cost(Costs.lmHead(c, 1),
-                    4L * c.vocabSize() * c.dModel())));
-            edge(join, head);
+            CostFormula head = Costs.lmHead(c);
+            Cost headCost = at(head, 0, 1, 0, 0);
+            int lmHead = add(new PlanNode.LmHead(next(), new Cost(headCost.flops(), 4L * c.vocabSize() * c.dModel()),
+                    head));
+            edge(join, lmHead);
+        }
+
+        private static Cost at(CostFormula f, long items, long tokens, long keys, long memoryKeys) {
+            return new Cost(f.flops(items, tokens, keys, memoryKeys), 0);
         }
 
         private int add(PlanNode n) {
@@ -113,16 +123,24 @@ public final class Planner {
         /** Adds the layers and gates of one stream after {@code entries}; returns the join's id. */
         private int stack(Stream s, List<Integer> entries, int layers, int tokens) {
             long weightBytes = 4L * (4L * c.dModel() * c.dModel() + 2L * c.dModel() * c.ffnDim());
+            String criterion = s == Stream.DECODER ? policy.decoderCriterion() : policy.encoderCriterion();
+            CostFormula gateWork = Costs.gate(c, ExitCriteria.require(criterion, s).measures());
+            Cost gateCost = at(gateWork, 0, tokens, 0, 0);
+            int memory = c.imageTokens() + shapes.maxTextTokens();
             int[] layerIds = new int[layers];
             int[] gateIds = new int[layers - 1];
             int prev = -1;
             for (int l = 1; l <= layers; l++) {
-                long flops = s == Stream.DECODER
-                        ? Costs.decoderLayerStep(c, shapes.maxDecoderTokens(), c.imageTokens() + shapes.maxTextTokens())
-                        : Costs.encoderLayer(c, tokens);
-                PlanNode layer = s == Stream.DECODER
-                        ? new PlanNode.DecoderLayer(next(), l, new Cost(flops, weightBytes))
-                        : new PlanNode.EncoderLayer(next(), s, l, new Cost(flops, weightBytes));
+                PlanNode layer;
+                if (s == Stream.DECODER) {
+                    CostFormula f = Costs.decoderLayer(c);
+                    Cost cost = new Cost(f.flops(0, 1, shapes.maxDecoderTokens(), memory), weightBytes);
+                    layer = new PlanNode.DecoderLayer(next(), l, cost, f, Costs.kvPropagate(c));
+                } else {
+                    CostFormula f = Costs.encoderLayer(c);
+                    Cost cost = new Cost(f.flops(0, tokens, (long) tokens * tokens, 0), weightBytes);
+                    layer = new PlanNode.EncoderLayer(next(), s, l, cost, f);
+                }
                 layerIds[l - 1] = add(layer);
                 if (l == 1) {
                     for (int e : entries) {
@@ -134,21 +152,22 @@ public final class Planner {
                 if (l < layers) {
                     // Placeholder targets are patched below, once the join and next layer exist.
                     gateIds[l - 1] = add(new PlanNode.ExitGate(next(), s, l, -1, -1, l >= policy.minExitLayer(),
-                            new Cost(Costs.gate(c, tokens), 0)));
+                            criterion, gateCost, gateWork));
                     edge(layerIds[l - 1], gateIds[l - 1]);
                     prev = gateIds[l - 1];
                 } else {
                     prev = layerIds[l - 1];
                 }
             }
-            int join = add(new PlanNode.Join(next(), s, Cost.ZERO));
+            int join = add(new PlanNode.Join(next(), s, Cost.ZERO, CostFormula.ZERO));
             edge(prev, join);
             // The else edge of gate i was added as the plain edge gate -> layer i+1; relabel it
             // and add the then edge to the join.
             for (int i = 0; i < gateIds.length; i++) {
                 int g = gateIds[i];
                 PlanNode.ExitGate old = (PlanNode.ExitGate) nodes.get(g);
-                nodes.set(g, new PlanNode.ExitGate(g, s, old.layer(), join, layerIds[i + 1], old.enabled(), old.cost()));
+                nodes.set(g, new PlanNode.ExitGate(g, s, old.layer(), join, layerIds[i + 1], old.enabled(),
+                        old.criterion(), old.cost(), old.work()));
                 for (int e = 0; e < edges.size(); e++) {
                     Plan.Edge ed = edges.get(e);
                     if (ed.from() == g && ed.to() == layerIds[i + 1]) {

@@ -13,7 +13,6 @@ import dev.mue.session.decode.LogSoftmax;
 import dev.mue.session.image.ImagePreprocessor;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
-import dev.mue.api.plan.Costs;
 import dev.mue.api.plan.Plan;
 import dev.mue.planner.Planner;
 import dev.mue.api.plan.PlanShapes;
@@ -28,6 +27,8 @@ import dev.mue.api.spi.EncodedBatch;
 import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
 import dev.mue.api.spi.ScoringOutput;
+import dev.mue.runtime.Runtime;
+import dev.mue.runtime.Traces;
 import dev.mue.api.text.Tokenizer;
 import dev.mue.api.text.Vocabulary;
 import java.awt.image.BufferedImage;
@@ -94,7 +95,7 @@ public final class MueSession implements AutoCloseable {
         }
         Backend b = Backends.create(backendId, options);
         try {
-            this.executable = b.prepare(plan);
+            this.executable = Runtime.prepare(b, plan);
         } catch (RuntimeException e) {
             b.close();
             throw e;
@@ -128,7 +129,7 @@ public final class MueSession implements AutoCloseable {
     private synchronized Compiled entail() {
         if (entailExecutable == null) {
             Plan p = Planner.compile(model, choices.get(Task.ENTAIL).policy(), shapes);
-            entailExecutable = backend.prepare(p);
+            entailExecutable = Runtime.prepare(backend, p);
             entailPlan = p;
         }
         return new Compiled(entailPlan, entailExecutable);
@@ -313,14 +314,14 @@ public final class MueSession implements AutoCloseable {
                 rows[i] = i;
             }
             List<BeamSearch.Hypothesis> best;
-            try (DecoderStepper stepper = executable.decoder(enc, rows)) {
-                best = new BeamSearch(decoding, plan.policy().decoderSchedule(), textTokens).run(stepper, n);
+            try (DecoderStepper stepper = executable.decoder(enc, rows, decoding.maxLength())) {
+                best = new BeamSearch(decoding, textTokens).run(stepper, n);
             }
             List<GenerationResult> out = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 BeamSearch.Hypothesis h = best.get(i);
                 out.add(new GenerationResult(tokenizer.decode(h.tokens()).strip(), h.tokens(), h.score(),
-                        trace(enc.exits(i), h.steps(), enc.outputTokens(i), null, null)));
+                        Traces.generation(plan, enc.exits(i), h.steps(), enc.outputTokens(i))));
             }
             return out;
         }
@@ -356,8 +357,7 @@ public final class MueSession implements AutoCloseable {
         }
         Compiled ve = entail();
         try (EncodedBatch enc = ve.executable().encode(inputs)) {
-            ScoringOutput out = ve.executable().score(enc, exampleOfRow, seqs, first,
-                    ve.plan().policy().decoderSchedule().theta());
+            ScoringOutput out = ve.executable().score(enc, exampleOfRow, seqs, first);
             List<EntailmentResult> results = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 Map<String, Double> logProbs = new LinkedHashMap<>();
@@ -382,9 +382,9 @@ public final class MueSession implements AutoCloseable {
                 DecoderStepTrace step = new DecoderStepTrace(0, answerTokens[bestA][0], out.exitLayer()[i],
                         out.gates().get(i));
                 results.add(new EntailmentResult(ENTAILMENT_ANSWERS.get(bestA), logProbs, probs,
-                        trace(enc.exits(i), List.of(step), enc.outputTokens(i),
+                        Traces.scoring(ve.plan(), enc.exits(i), step, enc.outputTokens(i),
                                 Arrays.stream(seqs, i * k, (i + 1) * k).mapToInt(q -> q.length).toArray(),
-                                Arrays.stream(first, i * k, (i + 1) * k).toArray())));
+                                Arrays.copyOfRange(first, i * k, (i + 1) * k))));
             }
             return results;
         }
@@ -410,49 +410,6 @@ public final class MueSession implements AutoCloseable {
             }
         }
         return s;
-    }
-
-    /**
-     * The trace with its FLOP estimates. For generation each decoder step is one token; for
-     * scoring ({@code scoredLengths} non-null) the single step is a pass over those sequences,
-     * whose logits are computed from {@code firstScored} on.
-     */
-    private ExitTrace trace(List<EncoderExit> enc, List<DecoderStepTrace> steps, int encoderTokens,
-            int[] scoredLengths, int[] firstScored) {
-        ModelConfig c = model.config();
-        long run = 0;
-        long full = 0;
-        long d = c.dModel();
-        long fixed = Costs.backbone(c) + 10L * encoderTokens * d;
-        if (scoredLengths == null) {
-            fixed += steps.size() * (8 * d + Costs.lmHead(c, 1));
-        } else {
-            for (int r = 0; r < scoredLengths.length; r++) {
-                fixed += scoredLengths[r] * 8 * d + Costs.lmHead(c, scoredLengths[r] - firstScored[r]);
-            }
-        }
-        for (EncoderExit e : enc) {
-            fixed += 8L * e.tokens() * d;
-            long per = Costs.encoderLayer(c, e.tokens()) + Costs.gate(c, e.tokens());
-            run += per * e.exitLayer();
-            full += per * c.encoderLayers();
-        }
-        for (DecoderStepTrace s : steps) {
-            long per;
-            if (scoredLengths == null) {
-                per = Costs.decoderLayerStep(c, s.step() + 1, encoderTokens) + Costs.gate(c, 1);
-            } else {
-                per = 0;
-                for (int len : scoredLengths) {
-                    for (int pos = 0; pos < len; pos++) {
-                        per += Costs.decoderLayerStep(c, pos + 1, encoderTokens) + Costs.gate(c, 1);
-                    }
-                }
-            }
-            run += per * s.exitLayer();
-            full += per * c.decoderLayers();
-        }
-        return new ExitTrace(enc, steps, c.encoderLayers(), c.decoderLayers(), run, full, fixed);
     }
 
     /** Which streams' exits an {@link ExitTrace} of this session's captions report. */

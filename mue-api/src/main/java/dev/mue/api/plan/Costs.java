@@ -1,10 +1,13 @@
 package dev.mue.api.plan;
 
+import dev.mue.api.exit.GateMeasure;
 import dev.mue.api.model.ModelConfig;
+import java.util.Set;
 
 /**
- * FLOP estimates of the transformer's parts (a multiply-add counts as two); the planner's node
- * costs and the traces' FLOP-weighted time reduction both use these.
+ * FLOP formulas of the model's parts (a multiply-add counts as two): the planner gives every plan
+ * node one of these ({@link PlanNode#work()}), and traces evaluate the nodes a request executed.
+ * Element-wise work (LayerNorms, GELU, softmax) is counted roughly; the matrix products dominate.
  */
 public final class Costs {
     private Costs() {
@@ -15,31 +18,67 @@ public final class Costs {
         return 2 * rows * in * out;
     }
 
-    /** One encoder layer over {@code tokens} tokens attending to each other. */
-    public static long encoderLayer(ModelConfig c, int tokens) {
+    /**
+     * One encoder layer: per token the q/k/v/out projections and the FFN; per attended key the
+     * scores and the weighted sum.
+     */
+    public static CostFormula encoderLayer(ModelConfig c) {
         long d = c.dModel();
-        return 4 * linear(tokens, d, d) + 2 * 2L * tokens * tokens * d + linear(tokens, d, c.ffnDim())
-                + linear(tokens, c.ffnDim(), d);
+        return new CostFormula(0, 4 * linear(1, d, d) + linear(1, d, c.ffnDim()) + linear(1, c.ffnDim(), d), 4 * d, 0);
     }
 
     /**
-     * One decoder layer for one new token that attends to {@code keys} cached positions (itself
-     * included) and {@code encoderTokens} encoder outputs.
+     * One decoder layer: per token the self-attention's four projections, the cross-attention's query
+     * and output projections and the FFN; per attended key and per attended encoder position the
+     * scores and weighted sums. The cross-attention keys and values of the encoder output are
+     * computed once per example and layer and are not counted per token.
      */
-    public static long decoderLayerStep(ModelConfig c, int keys, int encoderTokens) {
+    public static CostFormula decoderLayer(ModelConfig c) {
         long d = c.dModel();
-        return 6 * linear(1, d, d) + 2 * 2L * keys * d + 2 * 2L * encoderTokens * d + linear(1, d, c.ffnDim())
-                + linear(1, c.ffnDim(), d);
+        return new CostFormula(0, 6 * linear(1, d, d) + linear(1, d, c.ffnDim()) + linear(1, c.ffnDim(), d), 4 * d,
+                4 * d);
     }
 
-    /** The cosine similarity of a gate over {@code tokens} vectors. */
-    public static long gate(ModelConfig c, int tokens) {
-        return 6L * tokens * c.dModel();
+    /** What a skipped decoder layer runs for one propagated position: LayerNorm, key and value projections. */
+    public static CostFormula kvPropagate(ModelConfig c) {
+        long d = c.dModel();
+        return CostFormula.perToken(2 * linear(1, d, d) + 8 * d);
     }
 
-    /** Final LayerNorm and the tied projection for {@code rows} positions. */
-    public static long lmHead(ModelConfig c, int rows) {
-        return linear(rows, c.dModel(), c.vocabSize());
+    /** An exit gate that measures {@code measures} per token of its group. */
+    public static CostFormula gate(ModelConfig c, Set<GateMeasure> measures) {
+        long d = c.dModel();
+        long perToken = 0;
+        if (measures.contains(GateMeasure.COSINE)) {
+            perToken += 6 * d;
+        }
+        if (measures.contains(GateMeasure.TOP_PROBABILITY)) {
+            perToken += 10 * d + linear(1, d, c.vocabSize()) + 3L * c.vocabSize();
+        }
+        return CostFormula.perToken(perToken);
+    }
+
+    /** Final LayerNorm and the tied projection, per position. */
+    public static CostFormula lmHead(ModelConfig c) {
+        return CostFormula.perToken(10L * c.dModel() + linear(1, c.dModel(), c.vocabSize()));
+    }
+
+    /** A token embedding (lookup, type embedding, LayerNorm), per token. */
+    public static CostFormula tokenEmbedding(ModelConfig c) {
+        return CostFormula.perToken(8L * c.dModel());
+    }
+
+    /** The encoder's final LayerNorm, per output token. */
+    public static CostFormula encoderOutput(ModelConfig c) {
+        return CostFormula.perToken(10L * c.dModel());
+    }
+
+    /**
+     * The image embedding: per image the ResNet backbone and {@code image_proj}; per image token
+     * the type embedding and {@code patch_layernorm_embedding}.
+     */
+    public static CostFormula imageEmbedding(ModelConfig c) {
+        return new CostFormula(backbone(c), 8L * c.dModel(), 0, 0);
     }
 
     /** The ResNet backbone and {@code image_proj} for one image. */

@@ -1,5 +1,7 @@
 package dev.mue.api.plan;
 
+import dev.mue.api.exit.ExitCriteria;
+import dev.mue.api.exit.ExitCriterion;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.ResolvedWeights;
@@ -74,6 +76,81 @@ public record Plan(Model model, ExitPolicy policy, PlanShapes shapes, List<PlanN
                 || (stream == Stream.DECODER && n instanceof PlanNode.DecoderLayer)).toList();
     }
 
+    /** The nodes of the encoder stage (embeddings to the encoder output), in id order: a topological order. */
+    public List<PlanNode> encoderStage() {
+        return nodes.stream().filter(n -> !isDecoderStage(n)).toList();
+    }
+
+    /** The nodes of one decoding step (decoder embedding to the LM head), in id order: a topological order. */
+    public List<PlanNode> decoderStage() {
+        return nodes.stream().filter(Plan::isDecoderStage).toList();
+    }
+
+    private static boolean isDecoderStage(PlanNode n) {
+        return switch (n) {
+            case PlanNode.Embed e -> e.stream() == Stream.DECODER;
+            case PlanNode.EncoderLayer e -> false;
+            case PlanNode.DecoderLayer d -> true;
+            case PlanNode.ExitGate g -> g.stream() == Stream.DECODER;
+            case PlanNode.Join j -> j.stream() == Stream.DECODER;
+            case PlanNode.EncoderOutput o -> false;
+            case PlanNode.LmHead h -> true;
+        };
+    }
+
+    /** The edges leaving {@code node}, in plan order. */
+    public List<Edge> outgoing(int node) {
+        return edges.stream().filter(e -> e.from() == node).toList();
+    }
+
+    /** The edges entering {@code node}, in plan order (for a joint first layer: image, then text). */
+    public List<Edge> incoming(int node) {
+        return edges.stream().filter(e -> e.to() == node).toList();
+    }
+
+    /**
+     * The threshold of an encoder gate, or of a decoder gate in a visual-entailment scoring pass
+     * (the schedule's static theta: one pass, one fixed threshold, design §4).
+     */
+    public double threshold(PlanNode.ExitGate gate) {
+        return switch (gate.stream()) {
+            case IMAGE -> policy.imageThreshold();
+            case TEXT -> policy.textThreshold();
+            case JOINT -> policy.jointThreshold();
+            case DECODER -> policy.decoderSchedule().theta();
+        };
+    }
+
+    /**
+     * The threshold of a decoder gate at decoding step {@code step} (0-based) of at most
+     * {@code horizon} generated tokens, per the policy's schedule.
+     */
+    public double threshold(PlanNode.ExitGate gate, int step, int horizon) {
+        if (gate.stream() != Stream.DECODER) {
+            return threshold(gate);
+        }
+        return policy.decoderSchedule().threshold(step, horizon);
+    }
+
+    /**
+     * What the decoder layers after {@code exitLayer} (1-based) keep for the position of a token that
+     * exited there, per the policy's KV policy (design §4), in layer order: the one place the KV
+     * policy is turned into actions. Empty for {@code OMIT} and after the last layer.
+     */
+    public List<KvFill> kvFillAfterExit(int exitLayer) {
+        List<KvFill> out = new ArrayList<>();
+        for (int l = exitLayer + 1; l <= config().decoderLayers(); l++) {
+            switch (policy.kvPolicy()) {
+                case PROPAGATE -> out.add(new KvFill.Propagate(l));
+                case COPY -> out.add(new KvFill.Copy(l, exitLayer));
+                case OMIT -> {
+                    return List.of();
+                }
+            }
+        }
+        return out;
+    }
+
     /** Total estimated cost of every node, i.e. of one encoder pass plus one decoding step with no exit. */
     public Cost totalCost() {
         Cost c = Cost.ZERO;
@@ -108,7 +185,7 @@ public record Plan(Model model, ExitPolicy policy, PlanShapes shapes, List<PlanN
             if (n instanceof PlanNode.ExitGate g) {
                 String th = thresholdText(g.stream());
                 sb.append(g.enabled()
-                        ? String.format(Locale.ROOT, " if cos(out,in) > %s then n%d (%s) else n%d (%s)", th,
+                        ? String.format(Locale.ROOT, " if %s > %s then n%d (%s) else n%d (%s)", score(g), th,
                                 g.thenNode(), nodes.get(g.thenNode()).label(), g.elseNode(),
                                 nodes.get(g.elseNode()).label())
                         : String.format(Locale.ROOT, " disabled (below min layer) -> n%d", g.elseNode()));
@@ -126,6 +203,11 @@ public record Plan(Model model, ExitPolicy policy, PlanShapes shapes, List<PlanN
         }
         sb.append("total (no exits): ").append(totalCost().flopsString()).append('\n');
         return sb.toString();
+    }
+
+    private static String score(PlanNode.ExitGate g) {
+        ExitCriterion c = ExitCriteria.all().get(g.criterion());
+        return c == null ? g.criterion() : c.describe();
     }
 
     private String thresholdText(Stream s) {
@@ -148,7 +230,7 @@ public record Plan(Model model, ExitPolicy policy, PlanShapes shapes, List<PlanN
                 default -> "box";
             };
             String label = n instanceof PlanNode.ExitGate g
-                    ? g.label() + "\\ncos > " + thresholdText(g.stream()) + (g.enabled() ? "" : "\\n(disabled)")
+                    ? g.label() + "\\n" + score(g) + " > " + thresholdText(g.stream()) + (g.enabled() ? "" : "\\n(disabled)")
                     : n.label() + (n.cost().flops() > 0 ? "\\n" + n.cost().flopsString() : "");
             sb.append(String.format(Locale.ROOT, "  n%d [label=\"%s\", shape=%s];%n", n.id(), label, shape));
         }

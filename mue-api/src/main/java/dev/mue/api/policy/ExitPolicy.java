@@ -1,5 +1,7 @@
 package dev.mue.api.policy;
 
+import dev.mue.api.exit.CosineCriterion;
+import dev.mue.api.exit.ExitCriteria;
 import java.util.Locale;
 
 /**
@@ -20,12 +22,19 @@ import java.util.Locale;
  * @param imageRelativeBiasInEncoder whether image tokens get the 2-D relative bias in the encoder;
  *                                   false reproduces the reference code, which drops it
  * @param minExitLayer               gates before this layer (1-based) never exit; 1 means none are held back
+ * @param encoderCriterion           the test of the encoder streams' gates, an {@link
+ *                                   dev.mue.api.exit.ExitCriterion} id ({@code cosine}: MuE's)
+ * @param decoderCriterion           the test of the decoder's gates: {@code cosine} (MuE's) or
+ *                                   {@code calm} (CALM's softmax confidence), or a plugged-in id
  */
 public record ExitPolicy(double imageThreshold, double textThreshold, double jointThreshold,
         DecoderSchedule decoderSchedule, KvPolicy kvPolicy, EncoderMode encoderMode,
-        boolean imageRelativeBiasInEncoder, int minExitLayer) {
+        boolean imageRelativeBiasInEncoder, int minExitLayer, String encoderCriterion, String decoderCriterion) {
 
-    /** Validates thresholds (finite, in [-1, 1]) and the minimum layer. */
+    /**
+     * Validates thresholds (finite, in [-1, 1]), the minimum layer and the criterion ids' form
+     * (whether a criterion with that id exists is checked when a plan is compiled).
+     */
     public ExitPolicy {
         checkThreshold("image", imageThreshold);
         checkThreshold("text", textThreshold);
@@ -35,6 +44,15 @@ public record ExitPolicy(double imageThreshold, double textThreshold, double joi
         }
         if (minExitLayer < 1) {
             throw new IllegalArgumentException("minExitLayer must be at least 1, got " + minExitLayer);
+        }
+        checkCriterion("encoder", encoderCriterion);
+        checkCriterion("decoder", decoderCriterion);
+    }
+
+    private static void checkCriterion(String which, String id) {
+        if (id == null || !ExitCriteria.ID.matcher(id).matches()) {
+            throw new IllegalArgumentException(which + " exit criterion must be an id such as 'cosine' or 'calm', got "
+                    + (id == null ? "none" : "'" + id + "'"));
         }
     }
 
@@ -73,6 +91,8 @@ public record ExitPolicy(double imageThreshold, double textThreshold, double joi
         b.mode = encoderMode;
         b.imageRel = imageRelativeBiasInEncoder;
         b.minLayer = minExitLayer;
+        b.encoderCriterion = encoderCriterion;
+        b.decoderCriterion = decoderCriterion;
         return b;
     }
 
@@ -83,7 +103,9 @@ public record ExitPolicy(double imageThreshold, double textThreshold, double joi
                 : String.format(Locale.ROOT, "joint(>%s)", jointThreshold);
         return enc + ", decoder " + decoderSchedule.describe() + ", kv " + kvPolicy.name().toLowerCase(Locale.ROOT)
                 + (imageRelativeBiasInEncoder ? "" : ", no image relative bias")
-                + (minExitLayer > 1 ? ", min layer " + minExitLayer : "");
+                + (minExitLayer > 1 ? ", min layer " + minExitLayer : "")
+                + (encoderCriterion.equals(CosineCriterion.ID) ? "" : ", encoder criterion " + encoderCriterion)
+                + (decoderCriterion.equals(CosineCriterion.ID) ? "" : ", decoder criterion " + decoderCriterion);
     }
 
     /** Mutable builder for {@link ExitPolicy}. */
@@ -96,6 +118,8 @@ public record ExitPolicy(double imageThreshold, double textThreshold, double joi
         private EncoderMode mode = EncoderMode.DECOMPOSED;
         private boolean imageRel = true;
         private int minLayer = 1;
+        private String encoderCriterion = CosineCriterion.ID;
+        private String decoderCriterion = CosineCriterion.ID;
 
         private Builder() {
         }
@@ -162,9 +186,22 @@ public record ExitPolicy(double imageThreshold, double textThreshold, double joi
             return this;
         }
 
+        /** The exit criterion of the encoder streams' gates (default {@code cosine}). */
+        public Builder encoderCriterion(String id) {
+            encoderCriterion = id;
+            return this;
+        }
+
+        /** The exit criterion of the decoder's gates: {@code cosine} (default) or {@code calm}. */
+        public Builder decoderCriterion(String id) {
+            decoderCriterion = id;
+            return this;
+        }
+
         /** The validated policy. */
         public ExitPolicy build() {
-            return new ExitPolicy(image, text, joint, schedule, kv, mode, imageRel, minLayer);
+            return new ExitPolicy(image, text, joint, schedule, kv, mode, imageRel, minLayer, encoderCriterion,
+                    decoderCriterion);
         }
     }
 }

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mue.api.PolicyFormatException;
+import dev.mue.api.exit.CosineCriterion;
+import dev.mue.api.exit.ExitCriteria;
 import dev.mue.api.files.AtomicFile;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,7 +37,8 @@ import java.util.Set;
  * <p>Required per task: {@code image_threshold}, {@code text_threshold}, {@code decoder}. Optional,
  * with their defaults: {@code encoder} ({@code decomposed}; or {@code joint}), {@code joint_threshold}
  * (the smaller stream threshold), {@code kv_policy} ({@code propagate}; {@code copy}, {@code omit}),
- * {@code image_relative_bias} (true), {@code min_exit_layer} (1), {@code certificate} (none).
+ * {@code image_relative_bias} (true), {@code min_exit_layer} (1), {@code encoder_criterion} and
+ * {@code decoder_criterion} ({@code cosine}; the decoder may use {@code calm}), {@code certificate} (none).
  *
  * <p>Parsing is strict, as for {@code config.json}: invalid JSON, an unknown or missing key, a value
  * of the wrong type or out of range is a {@link PolicyFormatException} whose one line names the
@@ -53,7 +56,8 @@ public final class PolicyFile {
     private static final long MAX_BYTES = 4 << 20;
     private static final Set<String> ROOT_KEYS = Set.of("format", "version", "caption", "entail");
     private static final Set<String> TASK_KEYS = Set.of("encoder", "image_threshold", "text_threshold",
-            "joint_threshold", "decoder", "kv_policy", "image_relative_bias", "min_exit_layer", "certificate");
+            "joint_threshold", "decoder", "kv_policy", "image_relative_bias", "min_exit_layer", "encoder_criterion",
+            "decoder_criterion", "certificate");
     private static final Set<String> CERT_KEYS = Set.of("task", "loss", "delta", "epsilon", "n", "empirical_risk",
             "p_value", "p_value_method", "fwer_method", "data", "model_sha256", "grid", "path", "measured");
     private static final Set<String> DATA_KEYS = Set.of("split", "seed", "examples", "path_examples", "test_examples",
@@ -146,14 +150,27 @@ public final class PolicyFile {
         if (minLayer < 1) {
             throw c.error(at + ".min_exit_layer", "must be at least 1, got " + minLayer);
         }
+        String encoderCriterion = criterion(c, n, at, "encoder_criterion");
+        String decoderCriterion = criterion(c, n, at, "decoder_criterion");
         ExitPolicy p = ExitPolicy.builder().encoderMode(encoder).imageThreshold(image).textThreshold(text)
                 .jointThreshold(joint).decoderSchedule(schedule).kvPolicy(kv).imageRelativeBiasInEncoder(imageRel)
-                .minExitLayer(minLayer).build();
+                .minExitLayer(minLayer).encoderCriterion(encoderCriterion).decoderCriterion(decoderCriterion).build();
         Certificate cert = n.has("certificate") ? certificate(c, n.get("certificate"), at + ".certificate") : null;
         if (cert != null && Task.parse(cert.task()) != task) {
             throw c.error(at + ".certificate.task", "is '" + cert.task() + "' in the '" + task.key() + "' entry");
         }
         return new TaskPolicy(p, cert);
+    }
+
+    private static String criterion(Ctx c, JsonNode n, String at, String key) {
+        if (!n.has(key)) {
+            return CosineCriterion.ID;
+        }
+        String id = c.string(n, at, key);
+        if (!ExitCriteria.ID.matcher(id).matches()) {
+            throw c.error(at + "." + key, "must be an exit criterion id such as cosine or calm, got '" + id + "'");
+        }
+        return id;
     }
 
     private static DecoderSchedule schedule(Ctx c, JsonNode n, String at) {
@@ -270,6 +287,13 @@ public final class PolicyFile {
         o.put("kv_policy", p.kvPolicy().name().toLowerCase(Locale.ROOT));
         o.put("image_relative_bias", p.imageRelativeBiasInEncoder());
         o.put("min_exit_layer", p.minExitLayer());
+        // Written only when not MuE's default, so that files of earlier versions read and write the same.
+        if (!p.encoderCriterion().equals(CosineCriterion.ID)) {
+            o.put("encoder_criterion", p.encoderCriterion());
+        }
+        if (!p.decoderCriterion().equals(CosineCriterion.ID)) {
+            o.put("decoder_criterion", p.decoderCriterion());
+        }
         if (tp.certificate() != null) {
             o.set("certificate", certificate(tp.certificate()));
         }

@@ -15,12 +15,13 @@ public interface Backend extends AutoCloseable {
     String device();
 
     /**
-     * Prepares a plan: uploads or lays out the weights once. The executable is valid until it or
-     * this backend is closed.
+     * Prepares a plan: uploads or lays out the weights once, and returns either layer operations
+     * that the runtime drives or a program compiled from the plan. What it returns is valid until
+     * it or this backend is closed.
      *
      * @throws dev.mue.api.UnsupportedFeatureException when the plan needs a capability this backend lacks
      */
-    Executable prepare(Plan plan);
+    Prepared prepare(Plan plan);
 
     /** Releases the backend's resources. */
     @Override

@@ -12,12 +12,11 @@ public interface DecoderStepper extends AutoCloseable {
 
     /**
      * Feeds one token per row at the next position (position 0 is bos) and runs the decoder with
-     * per-row exits against {@code threshold}.
+     * per-row exits at this step's threshold (the plan's schedule at this step).
      *
-     * @param tokens    one dictionary id per row
-     * @param threshold the decoder threshold at this step
+     * @param tokens one dictionary id per row
      */
-    StepOutput step(int[] tokens, double threshold);
+    StepOutput step(int[] tokens);
 
     /**
      * Re-forms the rows: new row {@code r} continues old row {@code parents[r]}. Rows may be

@@ -5,8 +5,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A plan prepared on a backend: runs the encoder with per-example, per-stream exits, and the
- * decoder either step by step ({@link #decoder}) or once over whole sequences ({@link #score}).
+ * A plan ready to run: the encoder with per-example, per-stream exits, and the decoder either step
+ * by step ({@link #decoder}) or once over whole sequences ({@link #score}). The runtime
+ * ({@code dev.mue.runtime.Runtime.prepare}) makes one from what a backend prepared: it executes
+ * the plan itself over an interpretive backend's layer operations, or checks requests in front of
+ * a compiling backend's program. Every threshold comes from the plan (its gate nodes and the
+ * policy's schedule), never from the caller.
  *
  * <p>Beam search, no-repeat-ngram and candidate scoring live above this interface
  * ({@code dev.mue.session.decode}), so every backend makes the same choices from the same logits.
@@ -26,22 +30,23 @@ public interface Executable extends AutoCloseable {
 
     /**
      * Starts incremental decoding with one row per entry of {@code exampleOfRow}, each attending
-     * to that example's encoder output.
+     * to that example's encoder output. Step {@code t} (0-based) runs the decoder gates at the
+     * schedule's threshold for step {@code t} of at most {@code horizon} generated tokens.
+     *
+     * @param horizon N of the decoder schedule (design §4): the most tokens the caller generates
      */
-    DecoderStepper decoder(EncodedBatch encoded, int[] exampleOfRow);
+    DecoderStepper decoder(EncodedBatch encoded, int[] exampleOfRow, int horizon);
 
     /**
      * Runs the decoder once, causally, over whole sequences; the exit gate makes one decision per
-     * example over all that example's rows and positions, against a fixed {@code threshold}.
+     * example over all that example's rows and positions, against the schedule's static threshold.
      *
      * @param encoded       the encoder output
      * @param exampleOfRow  per row, its example
      * @param sequences     per row, the decoder input (bos first)
      * @param firstScored   per row, the first position whose logits are returned
-     * @param threshold     the decoder threshold
      */
-    ScoringOutput score(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences, int[] firstScored,
-            double threshold);
+    ScoringOutput score(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences, int[] firstScored);
 
     /**
      * What this backend compiled from the plan, for {@code mue plan --backend ID}: e.g. the tf
@@ -55,7 +60,7 @@ public interface Executable extends AutoCloseable {
         return Optional.empty();
     }
 
-    /** Releases what {@link Backend#prepare} allocated. */
+    /** Releases what was prepared for the plan. */
     @Override
     void close();
 }

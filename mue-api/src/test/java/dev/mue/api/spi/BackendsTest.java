@@ -46,7 +46,7 @@ class BackendsTest {
                 }
 
                 @Override
-                public Executable prepare(Plan plan) {
+                public Prepared prepare(Plan plan) {
                     throw new UnsupportedOperationException("selection test backend prepares nothing");
                 }
 

@@ -4,7 +4,7 @@ import dev.mue.api.BackendUnavailableException;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.BackendOptions;
-import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.Prepared;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvNaiveKernels;
 import java.util.concurrent.ForkJoinPool;
@@ -66,8 +66,8 @@ public final class JvBackend implements Backend {
     }
 
     @Override
-    public Executable prepare(Plan plan) {
-        return new JvExecutable(plan, kernels, pool);
+    public Prepared prepare(Plan plan) {
+        return new Prepared.Interpreted(new JvLayerOps(plan, kernels, pool));
     }
 
     @Override

@@ -1,7 +1,6 @@
 package dev.mue.session.decode;
 
 import dev.mue.api.DecoderStepTrace;
-import dev.mue.api.policy.DecoderSchedule;
 import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.StepOutput;
 import dev.mue.api.text.Vocabulary;
@@ -21,13 +20,12 @@ import java.util.List;
  */
 public final class BeamSearch {
     private final DecodingOptions options;
-    private final DecoderSchedule schedule;
     /** The tokens generation may emit besides eos, or null for every token. */
     private final java.util.BitSet allowed;
 
-    /** A search with the given settings and decoder threshold schedule, over every token. */
-    public BeamSearch(DecodingOptions options, DecoderSchedule schedule) {
-        this(options, schedule, null);
+    /** A search with the given settings, over every token. */
+    public BeamSearch(DecodingOptions options) {
+        this(options, null);
     }
 
     /**
@@ -35,9 +33,8 @@ public final class BeamSearch {
      * hypothesis): e.g. a caption over text entries only ({@code Tokenizer.textTokens}), as OFA's
      * captioning constrains it; null allows every token.
      */
-    public BeamSearch(DecodingOptions options, DecoderSchedule schedule, java.util.BitSet allowed) {
+    public BeamSearch(DecodingOptions options, java.util.BitSet allowed) {
         this.options = options;
-        this.schedule = schedule;
         this.allowed = allowed == null ? null : (java.util.BitSet) allowed.clone();
     }
 
@@ -71,7 +68,8 @@ public final class BeamSearch {
     }
 
     /**
-     * Runs the search. The stepper must start with one row per example, in example order.
+     * Runs the search. The stepper must start with one row per example, in example order, and have
+     * been created with the options' maximum length as its horizon (the decoder schedule's N).
      *
      * @return the best hypothesis of every example
      */
@@ -97,7 +95,7 @@ public final class BeamSearch {
                     }
                 }
             }
-            StepOutput out = stepper.step(feed, schedule.threshold(step, options.maxLength()));
+            StepOutput out = stepper.step(feed);
             List<Integer> parents = new ArrayList<>();
             r = 0;
             for (int e = 0; e < examples; e++) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mue.api.GateRecord;
 import dev.mue.api.plan.Stream;
-import dev.mue.api.policy.DecoderSchedule;
 import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.StepOutput;
 import dev.mue.api.text.Vocabulary;
@@ -27,7 +26,6 @@ class BeamSearchTest {
     private static class TableModel implements DecoderStepper {
         final List<int[]> prefixes = new ArrayList<>();
         final List<Integer> examples = new ArrayList<>();
-        final List<Double> thresholds = new ArrayList<>();
 
         TableModel(int examples) {
             for (int e = 0; e < examples; e++) {
@@ -52,8 +50,8 @@ class BeamSearchTest {
         }
 
         @Override
-        public StepOutput step(int[] tokens, double threshold) {
-            thresholds.add(threshold);
+        public StepOutput step(int[] tokens) {
+            double threshold = 0.5;
             float[][] out = new float[tokens.length][];
             List<List<GateRecord>> gates = new ArrayList<>();
             int[] exit = new int[tokens.length];
@@ -98,7 +96,7 @@ class BeamSearchTest {
         allowed.set(5);
         allowed.set(7);
         DecodingOptions o = new DecodingOptions(3, 6, 0, 1.0);
-        List<BeamSearch.Hypothesis> hs = new BeamSearch(o, new DecoderSchedule.Fixed(0.5), allowed).run(new TableModel(2), 2);
+        List<BeamSearch.Hypothesis> hs = new BeamSearch(o, allowed).run(new TableModel(2), 2);
         boolean sawBoth = false;
         for (BeamSearch.Hypothesis h : hs) {
             for (int t : h.tokens()) {
@@ -109,7 +107,7 @@ class BeamSearchTest {
         assertTrue(sawBoth, "something was generated");
         // Without the list the same model generates other tokens.
         boolean other = false;
-        for (BeamSearch.Hypothesis h : new BeamSearch(o, new DecoderSchedule.Fixed(0.5)).run(new TableModel(2), 2)) {
+        for (BeamSearch.Hypothesis h : new BeamSearch(o).run(new TableModel(2), 2)) {
             for (int t : h.tokens()) {
                 other |= t != 5 && t != 7;
             }
@@ -121,8 +119,8 @@ class BeamSearchTest {
     private static DecoderStepper bosLover() {
         return new TableModel(1) {
             @Override
-            public StepOutput step(int[] tokens, double threshold) {
-                StepOutput o = super.step(tokens, threshold);
+            public StepOutput step(int[] tokens) {
+                StepOutput o = super.step(tokens);
                 for (float[] row : o.logits()) {
                     row[Vocabulary.BOS] = 100;
                 }
@@ -135,11 +133,11 @@ class BeamSearchTest {
     void bosIsBannedOnlyWhenTheOptionsSaySo() {
         // OFA's generator (pad masked only) emits it; mue's bundles' rule never does.
         DecodingOptions ofa = new DecodingOptions(1, 4, 0, 1.0, false);
-        int[] allowed = new BeamSearch(ofa, new DecoderSchedule.Fixed(0.5)).run(bosLover(), 1).get(0).tokens();
+        int[] allowed = new BeamSearch(ofa).run(bosLover(), 1).get(0).tokens();
         assertEquals(Vocabulary.BOS, allowed[0], Arrays.toString(allowed));
         DecodingOptions mue = ofa.withBanBos(true);
         assertTrue(mue.banBos() && new DecodingOptions(1, 4, 0, 1.0).banBos(), "mue's rule is the default");
-        int[] banned = new BeamSearch(mue, new DecoderSchedule.Fixed(0.5)).run(bosLover(), 1).get(0).tokens();
+        int[] banned = new BeamSearch(mue).run(bosLover(), 1).get(0).tokens();
         for (int t : banned) {
             assertTrue(t != Vocabulary.BOS, Arrays.toString(banned));
         }
@@ -149,7 +147,7 @@ class BeamSearchTest {
     void greedyFollowsTheArgmaxAndMasksSpecials() {
         DecodingOptions o = new DecodingOptions(1, 6, 0, 1.0);
         TableModel m = new TableModel(1);
-        BeamSearch.Hypothesis h = new BeamSearch(o, new DecoderSchedule.Fixed(0.5)).run(m, 1).get(0);
+        BeamSearch.Hypothesis h = new BeamSearch(o).run(m, 1).get(0);
         // Replay: at every step the chosen token is the best allowed one.
         int[] prefix = {Vocabulary.BOS};
         int[] toks = h.tokens();
@@ -180,7 +178,7 @@ class BeamSearchTest {
         int maxLen = 3;
         DecodingOptions o = new DecodingOptions(64, maxLen, 0, 1.0);
         TableModel m = new TableModel(1);
-        BeamSearch.Hypothesis h = new BeamSearch(o, new DecoderSchedule.Fixed(1)).run(m, 1).get(0);
+        BeamSearch.Hypothesis h = new BeamSearch(o).run(m, 1).get(0);
         double[] best = {Double.NEGATIVE_INFINITY};
         int[][] bestSeq = {null};
         enumerate(new int[] {Vocabulary.BOS}, 0, maxLen, 0.0, best, bestSeq);
@@ -216,7 +214,7 @@ class BeamSearchTest {
         DecodingOptions o = new DecodingOptions(3, 12, 2, 1.0);
         for (int e = 0; e < 5; e++) {
             TableModel m = new TableModel(e + 1);
-            List<BeamSearch.Hypothesis> hs = new BeamSearch(o, new DecoderSchedule.Fixed(1)).run(m, e + 1);
+            List<BeamSearch.Hypothesis> hs = new BeamSearch(o).run(m, e + 1);
             for (BeamSearch.Hypothesis h : hs) {
                 int[] t = new int[h.tokens().length + 1];
                 t[0] = Vocabulary.BOS;
@@ -233,33 +231,22 @@ class BeamSearchTest {
     void batchGivesTheResultsOfSingleExamplesAndMaxLengthForcesEos() {
         DecodingOptions o = new DecodingOptions(4, 5, 3, 1.0);
         int n = 4;
-        List<BeamSearch.Hypothesis> batch = new BeamSearch(o, new DecoderSchedule.Fixed(1)).run(new TableModel(n), n);
+        List<BeamSearch.Hypothesis> batch = new BeamSearch(o).run(new TableModel(n), n);
         for (int e = 0; e < n; e++) {
             final int ex = e;
             TableModel single = new TableModel(1) {
                 @Override
-                public StepOutput step(int[] tokens, double threshold) {
+                public StepOutput step(int[] tokens) {
                     for (int r = 0; r < examples.size(); r++) {
                         examples.set(r, ex);
                     }
-                    return super.step(tokens, threshold);
+                    return super.step(tokens);
                 }
             };
-            BeamSearch.Hypothesis h = new BeamSearch(o, new DecoderSchedule.Fixed(1)).run(single, 1).get(0);
+            BeamSearch.Hypothesis h = new BeamSearch(o).run(single, 1).get(0);
             assertArrayEquals(h.tokens(), batch.get(e).tokens(), "example " + e);
             assertEquals(h.score(), batch.get(e).score());
             assertTrue(h.tokens().length <= 5);
-        }
-    }
-
-    @Test
-    void thresholdScheduleIsAppliedPerStep() {
-        DecodingOptions o = new DecodingOptions(2, 4, 0, 1.0);
-        TableModel m = new TableModel(1);
-        DecoderSchedule s = new DecoderSchedule.Decay(0.99, 0.95, 1.0);
-        new BeamSearch(o, s).run(m, 1);
-        for (int t = 0; t < m.thresholds.size(); t++) {
-            assertEquals(s.threshold(t, 4), m.thresholds.get(t), 0.0);
         }
     }
 }

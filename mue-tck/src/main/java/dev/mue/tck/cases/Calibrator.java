@@ -202,8 +202,8 @@ final class Calibrator {
             if (c.generates()) {
                 int n = c.batchSize();
                 int[] rows = IntStream.range(0, n).toArray();
-                try (RecordingStepper rec = new RecordingStepper(ex.decoder(enc, rows), rows)) {
-                    new ReferenceBeamSearch(c.decoding(), c.policy().decoderSchedule(), 0).run(rec, n);
+                try (RecordingStepper rec = new RecordingStepper(ex.decoder(enc, rows, c.decoding().maxLength()), rows)) {
+                    new ReferenceBeamSearch(c.decoding(), 0).run(rec, n);
                     int[] shallowest = null;
                     int step = 0;
                     for (RecordingStepper.Call call : rec.calls()) {
@@ -233,7 +233,7 @@ final class Calibrator {
             }
             if (c.scores()) {
                 TckCase.Scoring s = c.scoring();
-                ScoringOutput out = ex.score(enc, s.exampleOfRow(), s.sequences(), s.firstScored(), s.threshold());
+                ScoringOutput out = ex.score(enc, s.exampleOfRow(), s.sequences(), s.firstScored());
                 for (int e = 0; e < out.exitLayer().length; e++) {
                     exits.add(out.exitLayer()[e]);
                     for (GateRecord g : out.gates().get(e)) {

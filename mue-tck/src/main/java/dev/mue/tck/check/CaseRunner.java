@@ -9,6 +9,7 @@ import dev.mue.api.spi.EncodedBatch;
 import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
 import dev.mue.api.spi.ScoringOutput;
+import dev.mue.runtime.Runtime;
 import dev.mue.tck.cases.TckCase;
 import dev.mue.tck.reference.RecordingStepper;
 import dev.mue.tck.reference.ReferenceBeamSearch;
@@ -52,7 +53,7 @@ public final class CaseRunner {
         if (r == null || r.tckCase() != c) {
             ReferenceRun ref = reference(c);
             Plan plan = c.plan();
-            try (Executable ex = backend.prepare(plan)) {
+            try (Executable ex = Runtime.prepare(backend, plan)) {
                 r = run(backend.id(), ex, c, ref);
             }
             BACKEND.put(key, r);
@@ -83,9 +84,9 @@ public final class CaseRunner {
                 Arrays.fill(ties, -1);
                 Arrays.fill(close, -1);
                 if (c.generates()) {
-                    try (RecordingStepper rec = new RecordingStepper(ex.decoder(enc, rows), rows)) {
+                    try (RecordingStepper rec = new RecordingStepper(ex.decoder(enc, rows, c.decoding().maxLength()), rows)) {
                         ReferenceBeamSearch.Result res = new ReferenceBeamSearch(c.decoding(),
-                                c.policy().decoderSchedule(), Tolerances.TOKEN_TIE).run(rec, n);
+                                Tolerances.TOKEN_TIE).run(rec, n);
                         hyps = res.best();
                         ties = res.firstTieStep();
                         calls = rec.calls();
@@ -106,15 +107,15 @@ public final class CaseRunner {
                             step++;
                         }
                     }
-                    try (DecoderStepper s = ex.decoder(enc, rows)) {
-                        shared = new BeamSearch(c.decoding(), c.policy().decoderSchedule()).run(s, n);
+                    try (DecoderStepper s = ex.decoder(enc, rows, c.decoding().maxLength())) {
+                        shared = new BeamSearch(c.decoding()).run(s, n);
                     }
                 }
                 CaseRun.Scored scored = null;
                 if (c.scores()) {
                     TckCase.Scoring s = c.scoring();
                     ReferenceExecutor.ScoreResult o = ex.scoreExact(enc, s.exampleOfRow(), s.sequences(),
-                            s.firstScored(), s.threshold());
+                            s.firstScored());
                     scored = new CaseRun.Scored(o.logits(), o.exitLayer(), o.gates());
                 }
                 List<CaseRun.Single> singles = new ArrayList<>();
@@ -124,16 +125,15 @@ public final class CaseRunner {
                             CaseRun.Example e = new CaseRun.Example(one.exits(0), one.outputTokens(0), one.outputExact(0));
                             BeamSearch.Hypothesis h = null;
                             if (c.generates()) {
-                                try (DecoderStepper st = ex.decoder(one, new int[] {0})) {
-                                    h = new ReferenceBeamSearch(c.decoding(), c.policy().decoderSchedule(),
-                                            Tolerances.TOKEN_TIE).run(st, 1).best().get(0);
+                                try (DecoderStepper st = ex.decoder(one, new int[] {0}, c.decoding().maxLength())) {
+                                    h = new ReferenceBeamSearch(c.decoding(), Tolerances.TOKEN_TIE).run(st, 1).best().get(0);
                                 }
                             }
                             CaseRun.Scored sc = null;
                             if (c.scores()) {
                                 TckCase.Scoring s = c.scoring().onlyExample(i);
                                 ReferenceExecutor.ScoreResult o = ex.scoreExact(one, s.exampleOfRow(), s.sequences(),
-                                        s.firstScored(), s.threshold());
+                                        s.firstScored());
                                 sc = new CaseRun.Scored(o.logits(), o.exitLayer(), o.gates());
                             }
                             singles.add(new CaseRun.Single(e, h, sc));
@@ -159,17 +159,17 @@ public final class CaseRunner {
             List<RecordingStepper.Call> replay = new ArrayList<>();
             List<BeamSearch.Hypothesis> hyps = null;
             if (c.generates()) {
-                try (RecordingStepper rec = new RecordingStepper(ex.decoder(enc, rows), rows)) {
+                try (RecordingStepper rec = new RecordingStepper(ex.decoder(enc, rows, c.decoding().maxLength()), rows)) {
                     for (RecordingStepper.Call call : ref.run().replay()) {
                         switch (call) {
-                            case RecordingStepper.Step s -> rec.step(s.tokens(), s.threshold());
+                            case RecordingStepper.Step s -> rec.step(s.tokens());
                             case RecordingStepper.Reorder ro -> rec.reorder(ro.parents());
                         }
                     }
                     replay = rec.calls();
                 }
-                try (DecoderStepper s = ex.decoder(enc, rows)) {
-                    hyps = new BeamSearch(c.decoding(), c.policy().decoderSchedule()).run(s, n);
+                try (DecoderStepper s = ex.decoder(enc, rows, c.decoding().maxLength())) {
+                    hyps = new BeamSearch(c.decoding()).run(s, n);
                 }
             }
             CaseRun.Scored scored = null;
@@ -182,8 +182,8 @@ public final class CaseRunner {
                     try (EncodedBatch one = ex.encode(List.of(inputs.get(i)))) {
                         BeamSearch.Hypothesis h = null;
                         if (c.generates()) {
-                            try (DecoderStepper st = ex.decoder(one, new int[] {0})) {
-                                h = new BeamSearch(c.decoding(), c.policy().decoderSchedule()).run(st, 1).get(0);
+                            try (DecoderStepper st = ex.decoder(one, new int[] {0}, c.decoding().maxLength())) {
+                                h = new BeamSearch(c.decoding()).run(st, 1).get(0);
                             }
                         }
                         CaseRun.Scored sc = c.scores() ? score(ex, one, c.scoring().onlyExample(i)) : null;
@@ -200,7 +200,7 @@ public final class CaseRunner {
     }
 
     private static CaseRun.Scored score(Executable ex, EncodedBatch enc, TckCase.Scoring s) {
-        ScoringOutput o = ex.score(enc, s.exampleOfRow(), s.sequences(), s.firstScored(), s.threshold());
+        ScoringOutput o = ex.score(enc, s.exampleOfRow(), s.sequences(), s.firstScored());
         double[][][] logits = new double[o.logits().length][][];
         for (int r = 0; r < logits.length; r++) {
             logits[r] = new double[o.logits()[r].length][];

@@ -91,12 +91,12 @@ public final class NativeMemory {
     }
 
     private static void request(Executable ex, EncoderInput in, int i) {
-        try (EncodedBatch enc = ex.encode(List.of(in)); DecoderStepper s = ex.decoder(enc, new int[] {0, 0})) {
-            s.step(new int[] {0, 0}, 1.0);
+        try (EncodedBatch enc = ex.encode(List.of(in)); DecoderStepper s = ex.decoder(enc, new int[] {0, 0}, 16)) {
+            s.step(new int[] {0, 0});
             s.reorder(new int[] {1, 0});
-            s.step(new int[] {4 + i % 10, 5}, 0.5);
+            s.step(new int[] {4 + i % 10, 5});
             if (i % 8 == 0) {
-                ex.score(enc, new int[] {0}, new int[][] {{0, 4 + i % 10, 5}}, new int[] {1}, 0.5);
+                ex.score(enc, new int[] {0}, new int[][] {{0, 4 + i % 10, 5}}, new int[] {1});
             }
         }
     }

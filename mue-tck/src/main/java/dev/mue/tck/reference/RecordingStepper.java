@@ -25,13 +25,12 @@ public final class RecordingStepper implements DecoderStepper {
      * A step and what it returned.
      *
      * @param tokens       the tokens fed, one per row
-     * @param threshold    the threshold passed
      * @param exampleOfRow per row, its example
      * @param logits       per row, the logits (float64 when the stepper is the reference)
      * @param exitLayer    per row, the last layer run
      * @param gates        per row, the gates evaluated
      */
-    public record Step(int[] tokens, double threshold, int[] exampleOfRow, double[][] logits, int[] exitLayer,
+    public record Step(int[] tokens, int[] exampleOfRow, double[][] logits, int[] exitLayer,
             List<List<GateRecord>> gates) implements Call {
     }
 
@@ -60,21 +59,21 @@ public final class RecordingStepper implements DecoderStepper {
     }
 
     @Override
-    public StepOutput step(int[] tokens, double threshold) {
+    public StepOutput step(int[] tokens) {
         StepOutput out;
         double[][] logits;
         if (inner instanceof ReferenceStepper ref) {
-            ReferenceStepper.ExactStep exact = ref.stepExact(tokens, threshold);
+            ReferenceStepper.ExactStep exact = ref.stepExact(tokens);
             out = exact.toStepOutput();
             logits = exact.logits();
         } else {
-            out = inner.step(tokens, threshold);
+            out = inner.step(tokens);
             logits = new double[out.logits().length][];
             for (int r = 0; r < logits.length; r++) {
                 logits[r] = ReferenceMath.toDouble(out.logits()[r]);
             }
         }
-        calls.add(new Step(tokens.clone(), threshold, exampleOfRow.clone(), logits, out.exitLayer().clone(),
+        calls.add(new Step(tokens.clone(), exampleOfRow.clone(), logits, out.exitLayer().clone(),
                 List.copyOf(out.gates())));
         return out;
     }

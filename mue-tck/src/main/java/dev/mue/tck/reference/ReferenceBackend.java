@@ -5,6 +5,7 @@ import dev.mue.api.policy.EncoderMode;
 import dev.mue.api.policy.KvPolicy;
 import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.Capabilities;
+import dev.mue.api.spi.Prepared;
 import java.util.EnumSet;
 import java.util.List;
 
@@ -38,8 +39,8 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public ReferenceExecutable prepare(Plan plan) {
-        return new ReferenceExecutable(plan);
+    public Prepared prepare(Plan plan) {
+        return new Prepared.Compiled(new ReferenceExecutable(plan));
     }
 
     @Override

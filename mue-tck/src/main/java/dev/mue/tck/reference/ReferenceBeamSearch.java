@@ -5,7 +5,6 @@ import dev.mue.api.GateRecord;
 import dev.mue.session.decode.BeamSearch;
 import dev.mue.session.decode.DecodingOptions;
 import dev.mue.session.decode.LogSoftmax;
-import dev.mue.api.policy.DecoderSchedule;
 import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.StepOutput;
 import dev.mue.api.text.Vocabulary;
@@ -32,7 +31,6 @@ import java.util.List;
  */
 public final class ReferenceBeamSearch {
     private final DecodingOptions options;
-    private final DecoderSchedule schedule;
     private final double tieGap;
 
     /**
@@ -40,9 +38,8 @@ public final class ReferenceBeamSearch {
      *
      * @param tieGap log-probability gap below which two ranked candidates count as tied
      */
-    public ReferenceBeamSearch(DecodingOptions options, DecoderSchedule schedule, double tieGap) {
+    public ReferenceBeamSearch(DecodingOptions options, double tieGap) {
         this.options = options;
-        this.schedule = schedule;
         this.tieGap = tieGap;
     }
 
@@ -86,8 +83,7 @@ public final class ReferenceBeamSearch {
                     }
                 }
             }
-            StepOutput out = stepper.step(feed.stream().mapToInt(Integer::intValue).toArray(),
-                    schedule.threshold(step, options.maxLength()));
+            StepOutput out = stepper.step(feed.stream().mapToInt(Integer::intValue).toArray());
             List<Integer> parents = new ArrayList<>();
             int base = 0;
             for (int e = 0; e < examples; e++) {

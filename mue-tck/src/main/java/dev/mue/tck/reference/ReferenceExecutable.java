@@ -79,8 +79,11 @@ public final class ReferenceExecutable implements Executable {
     }
 
     @Override
-    public ReferenceStepper decoder(EncodedBatch encoded, int[] exampleOfRow) {
+    public ReferenceStepper decoder(EncodedBatch encoded, int[] exampleOfRow, int horizon) {
         ReferenceEncodedBatch enc = own(encoded);
+        if (horizon < 1) {
+            throw new InvalidInputException("decoding horizon must be at least 1 token, got " + horizon);
+        }
         List<ReferenceExecutor.Row> rows = new ArrayList<>();
         for (int e : exampleOfRow) {
             if (e < 0 || e >= enc.size()) {
@@ -88,13 +91,12 @@ public final class ReferenceExecutable implements Executable {
             }
             rows.add(executor.newRow(enc.encoded(e)));
         }
-        return new ReferenceStepper(this, rows);
+        return new ReferenceStepper(this, rows, horizon);
     }
 
     @Override
-    public ScoringOutput score(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences, int[] firstScored,
-            double threshold) {
-        ReferenceExecutor.ScoreResult r = scoreExact(encoded, exampleOfRow, sequences, firstScored, threshold);
+    public ScoringOutput score(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences, int[] firstScored) {
+        ReferenceExecutor.ScoreResult r = scoreExact(encoded, exampleOfRow, sequences, firstScored);
         float[][][] logits = new float[r.logits().length][][];
         for (int i = 0; i < logits.length; i++) {
             logits[i] = new float[r.logits()[i].length][];
@@ -105,7 +107,13 @@ public final class ReferenceExecutable implements Executable {
         return new ScoringOutput(logits, r.exitLayer(), r.gates());
     }
 
-    /** {@link #score} in float64. */
+    /** {@link #score} in float64, at the decoder schedule's static threshold (design §4: one pass, one fixed threshold). */
+    public ReferenceExecutor.ScoreResult scoreExact(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences,
+            int[] firstScored) {
+        return scoreExact(encoded, exampleOfRow, sequences, firstScored, plan.policy().decoderSchedule().theta());
+    }
+
+    /** {@link #score} in float64 at an explicit threshold, for tests of the reference itself. */
     public ReferenceExecutor.ScoreResult scoreExact(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences,
             int[] firstScored, double threshold) {
         ReferenceEncodedBatch enc = own(encoded);
@@ -136,6 +144,11 @@ public final class ReferenceExecutable implements Executable {
             ex.add(enc.encoded(i));
         }
         return executor.score(ex, exampleOfRow, sequences, firstScored, threshold);
+    }
+
+    /** The decoder threshold at step {@code step} of at most {@code horizon} tokens, from the policy's schedule. */
+    double decoderThreshold(int step, int horizon) {
+        return plan.policy().decoderSchedule().threshold(step, horizon);
     }
 
     /** Checks a decoder step's input; called by the stepper. */

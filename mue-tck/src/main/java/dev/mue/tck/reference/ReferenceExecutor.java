@@ -5,6 +5,9 @@ import static dev.mue.tck.reference.ReferenceMath.gelu;
 
 import dev.mue.api.EncoderExit;
 import dev.mue.api.GateRecord;
+import dev.mue.api.UnsupportedFeatureException;
+import dev.mue.api.exit.CosineCriterion;
+import dev.mue.api.exit.SoftmaxConfidenceCriterion;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.ResNetConfig;
@@ -62,6 +65,10 @@ public final class ReferenceExecutor {
 
     /** A reference for the model under the policy, for inputs up to {@code shapes}. */
     public ReferenceExecutor(Model model, ExitPolicy policy, PlanShapes shapes) {
+        if (!policy.encoderCriterion().equals(CosineCriterion.ID)) {
+            throw new UnsupportedFeatureException("the reference's encoder gates know the cosine criterion only, not '"
+                    + policy.encoderCriterion() + "'");
+        }
         this.model = model;
         this.c = model.config();
         this.policy = policy;
@@ -722,7 +729,7 @@ public final class ReferenceExecutor {
             row.cache.get(l).add(own[l]);
             double[] y = decoderLayer(l, x, q, t, row.cache.get(l), cross);
             if (l + 1 < layers) {
-                double s = cosine(new double[][] {y}, new double[][] {x});
+                double s = decoderScore(new double[][] {y}, new double[][] {x});
                 boolean go = l + 1 >= policy.minExitLayer() && s > threshold;
                 gates.add(new GateRecord(Stream.DECODER, l + 1, s, threshold, go));
                 x = y;
@@ -810,7 +817,7 @@ public final class ReferenceExecutor {
                     }
                 }
                 if (l + 1 < layers) {
-                    double s = cosine(flatten(y), flatten(x));
+                    double s = decoderScore(flatten(y), flatten(x));
                     boolean go = l + 1 >= policy.minExitLayer() && s > threshold;
                     gates.add(new GateRecord(Stream.DECODER, l + 1, s, threshold, go));
                     x = y;
@@ -837,6 +844,35 @@ public final class ReferenceExecutor {
             }
         }
         return new ScoreResult(logits, exitLayer, List.copyOf(allGates));
+    }
+
+    /**
+     * The score of a decoder gate over the states {@code y} of its positions (inputs {@code x}):
+     * MuE's cosine, or CALM's confidence, the smallest over the positions of the top softmax
+     * probability of the logits read from {@code y}.
+     */
+    private double decoderScore(double[][] y, double[][] x) {
+        return switch (policy.decoderCriterion()) {
+            case CosineCriterion.ID -> cosine(y, x);
+            case SoftmaxConfidenceCriterion.ID -> {
+                double least = 1;
+                for (double[] v : y) {
+                    double[] logits = lmHead(v);
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (double z : logits) {
+                        max = Math.max(max, z);
+                    }
+                    double sum = 0;
+                    for (double z : logits) {
+                        sum += Math.exp(z - max);
+                    }
+                    least = Math.min(least, 1 / sum);
+                }
+                yield least;
+            }
+            default -> throw new UnsupportedFeatureException("the reference knows the cosine and calm criteria, not '"
+                    + policy.decoderCriterion() + "'");
+        };
     }
 
     private static double[][] flatten(double[][][] x) {

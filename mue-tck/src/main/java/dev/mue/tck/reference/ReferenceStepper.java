@@ -10,11 +10,14 @@ import java.util.List;
 /** The reference's incremental decoder: one {@link ReferenceExecutor.Row} per live row. */
 public final class ReferenceStepper implements DecoderStepper {
     private final ReferenceExecutable owner;
+    private final int horizon;
     private List<ReferenceExecutor.Row> rows;
+    private int step;
 
-    ReferenceStepper(ReferenceExecutable owner, List<ReferenceExecutor.Row> rows) {
+    ReferenceStepper(ReferenceExecutable owner, List<ReferenceExecutor.Row> rows, int horizon) {
         this.owner = owner;
         this.rows = new ArrayList<>(rows);
+        this.horizon = horizon;
     }
 
     /**
@@ -46,14 +49,23 @@ public final class ReferenceStepper implements DecoderStepper {
     }
 
     @Override
-    public StepOutput step(int[] tokens, double threshold) {
-        return stepExact(tokens, threshold).toStepOutput();
+    public StepOutput step(int[] tokens) {
+        return stepExact(tokens).toStepOutput();
     }
 
-    /** {@link #step} in float64. */
+    /** {@link #step} in float64, at the schedule's threshold of this step. */
+    public ExactStep stepExact(int[] tokens) {
+        return stepExact(tokens, owner.decoderThreshold(step, horizon));
+    }
+
+    /**
+     * {@link #step} in float64 at an explicit {@code threshold} instead of the schedule's: for tests
+     * of the reference itself that need a threshold no schedule gives (e.g. an exit at one step only).
+     */
     public ExactStep stepExact(int[] tokens, double threshold) {
         int position = rows.isEmpty() ? 0 : rows.get(0).position();
         owner.checkStep(rows.size(), tokens, position);
+        step++;
         double[][] logits = new double[rows.size()][];
         int[] exit = new int[rows.size()];
         List<List<GateRecord>> gates = new ArrayList<>();

@@ -10,6 +10,7 @@ import dev.mue.api.spi.BackendProvider;
 import dev.mue.api.spi.Backends;
 import dev.mue.api.spi.Capabilities;
 import dev.mue.api.spi.Executable;
+import dev.mue.runtime.Runtime;
 import dev.mue.tck.cases.TckCase;
 import dev.mue.tck.cases.TckCases;
 import dev.mue.tck.check.CaseRun;
@@ -139,7 +140,7 @@ class BackendConformanceTest {
         TckCase c = TckCases.byName("s2-full-b5-beam3");
         return BadInputs.checks(c).stream().map(check -> DynamicTest.dynamicTest(check.name(), () -> {
             String problem;
-            try (Executable ex = backend.prepare(c.plan())) {
+            try (Executable ex = Runtime.prepare(backend, c.plan())) {
                 problem = BadInputs.run(check, ex);
             }
             tally.badInput(problem == null);

@@ -54,40 +54,40 @@ final class BadInputs {
         out.add(new Check("a negative token id", ex -> ex.encode(List.of(new EncoderInput(good.image(), new int[] {0, -1, 2})))));
         out.add(new Check("a decoder row of an example the batch lacks", ex -> {
             try (EncodedBatch enc = ex.encode(List.of(good))) {
-                ex.decoder(enc, new int[] {0, 1}).close();
+                ex.decoder(enc, new int[] {0, 1}, 16).close();
             }
         }));
         out.add(new Check("a step with fewer tokens than rows", ex -> {
-            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper st = ex.decoder(enc, new int[] {0, 0})) {
-                st.step(new int[] {0}, 1.0);
+            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper st = ex.decoder(enc, new int[] {0, 0}, 16)) {
+                st.step(new int[] {0});
             }
         }));
         out.add(new Check("a step token beyond the vocabulary", ex -> {
-            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper st = ex.decoder(enc, new int[] {0})) {
-                st.step(new int[] {v}, 1.0);
+            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper st = ex.decoder(enc, new int[] {0}, 16)) {
+                st.step(new int[] {v});
             }
         }));
         out.add(new Check("a step past the plan's " + s.maxDecoderTokens() + " decoder positions", ex -> {
-            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper st = ex.decoder(enc, new int[] {0})) {
+            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper st = ex.decoder(enc, new int[] {0}, 16)) {
                 for (int t = 0; t < s.maxDecoderTokens(); t++) {
                     try {
-                        st.step(new int[] {t == 0 ? 0 : 5}, 1.0);
+                        st.step(new int[] {t == 0 ? 0 : 5});
                     } catch (InvalidInputException e) {
                         throw new AssertionError("step " + t + " of " + s.maxDecoderTokens() + " allowed ones was rejected: "
                                 + e.getMessage(), e);
                     }
                 }
-                st.step(new int[] {5}, 1.0);
+                st.step(new int[] {5});
             }
         }));
         out.add(new Check("scoring arrays of different lengths", ex -> {
             try (EncodedBatch enc = ex.encode(List.of(good))) {
-                ex.score(enc, new int[] {0}, new int[][] {{0, 5}, {0, 6}}, new int[] {0}, 1.0);
+                ex.score(enc, new int[] {0}, new int[][] {{0, 5}, {0, 6}}, new int[] {0});
             }
         }));
         out.add(new Check("a scoring row of an example the batch lacks", ex -> {
             try (EncodedBatch enc = ex.encode(List.of(good))) {
-                ex.score(enc, new int[] {3}, new int[][] {{0, 5}}, new int[] {0}, 1.0);
+                ex.score(enc, new int[] {3}, new int[][] {{0, 5}}, new int[] {0});
             }
         }));
         out.add(new Check("a scored sequence over the plan's decoder positions", ex -> {
@@ -95,17 +95,17 @@ final class BadInputs {
             Arrays.fill(seq, 5);
             seq[0] = 0;
             try (EncodedBatch enc = ex.encode(List.of(good))) {
-                ex.score(enc, new int[] {0}, new int[][] {seq}, new int[] {0}, 1.0);
+                ex.score(enc, new int[] {0}, new int[][] {seq}, new int[] {0});
             }
         }));
         out.add(new Check("a first scored position past the sequence", ex -> {
             try (EncodedBatch enc = ex.encode(List.of(good))) {
-                ex.score(enc, new int[] {0}, new int[][] {{0, 5}}, new int[] {2}, 1.0);
+                ex.score(enc, new int[] {0}, new int[][] {{0, 5}}, new int[] {2});
             }
         }));
         out.add(new Check("a scored token beyond the vocabulary", ex -> {
             try (EncodedBatch enc = ex.encode(List.of(good))) {
-                ex.score(enc, new int[] {0}, new int[][] {{0, v}}, new int[] {0}, 1.0);
+                ex.score(enc, new int[] {0}, new int[][] {{0, v}}, new int[] {0});
             }
         }));
         return out;

@@ -127,7 +127,7 @@ class ReferenceSelfTest {
         try (ReferenceExecutable ex = reference(c, ExitPolicy.full());
                 ReferenceEncodedBatch enc = ex.encode(c.encoderInputs())) {
             ReferenceExecutor.ScoreResult s = ex.scoreExact(enc, new int[] {0}, new int[][] {seq}, new int[] {0}, 1.0);
-            try (ReferenceStepper st = ex.decoder(enc, new int[] {0})) {
+            try (ReferenceStepper st = ex.decoder(enc, new int[] {0}, 16)) {
                 for (int t = 0; t < seq.length; t++) {
                     double[] inc = st.stepExact(new int[] {seq[t]}, 1.0).logits()[0];
                     double[] full = s.logits()[0][t];
@@ -148,7 +148,7 @@ class ReferenceSelfTest {
         for (KvPolicy kv : KvPolicy.values()) {
             try (ReferenceExecutable ex = reference(c, ExitPolicy.builder().kvPolicy(kv).build());
                     ReferenceEncodedBatch enc = ex.encode(c.encoderInputs().subList(0, 1))) {
-                try (ReferenceStepper st = ex.decoder(enc, new int[] {0})) {
+                try (ReferenceStepper st = ex.decoder(enc, new int[] {0}, 16)) {
                     double[] last = null;
                     for (int t = 0; t < early.length; t++) {
                         ReferenceStepper.ExactStep o = st.stepExact(new int[] {t == 0 ? 0 : 5 + t}, early[t]);
@@ -164,7 +164,7 @@ class ReferenceSelfTest {
                         assertArrayEquals(new int[] {0, 1, 2, 3}, deep, kv + ": layer 3 holds position 0");
                     }
                 }
-                try (ReferenceStepper st = ex.decoder(enc, new int[] {0})) {
+                try (ReferenceStepper st = ex.decoder(enc, new int[] {0}, 16)) {
                     double[] last = null;
                     for (int t = 0; t < early.length; t++) {
                         last = st.stepExact(new int[] {t == 0 ? 0 : 5 + t}, 1.0).logits()[0];
@@ -213,7 +213,7 @@ class ReferenceSelfTest {
                     assertArrayEquals(eb.outputExact(i), ea.outputExact(i), 0.0, mode + " example " + i);
                 }
                 int[] rows = IntStream.range(0, c.batchSize()).toArray();
-                try (ReferenceStepper sa = a.decoder(ea, rows); ReferenceStepper sb = b.decoder(eb, rows)) {
+                try (ReferenceStepper sa = a.decoder(ea, rows, 16); ReferenceStepper sb = b.decoder(eb, rows, 16)) {
                     for (int t = 0; t < 5; t++) {
                         int[] toks = new int[rows.length];
                         Arrays.fill(toks, t == 0 ? 0 : 6 + t);

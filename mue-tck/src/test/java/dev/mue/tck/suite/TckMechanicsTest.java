@@ -122,7 +122,7 @@ class TckMechanicsTest {
         double[][] logits = s.logits().clone();
         logits[1] = logits[1].clone();
         logits[1][7] += 0.01;
-        calls.set(at, new RecordingStepper.Step(s.tokens(), s.threshold(), s.exampleOfRow(), logits, s.exitLayer(),
+        calls.set(at, new RecordingStepper.Step(s.tokens(), s.exampleOfRow(), logits, s.exitLayer(),
                 s.gates()));
         Report r = Comparison.compare(ref, ref.run(), copy(ref.run(), ref.run().encoded(), calls), Tolerances.VECTOR);
         assertFalse(r.ok());
@@ -137,7 +137,7 @@ class TckMechanicsTest {
         GateRecord first = g.get(0);
         g.set(0, new GateRecord(first.stream(), first.layer(), first.similarity() + 3e-4, first.threshold(), first.exit()));
         gates.set(row, g);
-        calls.set(at, new RecordingStepper.Step(s.tokens(), s.threshold(), s.exampleOfRow(), s.logits(), s.exitLayer(),
+        calls.set(at, new RecordingStepper.Step(s.tokens(), s.exampleOfRow(), s.logits(), s.exitLayer(),
                 gates));
         r = Comparison.compare(ref, ref.run(), copy(ref.run(), ref.run().encoded(), calls), Tolerances.VECTOR);
         assertFalse(r.ok());

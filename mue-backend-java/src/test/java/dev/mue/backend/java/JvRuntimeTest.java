@@ -23,6 +23,10 @@ import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
 import dev.mue.api.spi.ScoringOutput;
 import dev.mue.api.spi.StepOutput;
+import dev.mue.api.spi.Prepared;
+import dev.mue.api.layer.Workspace;
+import dev.mue.api.plan.Plan;
+import dev.mue.runtime.Runtime;
 import dev.mue.api.text.Vocabulary;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,7 +37,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class JvExecutableTest {
+/**
+ * The Java backend's layer operations driven by the runtime, end to end: thresholds at the
+ * extremes, batch == singles with mixed exits, scoring, the joint encoder, kernels and threads,
+ * bad input, the schedule per step, and what the caches hold after each KV fill.
+ */
+class JvRuntimeTest {
     private static JvBackend backend;
     private static final Model MODEL = JvFixture.model(5);
     private static final int[] FEED = {Vocabulary.BOS, 7, 9, 12, 5, 30};
@@ -49,7 +58,7 @@ class JvExecutableTest {
     }
 
     private static Executable prepare(Model m, ExitPolicy p) {
-        return backend.prepare(JvFixture.plan(m, p));
+        return Runtime.prepare(backend, JvFixture.plan(m, p));
     }
 
     private static List<EncoderInput> inputs(int n) {
@@ -60,23 +69,17 @@ class JvExecutableTest {
         return in;
     }
 
-    /** Feeds a fixed token sequence, one step each, and returns the per-step outputs. */
-    private static List<StepOutput> feed(Executable ex, EncodedBatch enc, int[] rows, double[] thresholds) {
+    /** Feeds the first {@code steps} tokens of a fixed sequence, horizon 8, and returns the per-step outputs. */
+    private static List<StepOutput> feed(Executable ex, EncodedBatch enc, int[] rows, int steps) {
         List<StepOutput> outs = new ArrayList<>();
-        try (DecoderStepper s = ex.decoder(enc, rows)) {
-            for (int t = 0; t < thresholds.length; t++) {
+        try (DecoderStepper s = ex.decoder(enc, rows, 8)) {
+            for (int t = 0; t < steps; t++) {
                 int[] toks = new int[rows.length];
                 Arrays.fill(toks, FEED[t]);
-                outs.add(s.step(toks, thresholds[t]));
+                outs.add(s.step(toks));
             }
         }
         return outs;
-    }
-
-    private static double[] constant(double v, int n) {
-        double[] t = new double[n];
-        Arrays.fill(t, v);
-        return t;
     }
 
     @Test
@@ -93,8 +96,8 @@ class JvExecutableTest {
                     assertFalse(e.gates().stream().anyMatch(GateRecord::exit));
                 }
             }
-            List<StepOutput> sa = feed(a, ea, new int[] {0, 1, 2}, constant(1.0, 4));
-            List<StepOutput> sb = feed(b, eb, new int[] {0, 1, 2}, constant(1.0, 4));
+            List<StepOutput> sa = feed(a, ea, new int[] {0, 1, 2}, 4);
+            List<StepOutput> sb = feed(b, eb, new int[] {0, 1, 2}, 4);
             for (int t = 0; t < 4; t++) {
                 for (int r = 0; r < 3; r++) {
                     assertArrayEquals(sb.get(t).logits()[r], sa.get(t).logits()[r]);
@@ -117,8 +120,8 @@ class JvExecutableTest {
                 }
                 assertArrayEquals(eb.output(i), ea.output(i));
             }
-            List<StepOutput> sa = feed(a, ea, new int[] {0, 1, 2}, constant(-1, 5));
-            List<StepOutput> sb = feed(b, eb, new int[] {0, 1, 2}, constant(1.0, 5));
+            List<StepOutput> sa = feed(a, ea, new int[] {0, 1, 2}, 5);
+            List<StepOutput> sb = feed(b, eb, new int[] {0, 1, 2}, 5);
             for (int t = 0; t < 5; t++) {
                 for (int r = 0; r < 3; r++) {
                     assertEquals(1, sa.get(t).exitLayer()[r]);
@@ -148,7 +151,7 @@ class JvExecutableTest {
                 txt.add(e.exits(i).get(1).gates().get(1).similarity());
             }
             int[] rows = {0, 1, 2, 3, 4, 5, 6, 7};
-            for (StepOutput o : feed(probe, e, rows, constant(1.0, 4))) {
+            for (StepOutput o : feed(probe, e, rows, 4)) {
                 for (List<GateRecord> g : o.gates()) {
                     dec.add(g.get(0).similarity());
                 }
@@ -161,8 +164,8 @@ class JvExecutableTest {
             Set<Integer> textExits = new HashSet<>();
             DecodingOptions beam = new DecodingOptions(3, 8, 3, 1.0);
             List<BeamSearch.Hypothesis> batchHyps;
-            try (DecoderStepper s = ex.decoder(batch, new int[] {0, 1, 2, 3, 4, 5, 6, 7})) {
-                batchHyps = new BeamSearch(beam, mixed.decoderSchedule()).run(s, 8);
+            try (DecoderStepper s = ex.decoder(batch, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, beam.maxLength())) {
+                batchHyps = new BeamSearch(beam).run(s, 8);
             }
             Set<Integer> decoderExits = new HashSet<>();
             for (int i = 0; i < 8; i++) {
@@ -171,8 +174,8 @@ class JvExecutableTest {
                     assertArrayEquals(single.output(0), batch.output(i), "encoder output of example " + i);
                     imageExits.add(batch.exits(i).get(0).exitLayer());
                     textExits.add(batch.exits(i).get(1).exitLayer());
-                    try (DecoderStepper s = ex.decoder(single, new int[] {0})) {
-                        BeamSearch.Hypothesis h = new BeamSearch(beam, mixed.decoderSchedule()).run(s, 1).get(0);
+                    try (DecoderStepper s = ex.decoder(single, new int[] {0}, beam.maxLength())) {
+                        BeamSearch.Hypothesis h = new BeamSearch(beam).run(s, 1).get(0);
                         assertArrayEquals(h.tokens(), batchHyps.get(i).tokens(), "tokens of example " + i);
                         assertEquals(h.score(), batchHyps.get(i).score(), 0.0, "score of example " + i);
                         assertEquals(h.steps(), batchHyps.get(i).steps(), "decoder exits of example " + i);
@@ -194,11 +197,11 @@ class JvExecutableTest {
         int[] rows = {0, 0, 1, 1, 2, 2};
         int[] first = {2, 2, 1, 1, 3, 3};
         try (Executable ex = prepare(MODEL, p); EncodedBatch batch = ex.encode(in)) {
-            ScoringOutput all = ex.score(batch, rows, seqs, first, 0.5);
+            ScoringOutput all = ex.score(batch, rows, seqs, first);
             for (int e = 0; e < 3; e++) {
                 try (EncodedBatch single = ex.encode(List.of(in.get(e)))) {
                     ScoringOutput one = ex.score(single, new int[] {0, 0},
-                            new int[][] {seqs[2 * e], seqs[2 * e + 1]}, new int[] {first[2 * e], first[2 * e + 1]}, 0.5);
+                            new int[][] {seqs[2 * e], seqs[2 * e + 1]}, new int[] {first[2 * e], first[2 * e + 1]});
                     assertEquals(one.exitLayer()[0], all.exitLayer()[e]);
                     assertEquals(one.gates().get(0), all.gates().get(e));
                     for (int k = 0; k < 2; k++) {
@@ -212,39 +215,39 @@ class JvExecutableTest {
     }
 
     @Test
-    void kvPolicyDecidesWhatDeeperLayersSeeOfAnEarlyExit() {
-        // Step 0 exits after layer 1 (threshold -1); later steps run every layer and attend to it.
-        double[] th = {-1, 1.0, 1.0, 1.0};
-        List<float[]> step2 = new ArrayList<>();
-        List<float[]> step0 = new ArrayList<>();
-        for (KvPolicy kv : KvPolicy.values()) {
-            ExitPolicy p = ExitPolicy.builder().kvPolicy(kv).build();
-            try (Executable ex = prepare(MODEL, p); EncodedBatch enc = ex.encode(inputs(1))) {
-                List<StepOutput> o = feed(ex, enc, new int[] {0}, th);
-                assertEquals(1, o.get(0).exitLayer()[0]);
-                assertEquals(3, o.get(2).exitLayer()[0]);
-                step0.add(o.get(0).logits()[0]);
-                step2.add(o.get(2).logits()[0]);
-            }
-        }
-        assertArrayEquals(step0.get(0), step0.get(1));
-        assertArrayEquals(step0.get(0), step0.get(2));
-        for (int a = 0; a < 3; a++) {
-            for (int b = a + 1; b < 3; b++) {
-                assertFalse(Arrays.equals(step2.get(a), step2.get(b)),
-                        KvPolicy.values()[a] + " and " + KvPolicy.values()[b] + " must differ after an early exit");
-            }
-        }
-        // Without exits the policies coincide.
-        List<float[]> full = new ArrayList<>();
-        for (KvPolicy kv : KvPolicy.values()) {
-            try (Executable ex = prepare(MODEL, ExitPolicy.builder().kvPolicy(kv).build());
-                    EncodedBatch enc = ex.encode(inputs(1))) {
-                full.add(feed(ex, enc, new int[] {0}, constant(1.0, 3)).get(2).logits()[0]);
-            }
-        }
-        assertArrayEquals(full.get(0), full.get(1));
-        assertArrayEquals(full.get(0), full.get(2));
+    void kvFillsPutTheRightEntryIntoTheSkippedLayers() {
+        Plan plan = JvFixture.plan(MODEL, ExitPolicy.full());
+        JvLayerOps ops = (JvLayerOps) ((Prepared.Interpreted) backend.prepare(plan)).ops();
+        JvMemory memory = ops.encoderOutput(Workspace.none(),
+                ops.embedImages(Workspace.none(), List.of(inputs(1).get(0).image())));
+        JvCaches caches = ops.caches(Workspace.none(), 2, 12);
+        JvStates x = ops.embedDecoder(Workspace.none(), new int[][] {{Vocabulary.BOS}, {7}});
+        ops.prepareCross(memory, 1, new int[] {0});
+        JvStates y = ops.decoderStep(Workspace.none(), 1, x, caches, new int[] {0, 1}, new int[] {0, 0}, memory,
+                new int[] {0, 0});
+        int d = MODEL.config().dModel();
+        // COPY: layer 3 gets exactly layer 1's entry for the position.
+        ops.copyKv(caches, 3, 1, new int[] {0}, new int[] {0});
+        JvCaches.LayerCache l1 = caches.rows[0].layers[1];
+        JvCaches.LayerCache l3 = caches.rows[0].layers[3];
+        assertEquals(1, l3.n);
+        assertArrayEquals(Arrays.copyOf(l1.k, d), Arrays.copyOf(l3.k, d));
+        assertArrayEquals(Arrays.copyOf(l1.v, d), Arrays.copyOf(l3.v, d));
+        // PROPAGATE: layer 2 computes its own entry from the exit state, which differs from layer 1's.
+        ops.propagateKv(Workspace.none(), caches, 2, new int[] {1}, new int[] {0},
+                ops.gather(Workspace.none(), List.of(y), new int[] {0}, new int[] {1}));
+        JvCaches.LayerCache l2 = caches.rows[1].layers[2];
+        assertEquals(1, l2.n);
+        assertEquals(0, l2.positions[0]);
+        assertFalse(Arrays.equals(Arrays.copyOf(caches.rows[1].layers[1].k, d), Arrays.copyOf(l2.k, d)));
+        // Untouched layers hold nothing (OMIT is the absence of a fill).
+        assertEquals(0, caches.rows[1].layers[3].n);
+        assertEquals(0, caches.rows[0].layers[2].n);
+        // A reorder that duplicates a row copies its caches: appending to one child leaves the other alone.
+        JvCaches r = ops.reorder(caches, new int[] {0, 0});
+        ops.copyKv(r, 2, 1, new int[] {1}, new int[] {0});
+        assertEquals(1, r.rows[1].layers[2].n);
+        assertEquals(0, r.rows[0].layers[2].n);
     }
 
     @Test
@@ -264,8 +267,9 @@ class JvExecutableTest {
     void threadCountAndKernelChoiceDoNotChangeResultsBeyondRounding() {
         ExitPolicy p = ExitPolicy.full();
         try (JvBackend one = JvFixture.backend(1, "vector"); JvBackend naive = JvFixture.backend(1, "naive");
-                Executable a = backend.prepare(JvFixture.plan(MODEL, p)); Executable b = one.prepare(JvFixture.plan(MODEL, p));
-                Executable c = naive.prepare(JvFixture.plan(MODEL, p));
+                Executable a = Runtime.prepare(backend, JvFixture.plan(MODEL, p));
+                Executable b = Runtime.prepare(one, JvFixture.plan(MODEL, p));
+                Executable c = Runtime.prepare(naive, JvFixture.plan(MODEL, p));
                 EncodedBatch ea = a.encode(inputs(2)); EncodedBatch eb = b.encode(inputs(2));
                 EncodedBatch ec = c.encode(inputs(2))) {
             for (int i = 0; i < 2; i++) {
@@ -293,14 +297,15 @@ class JvExecutableTest {
                     () -> ex.encode(List.of(new EncoderInput(good.image(), new int[17]))));
             assertTrue(e.getMessage().contains("limit 16"), e.getMessage());
             assertThrows(InvalidInputException.class, () -> ex.encode(List.of()));
-            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper s = ex.decoder(enc, new int[] {0})) {
-                assertThrows(InvalidInputException.class, () -> s.step(new int[] {1, 2}, 1.0));
+            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper s = ex.decoder(enc, new int[] {0}, 16)) {
+                assertThrows(InvalidInputException.class, () -> s.step(new int[] {1, 2}));
                 for (int t = 0; t < 12; t++) {
-                    s.step(new int[] {5}, 1.0);
+                    s.step(new int[] {5});
                 }
-                e = assertThrows(InvalidInputException.class, () -> s.step(new int[] {5}, 1.0));
+                e = assertThrows(InvalidInputException.class, () -> s.step(new int[] {5}));
                 assertTrue(e.getMessage().contains("12 decoder positions"), e.getMessage());
-                assertThrows(InvalidInputException.class, () -> ex.decoder(enc, new int[] {1}));
+                assertThrows(InvalidInputException.class, () -> ex.decoder(enc, new int[] {1}, 16));
+                assertThrows(InvalidInputException.class, () -> ex.decoder(enc, new int[] {0}, 0));
             }
         }
     }
@@ -310,12 +315,11 @@ class JvExecutableTest {
         ExitPolicy p = ExitPolicy.builder().decoderSchedule(new DecoderSchedule.ReferenceDecay(-1)).build();
         try (Executable ex = prepare(MODEL, p); EncodedBatch enc = ex.encode(inputs(1))) {
             // N = 8: steps 0..2 have threshold 1 (no exit); later ones 0.9*(-1)+... < 0 (exit at layer 1)
+            List<StepOutput> o = feed(ex, enc, new int[] {0}, 5);
             DecoderSchedule s = p.decoderSchedule();
-            double[] th = new double[5];
             for (int t = 0; t < 5; t++) {
-                th[t] = s.threshold(t, 8);
+                assertEquals(s.threshold(t, 8), o.get(t).gates().get(0).get(0).threshold(), 0.0, "step " + t);
             }
-            List<StepOutput> o = feed(ex, enc, new int[] {0}, th);
             assertEquals(3, o.get(0).exitLayer()[0]);
             assertEquals(3, o.get(2).exitLayer()[0]);
             assertEquals(1, o.get(3).exitLayer()[0]);

@@ -1,0 +1,448 @@
+package dev.mue.backend.java;
+
+import dev.mue.api.exit.GateMeasure;
+import dev.mue.api.layer.LayerOps;
+import dev.mue.api.layer.Workspace;
+import dev.mue.api.model.ModelConfig;
+import dev.mue.api.model.ResolvedWeights;
+import dev.mue.api.plan.BiasBlock;
+import dev.mue.api.plan.Plan;
+import dev.mue.api.plan.PositionBiases;
+import dev.mue.api.plan.Stream;
+import dev.mue.backend.java.kernels.JvKernels;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+
+/**
+ * The Java backend's layer operations over packed rows (no padding): what the runtime drives to
+ * execute a plan. Memory is garbage-collected, so workspaces are ignored; attention heads run on
+ * the backend's pool, the kernels' reduction order never depends on the batch, so a batch gives
+ * bitwise the results of single calls.
+ */
+final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
+    private final Plan plan;
+    private final ModelConfig c;
+    private final JvParams p;
+    private final JvOps ops;
+    private final JvKernels k;
+    private final JvResNet resnet;
+    private final int d;
+    /** Dense per-layer biases {@code [H, rows, cols]} (absolute plus relative, folded by the planner), 1-based. */
+    private final float[][] textBias;
+    private final float[][] imageBias;
+    private final float[][] jointBias;
+    private final float[][] decoderSelfBias;
+    private final float[] crossBias;
+    private final BiasBlock textBlock;
+    private final BiasBlock imageBlock;
+    private final BiasBlock jointBlock;
+    private final BiasBlock decoderSelfBlock;
+    private final BiasBlock crossBlock;
+
+    JvLayerOps(Plan plan, JvKernels kernels, ForkJoinPool pool) {
+        this.plan = plan;
+        this.c = plan.config();
+        this.p = new JvParams(c, plan.weights());
+        this.k = kernels;
+        this.ops = new JvOps(kernels, pool, p);
+        this.resnet = new JvResNet(p, kernels);
+        this.d = c.dModel();
+        PositionBiases b = plan.biases();
+        textBlock = b.encoderText();
+        imageBlock = b.encoderImage();
+        jointBlock = b.encoderJoint();
+        decoderSelfBlock = b.decoderSelf();
+        crossBlock = b.decoderCross();
+        textBias = dense(textBlock, c.encoderLayers());
+        imageBias = dense(imageBlock, c.encoderLayers());
+        jointBias = dense(jointBlock, c.encoderLayers());
+        decoderSelfBias = dense(decoderSelfBlock, c.decoderLayers());
+        crossBias = crossBlock.abs();
+    }
+
+    /** The dense biases with layer {@code l} at index {@code l} (1-based). */
+    private static float[][] dense(BiasBlock b, int layers) {
+        if (b == null) {
+            return null;
+        }
+        float[][] zeroBased = b.denseLayers(layers);
+        float[][] out = new float[layers + 1][];
+        System.arraycopy(zeroBased, 0, out, 1, layers);
+        return out;
+    }
+
+    @Override
+    public Workspace workspace() {
+        return Workspace.none();
+    }
+
+    // ------------------------------------------------------------------ encoder stage
+
+    @Override
+    public JvStates embedImages(Workspace ws, List<float[]> images) {
+        float[][] parts = new float[images.size()][];
+        int[] lengths = new int[images.size()];
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = embedImage(images.get(i));
+            lengths[i] = parts[i].length / d;
+        }
+        return JvStates.pack(parts, lengths, d);
+    }
+
+    /** ResNet, {@code image_proj}, type embedding 1, {@code patch_layernorm_embedding}: {@code [I, d]}. */
+    private float[] embedImage(float[] image) {
+        JvResNet.Map f = resnet.forward(image, c.imageSize());
+        int tokens = f.h() * f.w();
+        int ch = f.channels();
+        float[] seq = new float[tokens * ch];
+        for (int cc = 0; cc < ch; cc++) {
+            for (int t = 0; t < tokens; t++) {
+                seq[t * ch + cc] = f.data()[cc * tokens + t];
+            }
+        }
+        float[] x = ops.linear(p.imageProj, seq, tokens);
+        for (int t = 0; t < tokens; t++) {
+            for (int j = 0; j < d; j++) {
+                x[t * d + j] += p.imageType[j];
+            }
+        }
+        k.layerNorm(x, 0, tokens, d, p.imageEmbedLn.w(), p.imageEmbedLn.b(), ops.eps, x, 0);
+        return x;
+    }
+
+    @Override
+    public JvStates embedTexts(Workspace ws, List<int[]> texts) {
+        int[] lengths = texts.stream().mapToInt(t -> t.length).toArray();
+        JvStates s = JvStates.of(null, lengths);
+        float[] x = new float[s.rows() * d];
+        for (int i = 0; i < lengths.length; i++) {
+            int[] tokens = texts.get(i);
+            int o = s.offsets()[i];
+            for (int t = 0; t < tokens.length; t++) {
+                for (int j = 0; j < d; j++) {
+                    x[(o + t) * d + j] = p.embedTokens[tokens[t] * d + j] + p.textType[j];
+                }
+            }
+        }
+        k.layerNorm(x, 0, s.rows(), d, p.textEmbedLn.w(), p.textEmbedLn.b(), ops.eps, x, 0);
+        return JvStates.of(x, lengths);
+    }
+
+    @Override
+    public JvStates concat(Workspace ws, JvStates a, JvStates b) {
+        int n = a.segments();
+        int[] lengths = new int[n];
+        for (int i = 0; i < n; i++) {
+            lengths[i] = a.lengths()[i] + b.lengths()[i];
+        }
+        JvStates s = JvStates.of(null, lengths);
+        float[] x = new float[s.rows() * d];
+        for (int i = 0; i < n; i++) {
+            int o = s.offsets()[i] * d;
+            System.arraycopy(a.data(), a.offsets()[i] * d, x, o, a.lengths()[i] * d);
+            System.arraycopy(b.data(), b.offsets()[i] * d, x, o + a.lengths()[i] * d, b.lengths()[i] * d);
+        }
+        return JvStates.of(x, lengths);
+    }
+
+    @Override
+    public JvStates encoderLayer(Workspace ws, Stream stream, int layer, JvStates x) {
+        BiasBlock block = switch (stream) {
+            case IMAGE -> imageBlock;
+            case TEXT -> textBlock;
+            case JOINT -> jointBlock;
+            case DECODER -> throw new IllegalArgumentException("encoder layer on the decoder stream");
+        };
+        float[] bias = switch (stream) {
+            case IMAGE -> imageBias[layer];
+            case TEXT -> textBias[layer];
+            default -> jointBias[layer];
+        };
+        ResolvedWeights.Layer w = p.encoder[layer - 1];
+        int rows = x.rows();
+        float[] h = ops.layerNorm(w.selfLn(), x.data(), rows, d);
+        float[] q = ops.linear(w.self().q(), h, rows);
+        ops.scaleQueries(q);
+        float[] kk = ops.linear(w.self().k(), h, rows);
+        float[] v = ops.linear(w.self().v(), h, rows);
+        float[] attn = ops.segmentSelfAttention(q, kk, v, x.offsets(), x.lengths(), bias, block.rows(), block.cols(),
+                false);
+        float[] out = x.data().clone();
+        ops.attentionOutput(w.self(), w.selfPostLn(), attn, out, rows);
+        ops.ffnBlock(w, out, rows);
+        return new JvStates(out, x.lengths(), x.offsets(), rows);
+    }
+
+    @Override
+    public JvMemory encoderOutput(Workspace ws, JvStates x) {
+        float[][] out = new float[x.segments()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = new float[x.lengths()[i] * d];
+            k.layerNorm(x.data(), x.offsets()[i] * d, x.lengths()[i], d, p.encoderOutLn.w(), p.encoderOutLn.b(), ops.eps,
+                    out[i], 0);
+        }
+        return new JvMemory(out, x.lengths().clone(), c.decoderLayers());
+    }
+
+    @Override
+    public float[] memoryRows(JvMemory memory, int example) {
+        return memory.output[example].clone();
+    }
+
+    @Override
+    public void prepareCross(JvMemory m, int layer, int[] examples) {
+        ResolvedWeights.Attention a = p.decoder[layer - 1].cross();
+        for (int e : examples) {
+            m.crossK[e][layer] = ops.linear(a.k(), m.output[e], m.tokens[e]);
+            m.crossV[e][layer] = ops.linear(a.v(), m.output[e], m.tokens[e]);
+        }
+    }
+
+    /** Cross-attention of {@code nq} packed query rows from {@code qRow}, at positions from {@code firstPos}. */
+    private void crossAttention(JvMemory m, int layer, float[] q, int qRow, int nq, int firstPos, int example,
+            float[] out) {
+        float[] ck = m.crossK[example][layer];
+        float[] cv = m.crossV[example][layer];
+        if (ck == null) {
+            throw new IllegalStateException("cross keys of decoder layer " + layer + " were not prepared for example "
+                    + example);
+        }
+        int nk = m.tokens[example];
+        int cols = crossBlock.cols();
+        int rows = crossBlock.rows();
+        for (int h = 0; h < ops.heads; h++) {
+            int qo = qRow * d + h * ops.headDim;
+            k.attention(q, qo, d, ck, h * ops.headDim, d, cv, h * ops.headDim, d, nq, nk, ops.headDim, crossBias,
+                    (h * rows + firstPos) * cols, cols, false, 0, out, qo, d, new float[nk]);
+        }
+    }
+
+    // ------------------------------------------------------------------ decoder stage
+
+    @Override
+    public JvStates embedDecoder(Workspace ws, int[][] sequences) {
+        int[] lengths = Arrays.stream(sequences).mapToInt(s -> s.length).toArray();
+        JvStates s = JvStates.of(null, lengths);
+        float[] x = new float[s.rows() * d];
+        for (int i = 0; i < sequences.length; i++) {
+            int o = s.offsets()[i];
+            for (int t = 0; t < sequences[i].length; t++) {
+                System.arraycopy(p.embedTokens, sequences[i][t] * d, x, (o + t) * d, d);
+            }
+        }
+        k.layerNorm(x, 0, s.rows(), d, p.decoderEmbedLn.w(), p.decoderEmbedLn.b(), ops.eps, x, 0);
+        return JvStates.of(x, lengths);
+    }
+
+    @Override
+    public JvCaches caches(Workspace ws, int rows, int capacity) {
+        JvCaches.Row[] r = new JvCaches.Row[rows];
+        for (int i = 0; i < rows; i++) {
+            r[i] = new JvCaches.Row(c.decoderLayers(), capacity, d);
+        }
+        return new JvCaches(r);
+    }
+
+    @Override
+    public JvStates decoderStep(Workspace ws, int layer, JvStates x, JvCaches caches, int[] rows, int[] positions,
+            JvMemory memory, int[] examples) {
+        ResolvedWeights.Layer w = p.decoder[layer - 1];
+        int na = rows.length;
+        float[] h = ops.layerNorm(w.selfLn(), x.data(), na, d);
+        float[] q = ops.linear(w.self().q(), h, na);
+        ops.scaleQueries(q);
+        float[] kk = ops.linear(w.self().k(), h, na);
+        float[] v = ops.linear(w.self().v(), h, na);
+        for (int a = 0; a < na; a++) {
+            caches.rows[rows[a]].layers[layer].append(positions[a], kk, a * d, v, a * d, d);
+        }
+        float[] attn = new float[na * d];
+        float[] bias = decoderSelfBias[layer];
+        int td = decoderSelfBlock.rows();
+        int heads = ops.heads;
+        int hd = ops.headDim;
+        ops.forEach(na * heads, (long) td * hd * 2, t -> {
+            int a = t / heads;
+            int hh = t % heads;
+            JvCaches.LayerCache cache = caches.rows[rows[a]].layers[layer];
+            // The keys this layer holds, each with the bias of its own position (OMIT leaves holes).
+            float[] b = new float[cache.n];
+            int base = (hh * td + positions[a]) * td;
+            for (int j = 0; j < cache.n; j++) {
+                b[j] = bias[base + cache.positions[j]];
+            }
+            k.attention(q, a * d + hh * hd, d, cache.k, hh * hd, d, cache.v, hh * hd, d, 1, cache.n, hd, b, 0,
+                    cache.n, false, 0, attn, a * d + hh * hd, d, new float[cache.n]);
+        });
+        float[] out = x.data().clone();
+        ops.attentionOutput(w.self(), w.selfPostLn(), attn, out, na);
+        float[] h2 = ops.layerNorm(w.crossLn(), out, na, d);
+        float[] q2 = ops.linear(w.cross().q(), h2, na);
+        ops.scaleQueries(q2);
+        float[] attn2 = new float[na * d];
+        for (int a = 0; a < na; a++) {
+            crossAttention(memory, layer, q2, a, 1, positions[a], examples[a], attn2);
+        }
+        ops.attentionOutput(w.cross(), w.crossPostLn(), attn2, out, na);
+        ops.ffnBlock(w, out, na);
+        return new JvStates(out, x.lengths(), x.offsets(), na);
+    }
+
+    @Override
+    public void propagateKv(Workspace ws, JvCaches caches, int layer, int[] rows, int[] positions, JvStates hidden) {
+        ResolvedWeights.Layer w = p.decoder[layer - 1];
+        int n = rows.length;
+        float[] h = ops.layerNorm(w.selfLn(), hidden.data(), n, d);
+        float[] kk = ops.linear(w.self().k(), h, n);
+        float[] v = ops.linear(w.self().v(), h, n);
+        for (int i = 0; i < n; i++) {
+            caches.rows[rows[i]].layers[layer].append(positions[i], kk, i * d, v, i * d, d);
+        }
+    }
+
+    @Override
+    public void copyKv(JvCaches caches, int layer, int fromLayer, int[] rows, int[] positions) {
+        for (int i = 0; i < rows.length; i++) {
+            JvCaches.Row row = caches.rows[rows[i]];
+            JvCaches.LayerCache src = row.layers[fromLayer];
+            int e = src.indexOf(positions[i]);
+            if (e < 0) {
+                throw new IllegalStateException("decoder layer " + fromLayer + " holds no entry for position "
+                        + positions[i]);
+            }
+            row.layers[layer].append(positions[i], src.k, e * d, src.v, e * d, d);
+        }
+    }
+
+    @Override
+    public JvCaches reorder(JvCaches caches, int[] parents) {
+        boolean[] used = new boolean[caches.rows.length];
+        JvCaches.Row[] next = new JvCaches.Row[parents.length];
+        for (int r = 0; r < parents.length; r++) {
+            int pr = parents[r];
+            // The first child takes the parent's caches; later children copy them (nothing has
+            // mutated the parent yet, so every copy sees the same state).
+            next[r] = used[pr] ? caches.rows[pr].copy() : caches.rows[pr];
+            used[pr] = true;
+        }
+        return new JvCaches(next);
+    }
+
+    @Override
+    public JvStates decoderPass(Workspace ws, int layer, JvStates x, JvMemory memory, int[] examples) {
+        ResolvedWeights.Layer w = p.decoder[layer - 1];
+        int rows = x.rows();
+        float[] h = ops.layerNorm(w.selfLn(), x.data(), rows, d);
+        float[] q = ops.linear(w.self().q(), h, rows);
+        ops.scaleQueries(q);
+        float[] kk = ops.linear(w.self().k(), h, rows);
+        float[] v = ops.linear(w.self().v(), h, rows);
+        int td = decoderSelfBlock.rows();
+        float[] attn = ops.segmentSelfAttention(q, kk, v, x.offsets(), x.lengths(), decoderSelfBias[layer], td, td,
+                true);
+        float[] out = x.data().clone();
+        ops.attentionOutput(w.self(), w.selfPostLn(), attn, out, rows);
+        float[] h2 = ops.layerNorm(w.crossLn(), out, rows, d);
+        float[] q2 = ops.linear(w.cross().q(), h2, rows);
+        ops.scaleQueries(q2);
+        float[] attn2 = new float[rows * d];
+        for (int s = 0; s < x.segments(); s++) {
+            crossAttention(memory, layer, q2, x.offsets()[s], x.lengths()[s], 0, examples[s], attn2);
+        }
+        ops.attentionOutput(w.cross(), w.crossPostLn(), attn2, out, rows);
+        ops.ffnBlock(w, out, rows);
+        return new JvStates(out, x.lengths(), x.offsets(), rows);
+    }
+
+    // ------------------------------------------------------------------ both stages
+
+    @Override
+    public JvStates gather(Workspace ws, List<JvStates> sources, int[] source, int[] segment) {
+        int n = source.length;
+        int[] lengths = new int[n];
+        for (int i = 0; i < n; i++) {
+            lengths[i] = sources.get(source[i]).lengths()[segment[i]];
+        }
+        JvStates s = JvStates.of(null, lengths);
+        float[] x = new float[s.rows() * d];
+        for (int i = 0; i < n; i++) {
+            JvStates src = sources.get(source[i]);
+            System.arraycopy(src.data(), src.offsets()[segment[i]] * d, x, s.offsets()[i] * d, lengths[i] * d);
+        }
+        return JvStates.of(x, lengths);
+    }
+
+    @Override
+    public double[] measure(GateMeasure measure, JvStates out, JvStates in, int[] groupEnds) {
+        double[] v = new double[groupEnds.length];
+        int start = 0;
+        for (int g = 0; g < groupEnds.length; g++) {
+            int end = groupEnds[g];
+            // A group's segments are consecutive, so its rows are one contiguous range.
+            int row0 = out.offsets()[start];
+            int rows = end == out.segments() ? out.rows() - row0 : out.offsets()[end] - row0;
+            v[g] = switch (measure) {
+                case COSINE -> k.cosine(out.data(), row0 * d, in.data(), row0 * d, rows * d);
+                case TOP_PROBABILITY -> topProbability(out.data(), row0, rows);
+            };
+            start = end;
+        }
+        return v;
+    }
+
+    /** The smallest, over the rows, of the largest softmax probability of their logits. */
+    private double topProbability(float[] x, int row0, int rows) {
+        float[] h = new float[rows * d];
+        k.layerNorm(x, row0 * d, rows, d, p.decoderOutLn.w(), p.decoderOutLn.b(), ops.eps, h, 0);
+        float[] logits = ops.linear(p.lmHead, h, rows);
+        int vocab = c.vocabSize();
+        double least = 1;
+        for (int r = 0; r < rows; r++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int t = 0; t < vocab; t++) {
+                max = Math.max(max, logits[r * vocab + t]);
+            }
+            double z = 0;
+            for (int t = 0; t < vocab; t++) {
+                z += Math.exp(logits[r * vocab + t] - max);
+            }
+            least = Math.min(least, 1 / z);
+        }
+        return least;
+    }
+
+    @Override
+    public float[][][] logits(Workspace ws, JvStates x, int[] first) {
+        int vocab = c.vocabSize();
+        int n = x.segments();
+        int total = 0;
+        for (int s = 0; s < n; s++) {
+            total += x.lengths()[s] - first[s];
+        }
+        float[] h = new float[total * d];
+        int o = 0;
+        for (int s = 0; s < n; s++) {
+            int count = x.lengths()[s] - first[s];
+            k.layerNorm(x.data(), (x.offsets()[s] + first[s]) * d, count, d, p.decoderOutLn.w(), p.decoderOutLn.b(),
+                    ops.eps, h, o * d);
+            o += count;
+        }
+        float[] lg = ops.linear(p.lmHead, h, total);
+        float[][][] out = new float[n][][];
+        o = 0;
+        for (int s = 0; s < n; s++) {
+            int count = x.lengths()[s] - first[s];
+            out[s] = new float[count][];
+            for (int t = 0; t < count; t++, o++) {
+                out[s][t] = Arrays.copyOfRange(lg, o * vocab, (o + 1) * vocab);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        // Nothing native: the arrays go with the garbage collector.
+    }
+}
