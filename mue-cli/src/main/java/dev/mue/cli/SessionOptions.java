@@ -66,6 +66,11 @@ final class SessionOptions {
             description = "Decoder schedule: fixed, decay (beta 0.95, tau 1) or reference-decay (paper default: decay).")
     ScheduleKind schedule;
 
+    @Option(names = "--decoder-criterion", paramLabel = "ID",
+            description = "Test of the decoder's exit gates: cosine (MuE's similarity of a layer's output and input, "
+                    + "default) or calm (CALM's top-1 softmax probability); criteria found through ServiceLoader too.")
+    String decoderCriterion;
+
     @Option(names = "--kv-policy", paramLabel = "POLICY",
             description = "Key/values of skipped decoder layers: propagate (default), copy or omit.")
     KvPolicy kvPolicy;
@@ -142,7 +147,8 @@ final class SessionOptions {
     /** Whether any policy flag was given (then it overrides the file's, the bundle's or the paper's value). */
     boolean hasPolicyFlags() {
         return encoderThreshold != null || imageThreshold != null || textThreshold != null || schedule != null
-                || decoderThreshold != null || kvPolicy != null || encoderMode != null || noImageRelativeBias;
+                || decoderThreshold != null || kvPolicy != null || encoderMode != null || noImageRelativeBias
+                || decoderCriterion != null;
     }
 
     /** The policies of {@code --policy FILE}, or null without it. */
@@ -196,6 +202,9 @@ final class SessionOptions {
         if (noImageRelativeBias) {
             b.imageRelativeBiasInEncoder(false);
         }
+        if (decoderCriterion != null) {
+            b.decoderCriterion(decoderCriterion);
+        }
         return b.build();
     }
 
@@ -204,6 +213,8 @@ final class SessionOptions {
             case DecoderSchedule.Fixed f -> ScheduleKind.FIXED;
             case DecoderSchedule.Decay d -> ScheduleKind.DECAY;
             case DecoderSchedule.ReferenceDecay r -> ScheduleKind.REFERENCE_DECAY;
+            // a theta given over a per-step table replaces the table by that one threshold
+            case DecoderSchedule.Table t -> ScheduleKind.FIXED;
         };
     }
 

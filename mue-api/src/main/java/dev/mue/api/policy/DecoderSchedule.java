@@ -63,6 +63,66 @@ public sealed interface DecoderSchedule {
     }
 
     /**
+     * A threshold per step, the last one holding for every later step: a table written out by hand
+     * or by a calibration, and the way tests make a decoder exit at chosen steps. The static
+     * threshold ({@link #theta()}, the visual-entailment scoring pass's) is the first entry.
+     *
+     * @param thresholds the thresholds of steps 0, 1, ...; at least one, each in [-1, 1]
+     */
+    record Table(double[] thresholds) implements DecoderSchedule {
+        /** Validates and copies the thresholds. */
+        public Table {
+            if (thresholds == null || thresholds.length == 0) {
+                throw new IllegalArgumentException("a threshold table needs at least one threshold");
+            }
+            thresholds = thresholds.clone();
+            for (double t : thresholds) {
+                ExitPolicy.checkThreshold("decoder", t);
+            }
+        }
+
+        /** A copy of the thresholds. */
+        @Override
+        public double[] thresholds() {
+            return thresholds.clone();
+        }
+
+        @Override
+        public double threshold(int step, int maxLength) {
+            return thresholds[Math.min(step, thresholds.length - 1)];
+        }
+
+        @Override
+        public double theta() {
+            return thresholds[0];
+        }
+
+        @Override
+        public String describe() {
+            StringBuilder sb = new StringBuilder("table(");
+            for (int i = 0; i < thresholds.length; i++) {
+                sb.append(i == 0 ? "" : ",").append(thresholds[i]);
+            }
+            return sb.append(')').toString();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Table t && java.util.Arrays.equals(thresholds, t.thresholds);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Arrays.hashCode(thresholds);
+        }
+
+        @Override
+        public String toString() {
+            return describe();
+        }
+    }
+
+    /**
      * The released reference code's variant: no exit (threshold 1.0) while
      * {@code t < (N+1)/3}, then {@code 0.9*theta + 0.1*exp(-(t+1)/(N+1))}.
      */

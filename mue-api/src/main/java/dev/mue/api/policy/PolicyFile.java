@@ -182,9 +182,14 @@ public final class PolicyFile {
         Set<String> keys = switch (kind) {
             case "fixed", "reference-decay" -> Set.of("schedule", "theta");
             case "decay" -> Set.of("schedule", "theta", "beta", "tau");
-            default -> throw c.error(at + ".schedule", "must be fixed, decay or reference-decay, got '" + kind + "'");
+            case "table" -> Set.of("schedule", "thresholds");
+            default -> throw c.error(at + ".schedule", "must be fixed, decay, reference-decay or table, got '" + kind + "'");
         };
         c.keys(n, at, keys);
+        if (kind.equals("table")) {
+            double[] table = c.numbers(n, at, "thresholds").stream().mapToDouble(Double::doubleValue).toArray();
+            return c.build(at + ".thresholds", () -> new DecoderSchedule.Table(table));
+        }
         double theta = c.threshold(n, at, "theta");
         return switch (kind) {
             case "fixed" -> new DecoderSchedule.Fixed(theta);
@@ -282,6 +287,13 @@ public final class PolicyFile {
             case DecoderSchedule.ReferenceDecay f -> {
                 d.put("schedule", "reference-decay");
                 d.put("theta", f.theta());
+            }
+            case DecoderSchedule.Table f -> {
+                d.put("schedule", "table");
+                ArrayNode ts = d.putArray("thresholds");
+                for (double t : f.thresholds()) {
+                    ts.add(t);
+                }
             }
         }
         o.put("kv_policy", p.kvPolicy().name().toLowerCase(Locale.ROOT));

@@ -251,6 +251,42 @@ class JvRuntimeTest {
     }
 
     @Test
+    void kvPolicyDecidesWhatDeeperLayersSeeOfAnEarlyExit() {
+        // Step 0 exits after layer 1 (threshold -1); later steps run every layer and attend to it.
+        DecoderSchedule early = new DecoderSchedule.Table(new double[] {-1, 1.0});
+        List<float[]> step2 = new ArrayList<>();
+        List<float[]> step0 = new ArrayList<>();
+        for (KvPolicy kv : KvPolicy.values()) {
+            ExitPolicy p = ExitPolicy.builder().kvPolicy(kv).decoderSchedule(early).build();
+            try (Executable ex = prepare(MODEL, p); EncodedBatch enc = ex.encode(inputs(1))) {
+                List<StepOutput> o = feed(ex, enc, new int[] {0}, 4);
+                assertEquals(1, o.get(0).exitLayer()[0]);
+                assertEquals(3, o.get(2).exitLayer()[0]);
+                step0.add(o.get(0).logits()[0]);
+                step2.add(o.get(2).logits()[0]);
+            }
+        }
+        assertArrayEquals(step0.get(0), step0.get(1));
+        assertArrayEquals(step0.get(0), step0.get(2));
+        for (int a = 0; a < 3; a++) {
+            for (int b = a + 1; b < 3; b++) {
+                assertFalse(Arrays.equals(step2.get(a), step2.get(b)),
+                        KvPolicy.values()[a] + " and " + KvPolicy.values()[b] + " must differ after an early exit");
+            }
+        }
+        // Without exits the policies coincide.
+        List<float[]> full = new ArrayList<>();
+        for (KvPolicy kv : KvPolicy.values()) {
+            try (Executable ex = prepare(MODEL, ExitPolicy.builder().kvPolicy(kv).build());
+                    EncodedBatch enc = ex.encode(inputs(1))) {
+                full.add(feed(ex, enc, new int[] {0}, 3).get(2).logits()[0]);
+            }
+        }
+        assertArrayEquals(full.get(0), full.get(1));
+        assertArrayEquals(full.get(0), full.get(2));
+    }
+
+    @Test
     void jointEncoderIsOneStreamOverImageAndText() {
         ExitPolicy joint = ExitPolicy.builder().encoderMode(EncoderMode.JOINT).build();
         try (Executable j = prepare(MODEL, joint); Executable dcp = prepare(MODEL, ExitPolicy.full());

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.BackendOptions;
-import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.Prepared;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,11 +42,11 @@ final class PtBackend implements Backend {
     }
 
     @Override
-    public Executable prepare(Plan plan) {
+    public Prepared prepare(Plan plan) {
         if (closed) {
             throw new IllegalStateException("torch backend is closed");
         }
-        return new PtExecutable(plan, root);
+        return new Prepared.Interpreted(new PtLayerOps(plan, root));
     }
 
     @Override

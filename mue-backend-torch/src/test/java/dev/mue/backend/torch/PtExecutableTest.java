@@ -28,6 +28,8 @@ import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.EncodedBatch;
 import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.Prepared;
+import dev.mue.runtime.Runtime;
 import dev.mue.api.spi.ScoringOutput;
 import dev.mue.api.spi.StepOutput;
 import dev.mue.tck.check.Float32;
@@ -42,7 +44,7 @@ class PtExecutableTest {
     private static final Model MODEL = PtFixture.model(5);
 
     private static Executable prepare(ExitPolicy p) {
-        return PtFixture.torch().prepare(PtFixture.plan(MODEL, p));
+        return Runtime.prepare(PtFixture.torch(), PtFixture.plan(MODEL, p));
     }
 
     private static double median(List<Double> v) {
@@ -70,8 +72,8 @@ class PtExecutableTest {
             Set<Integer> textExits = new HashSet<>();
             Set<Integer> decoderExits = new HashSet<>();
             List<BeamSearch.Hypothesis> batchHyps;
-            try (DecoderStepper s = ex.decoder(batch, new int[] {0, 1, 2, 3, 4, 5, 6, 7})) {
-                batchHyps = new BeamSearch(beam, mixed.decoderSchedule()).run(s, 8);
+            try (DecoderStepper s = ex.decoder(batch, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, beam.maxLength())) {
+                batchHyps = new BeamSearch(beam).run(s, 8);
             }
             for (int i = 0; i < 8; i++) {
                 try (EncodedBatch single = ex.encode(List.of(in.get(i)))) {
@@ -89,8 +91,8 @@ class PtExecutableTest {
                             "encoder output of example " + i);
                     imageExits.add(b.get(0).exitLayer());
                     textExits.add(b.get(1).exitLayer());
-                    try (DecoderStepper s = ex.decoder(single, new int[] {0})) {
-                        BeamSearch.Hypothesis h = new BeamSearch(beam, mixed.decoderSchedule()).run(s, 1).get(0);
+                    try (DecoderStepper s = ex.decoder(single, new int[] {0}, beam.maxLength())) {
+                        BeamSearch.Hypothesis h = new BeamSearch(beam).run(s, 1).get(0);
                         assertArrayEquals(h.tokens(), batchHyps.get(i).tokens(), "tokens of example " + i);
                         assertEquals(h.score(), batchHyps.get(i).score(),
                                 Float32.SAME_LIBRARY_VECTOR * Math.max(1, Math.abs(h.score())), "score of example " + i);
@@ -115,11 +117,11 @@ class PtExecutableTest {
         int[] rows = {0, 0, 1, 1, 2, 2};
         int[] first = {2, 2, 1, 1, 3, 3};
         try (Executable ex = prepare(p); EncodedBatch batch = ex.encode(in)) {
-            ScoringOutput all = ex.score(batch, rows, seqs, first, 0.5);
+            ScoringOutput all = ex.score(batch, rows, seqs, first);
             for (int e = 0; e < 3; e++) {
                 try (EncodedBatch single = ex.encode(List.of(in.get(e)))) {
                     ScoringOutput one = ex.score(single, new int[] {0, 0},
-                            new int[][] {seqs[2 * e], seqs[2 * e + 1]}, new int[] {first[2 * e], first[2 * e + 1]}, 0.5);
+                            new int[][] {seqs[2 * e], seqs[2 * e + 1]}, new int[] {first[2 * e], first[2 * e + 1]});
                     assertEquals(one.exitLayer()[0], all.exitLayer()[e]);
                     List<GateRecord> ga = one.gates().get(0);
                     List<GateRecord> gb = all.gates().get(e);
@@ -176,7 +178,7 @@ class PtExecutableTest {
             try (GradientCollector gc = engine.newGradientCollector()) {
                 NDArray x = m.randomNormal(new Shape(2, len, d));
                 NDArray bias = p.textBias[0].get(new NDIndex(":, :{}, :{}", len, len)).expandDims(0);
-                NDArray mask = PtExecutable.paddingMask(m, new int[] {len, 3}, len);
+                NDArray mask = PtLayerOps.paddingMask(m, new int[] {len, 3}, len);
                 NDArray out = ops.encoderLayer(p.encoder[0], x, bias, mask);
                 gc.backward(out.mul(out).sum());
             }
@@ -195,23 +197,25 @@ class PtExecutableTest {
 
     @Test
     void requestsNeverAllocateIntoTheWeightsAndClosedObjectsAreRefused() {
-        try (Executable ex = prepare(ExitPolicy.builder().decoderThreshold(0.6).kvPolicy(KvPolicy.OMIT).build())) {
-            PtExecutable pt = (PtExecutable) ex;
+        Plan plan = PtFixture.plan(MODEL, ExitPolicy.builder().decoderThreshold(0.6).kvPolicy(KvPolicy.OMIT).build());
+        Prepared prepared = PtFixture.torch().prepare(plan);
+        try (Executable ex = Runtime.executable(plan, prepared)) {
+            PtLayerOps pt = (PtLayerOps) ((Prepared.Interpreted) prepared).ops();
             int weights = pt.weights().getManagedArrays().size();
             EncodedBatch enc = ex.encode(PtFixture.inputs(MODEL.config(), 2));
-            DecoderStepper s = ex.decoder(enc, new int[] {0, 1, 1});
-            StepOutput o = s.step(new int[] {0, 0, 0}, 0.6);
+            DecoderStepper s = ex.decoder(enc, new int[] {0, 1, 1}, 16);
+            StepOutput o = s.step(new int[] {0, 0, 0});
             s.reorder(new int[] {2, 0});
-            s.step(new int[] {7, 8}, 0.6);
-            ex.score(enc, new int[] {0, 1}, new int[][] {{0, 5, 6}, {0, 7}}, new int[] {1, 0}, 0.6);
+            s.step(new int[] {7, 8});
+            ex.score(enc, new int[] {0, 1}, new int[][] {{0, 5, 6}, {0, 7}}, new int[] {1, 0});
             assertEquals(3, o.logits().length);
             assertTrue(pt.weights().getManagedArrays().size() > weights, "the batch and stepper hold tensors");
             assertThrows(InvalidInputException.class, () -> s.reorder(new int[] {2}));
             s.reorder(new int[0]);
             assertEquals(0, s.rows());
-            assertEquals(0, s.step(new int[0], 0.6).logits().length);
+            assertEquals(0, s.step(new int[0]).logits().length);
             s.close();
-            assertThrows(IllegalStateException.class, () -> s.step(new int[] {1, 1}, 1.0));
+            assertThrows(IllegalStateException.class, () -> s.step(new int[] {1, 1}));
             enc.close();
             assertThrows(IllegalStateException.class, () -> enc.output(0));
             assertEquals(weights, pt.weights().getManagedArrays().size(), "closing them frees every request tensor");
@@ -232,17 +236,17 @@ class PtExecutableTest {
                     () -> ex.encode(List.of(new EncoderInput(good.image(), new int[17]))));
             assertTrue(e.getMessage().contains("limit 16"), e.getMessage());
             assertThrows(InvalidInputException.class, () -> ex.encode(List.of()));
-            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper s = ex.decoder(enc, new int[] {0})) {
-                assertThrows(InvalidInputException.class, () -> s.step(new int[] {1, 2}, 1.0));
-                assertThrows(InvalidInputException.class, () -> s.step(new int[] {-4}, 1.0));
+            try (EncodedBatch enc = ex.encode(List.of(good)); DecoderStepper s = ex.decoder(enc, new int[] {0}, 16)) {
+                assertThrows(InvalidInputException.class, () -> s.step(new int[] {1, 2}));
+                assertThrows(InvalidInputException.class, () -> s.step(new int[] {-4}));
                 for (int t = 0; t < 12; t++) {
-                    s.step(new int[] {5}, 1.0);
+                    s.step(new int[] {5});
                 }
-                e = assertThrows(InvalidInputException.class, () -> s.step(new int[] {5}, 1.0));
+                e = assertThrows(InvalidInputException.class, () -> s.step(new int[] {5}));
                 assertTrue(e.getMessage().contains("12 decoder positions"), e.getMessage());
-                assertThrows(InvalidInputException.class, () -> ex.decoder(enc, new int[] {1}));
+                assertThrows(InvalidInputException.class, () -> ex.decoder(enc, new int[] {1}, 16));
                 assertThrows(InvalidInputException.class,
-                        () -> ex.score(enc, new int[] {0}, new int[][] {{0, 5}}, new int[] {2}, 1.0));
+                        () -> ex.score(enc, new int[] {0}, new int[][] {{0, 5}}, new int[] {2}));
             }
         }
     }

@@ -10,6 +10,9 @@ import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.policy.ExitPolicy;
 import dev.mue.api.policy.KvPolicy;
 import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.Prepared;
+import dev.mue.api.plan.Plan;
+import dev.mue.runtime.Runtime;
 import dev.mue.planner.Planner;
 import dev.mue.tck.harness.NativeMemory;
 import org.junit.jupiter.api.Test;
@@ -30,8 +33,10 @@ class PtNativeMemoryTest {
                 new ResNetConfig(4, 4, new int[] {1, 1, 1}), 2.0, 1e-5);
         Model m = new Model(c, RandomWeights.generate(c, 3, 0.15), PtFixture.VOCAB, "pt-tiny");
         ExitPolicy p = ExitPolicy.builder().decoderThreshold(0.5).kvPolicy(KvPolicy.PROPAGATE).build();
-        try (Executable ex = PtFixture.torch().prepare(Planner.compile(m, p, new PlanShapes(8, 8)))) {
-            PtExecutable pt = (PtExecutable) ex;
+        Plan plan = Planner.compile(m, p, new PlanShapes(8, 8));
+        Prepared prepared = PtFixture.torch().prepare(plan);
+        try (Executable ex = Runtime.executable(plan, prepared)) {
+            PtLayerOps pt = (PtLayerOps) ((Prepared.Interpreted) prepared).ops();
             int weights = pt.weights().getManagedArrays().size();
             NativeMemory.assertBounded(ex, PtFixture.input(c, 9, 3));
             assertEquals(weights, pt.weights().getManagedArrays().size(), "no request tensor outlives its request");

@@ -19,6 +19,7 @@ import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
 import dev.mue.api.spi.ScoringOutput;
 import dev.mue.api.spi.StepOutput;
+import dev.mue.runtime.Runtime;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -93,8 +94,8 @@ class PtParityTest {
     void encoderOutputsAndExitsMatchTheJavaBackend() {
         List<EncoderInput> in = PtFixture.inputs(MODEL.config(), 5);
         for (ExitPolicy policy : policies()) {
-            try (Executable jv = PtFixture.java().prepare(PtFixture.plan(MODEL, policy));
-                    Executable pt = PtFixture.torch().prepare(PtFixture.plan(MODEL, policy));
+            try (Executable jv = Runtime.prepare(PtFixture.java(), PtFixture.plan(MODEL, policy));
+                    Executable pt = Runtime.prepare(PtFixture.torch(), PtFixture.plan(MODEL, policy));
                     EncodedBatch ej = jv.encode(in); EncodedBatch ep = pt.encode(in)) {
                 for (int i = 0; i < in.size(); i++) {
                     assertEquals(ej.outputTokens(i), ep.outputTokens(i));
@@ -122,22 +123,22 @@ class PtParityTest {
     @EnumSource(KvPolicy.class)
     void decodingStepsMatchTheJavaBackendUnderEveryKvPolicy(KvPolicy kv) {
         List<EncoderInput> in = PtFixture.inputs(MODEL.config(), 3);
-        ExitPolicy policy = ExitPolicy.builder().kvPolicy(kv).build();
         // Thresholds that make early exits at varying layers, then full steps that attend to them.
         double[] th = {-1, 0.5, 1.0, 0.7, -1, 1.0, 0.6, 1.0};
+        ExitPolicy policy = ExitPolicy.builder().kvPolicy(kv).decoderSchedule(new DecoderSchedule.Table(th)).build();
         int[] rows = {0, 1, 2, 2};
-        try (Executable jv = PtFixture.java().prepare(PtFixture.plan(MODEL, policy));
-                Executable pt = PtFixture.torch().prepare(PtFixture.plan(MODEL, policy));
+        try (Executable jv = Runtime.prepare(PtFixture.java(), PtFixture.plan(MODEL, policy));
+                Executable pt = Runtime.prepare(PtFixture.torch(), PtFixture.plan(MODEL, policy));
                 EncodedBatch ej = jv.encode(in); EncodedBatch ep = pt.encode(in);
-                DecoderStepper sj = jv.decoder(ej, rows); DecoderStepper sp = pt.decoder(ep, rows)) {
+                DecoderStepper sj = jv.decoder(ej, rows, th.length); DecoderStepper sp = pt.decoder(ep, rows, th.length)) {
             int exits = 0;
             for (int t = 0; t < th.length; t++) {
                 int[] tokens = new int[rows.length];
                 for (int r = 0; r < rows.length; r++) {
                     tokens[r] = t == 0 ? 0 : 4 + (t * 7 + r * 5) % (PtFixture.VOCAB.size() - 4);
                 }
-                StepOutput oj = sj.step(tokens, th[t]);
-                StepOutput op = sp.step(tokens, th[t]);
+                StepOutput oj = sj.step(tokens);
+                StepOutput op = sp.step(tokens);
                 for (int r = 0; r < rows.length; r++) {
                     String what = kv + " step " + t + " row " + r;
                     int close = assertSameGates(oj.gates().get(r), op.gates().get(r), what);
@@ -164,11 +165,11 @@ class PtParityTest {
         int[] first = {2, 2, 1, 1, 3, 3};
         for (double th : new double[] {1.0, 0.6, -1}) {
             ExitPolicy policy = ExitPolicy.builder().decoderThreshold(th).build();
-            try (Executable jv = PtFixture.java().prepare(PtFixture.plan(MODEL, policy));
-                    Executable pt = PtFixture.torch().prepare(PtFixture.plan(MODEL, policy));
+            try (Executable jv = Runtime.prepare(PtFixture.java(), PtFixture.plan(MODEL, policy));
+                    Executable pt = Runtime.prepare(PtFixture.torch(), PtFixture.plan(MODEL, policy));
                     EncodedBatch ej = jv.encode(in); EncodedBatch ep = pt.encode(in)) {
-                ScoringOutput sj = jv.score(ej, rows, seqs, first, th);
-                ScoringOutput sp = pt.score(ep, rows, seqs, first, th);
+                ScoringOutput sj = jv.score(ej, rows, seqs, first);
+                ScoringOutput sp = pt.score(ep, rows, seqs, first);
                 assertArrayEquals(sj.exitLayer(), sp.exitLayer(), "threshold " + th);
                 for (int e = 0; e < 3; e++) {
                     assertEquals(0, assertSameGates(sj.gates().get(e), sp.gates().get(e), "example " + e));
@@ -190,13 +191,13 @@ class PtParityTest {
             ExitPolicy policy = ExitPolicy.builder().imageThreshold(0.7).textThreshold(0.7)
                     .decoderSchedule(new DecoderSchedule.Fixed(0.75)).kvPolicy(kv).build();
             DecodingOptions beam = new DecodingOptions(3, 8, 3, 1.0);
-            try (Executable jv = PtFixture.java().prepare(PtFixture.plan(MODEL, policy));
-                    Executable pt = PtFixture.torch().prepare(PtFixture.plan(MODEL, policy));
+            try (Executable jv = Runtime.prepare(PtFixture.java(), PtFixture.plan(MODEL, policy));
+                    Executable pt = Runtime.prepare(PtFixture.torch(), PtFixture.plan(MODEL, policy));
                     EncodedBatch ej = jv.encode(in); EncodedBatch ep = pt.encode(in);
-                    DecoderStepper sj = jv.decoder(ej, new int[] {0, 1, 2, 3});
-                    DecoderStepper sp = pt.decoder(ep, new int[] {0, 1, 2, 3})) {
-                List<BeamSearch.Hypothesis> hj = new BeamSearch(beam, policy.decoderSchedule()).run(sj, 4);
-                List<BeamSearch.Hypothesis> hp = new BeamSearch(beam, policy.decoderSchedule()).run(sp, 4);
+                    DecoderStepper sj = jv.decoder(ej, new int[] {0, 1, 2, 3}, beam.maxLength());
+                    DecoderStepper sp = pt.decoder(ep, new int[] {0, 1, 2, 3}, beam.maxLength())) {
+                List<BeamSearch.Hypothesis> hj = new BeamSearch(beam).run(sj, 4);
+                List<BeamSearch.Hypothesis> hp = new BeamSearch(beam).run(sp, 4);
                 List<Integer> exitLayers = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
                     assertArrayEquals(hj.get(i).tokens(), hp.get(i).tokens(), kv + " tokens of example " + i);

@@ -143,6 +143,13 @@ public final class GoldenFiles {
                 sch.put("kind", "reference-decay");
                 sch.put("theta", r.theta());
             }
+            case DecoderSchedule.Table t -> {
+                sch.put("kind", "table");
+                ArrayNode ts = sch.putArray("thresholds");
+                for (double v : t.thresholds()) {
+                    ts.add(v);
+                }
+            }
         }
         pol.put("kvPolicy", p.kvPolicy().name());
         pol.put("encoderMode", p.encoderMode().name());
