@@ -4,7 +4,9 @@ import dev.mue.api.BackendUnavailableException;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.BackendOptions;
-import dev.mue.api.spi.Executable;
+import dev.mue.api.exit.CosineCriterion;
+import dev.mue.api.plan.PlanNode;
+import dev.mue.api.spi.Prepared;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,8 +96,26 @@ final class TfBackend implements Backend {
     }
 
     @Override
-    public Executable prepare(Plan plan) {
-        return mode == Mode.GRAPH ? new TfExecutable(plan, this) : new TfEagerExecutable(plan, this);
+    public Prepared prepare(Plan plan) {
+        if (mode == Mode.GRAPH) {
+            String uncompiled = uncompiledCriterion(plan);
+            if (uncompiled == null) {
+                return new Prepared.Compiled(new TfExecutable(plan, this));
+            }
+            LOG.info("tf backend: the graphs compile the cosine criterion only; plan {} uses '{}', so it runs "
+                    + "in eager mode, each gate decided on the host", plan.config().name(), uncompiled);
+        }
+        return new Prepared.Interpreted(new TfEagerOps(plan, this));
+    }
+
+    /** The criterion of a gate node the graphs cannot compile (only MuE's cosine is compiled), or null. */
+    private static String uncompiledCriterion(Plan plan) {
+        for (PlanNode n : plan.nodes()) {
+            if (n instanceof PlanNode.ExitGate g && !g.criterion().equals(CosineCriterion.ID)) {
+                return g.criterion();
+            }
+        }
+        return null;
     }
 
     @Override

@@ -26,7 +26,9 @@ final class TfDecoderStepper implements DecoderStepper {
     private final TfExecutable exec;
     private final TfEncodedBatch enc;
     private final int layers;
+    private final int horizon;
     private Row[] rows;
+    private int step;
     private boolean closed;
 
     /** One row: its example, next position, caches (keys, values, masks per layer) and what keeps them alive. */
@@ -44,9 +46,10 @@ final class TfDecoderStepper implements DecoderStepper {
         }
     }
 
-    TfDecoderStepper(TfExecutable exec, TfEncodedBatch enc, int[] exampleOfRow) {
+    TfDecoderStepper(TfExecutable exec, TfEncodedBatch enc, int[] exampleOfRow, int horizon) {
         this.exec = exec;
         this.enc = enc;
+        this.horizon = horizon;
         this.layers = exec.plan().config().decoderLayers();
         int p = exec.positions;
         int d = exec.plan().config().dModel();
@@ -76,14 +79,14 @@ final class TfDecoderStepper implements DecoderStepper {
     }
 
     @Override
-    public StepOutput step(int[] tokens, double threshold) {
+    public StepOutput step(int[] tokens) {
         check();
         int n = rows.length;
         int[] positions = new int[n];
         for (int r = 0; r < n; r++) {
             positions[r] = rows[r].pos;
         }
-        TfChecks.step(exec.plan(), n, tokens, positions);
+        double threshold = exec.decoderThreshold(step++, horizon);
         int vocab = exec.plan().config().vocabSize();
         if (n == 0) {
             return new StepOutput(new float[0][], new int[0], List.of());

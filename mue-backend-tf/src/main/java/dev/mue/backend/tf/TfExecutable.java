@@ -4,6 +4,7 @@ import dev.mue.api.EncoderExit;
 import dev.mue.api.GateRecord;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.plan.Plan;
+import dev.mue.api.plan.PlanNode;
 import dev.mue.api.plan.Stream;
 import dev.mue.api.policy.EncoderMode;
 import dev.mue.api.policy.ExitPolicy;
@@ -73,7 +74,8 @@ final class TfExecutable implements Executable {
     private final Session session;
     /** Decoder cache slots: one per decoder position the plan folds biases for. */
     final int positions;
-    private final TfStage.Encoder encoderStage;
+    /** Per encoder stream, its stage; streams whose gates have the same shape share one compiled chain. */
+    private final Map<Stream, TfStage.Encoder> encoderStages = new java.util.EnumMap<>(Stream.class);
     private final TfStage.Decoder decoderStage;
     private final TfStage.Scorer scorerStage;
     private final List<AutoCloseable> functions = new ArrayList<>();
@@ -99,10 +101,17 @@ final class TfExecutable implements Executable {
             throw new IllegalStateException("decoder self-attention bias folded for " + positions
                     + " positions, the plan allows " + plan.shapes().maxDecoderTokens());
         }
-        int min = policy.minExitLayer();
-        this.encoderStage = new TfStage.Encoder(weights, ops, min);
-        this.decoderStage = new TfStage.Decoder(weights, ops, min, positions, policy.kvPolicy());
-        this.scorerStage = new TfStage.Scorer(weights, ops, min);
+        // Streams whose gates have one shape share one compiled chain, named "enc"; otherwise each
+        // stream's chain gets its own name.
+        java.util.Set<String> shapes = new java.util.HashSet<>();
+        for (Stream s : plan.encoderStreams()) {
+            shapes.add(new TfStage.Encoder(weights, plan, s, ops, "enc").shape());
+        }
+        for (Stream s : plan.encoderStreams()) {
+            encoderStages.put(s, new TfStage.Encoder(weights, plan, s, ops, shapes.size() == 1 ? "enc" : "enc_" + s.label()));
+        }
+        this.decoderStage = new TfStage.Decoder(weights, plan, ops, positions);
+        this.scorerStage = new TfStage.Scorer(weights, plan, ops);
         this.graph = new Graph();
         try {
             this.tf = Ops.create(graph);
@@ -219,7 +228,13 @@ final class TfExecutable implements Executable {
      */
     private Program encodeExample() {
         if (encodeExample == null) {
-            TfChain chain = chain(encoderStage);
+            // One chain per gate shape: the image and text stacks of a decomposed encoder have the
+            // same gates (nodes of the same layers and minimum), so they share one set of functions.
+            Map<String, TfChain> byShape = new HashMap<>();
+            Map<Stream, TfChain> chains = new java.util.EnumMap<>(Stream.class);
+            for (var e : encoderStages.entrySet()) {
+                chains.put(e.getKey(), byShape.computeIfAbsent(e.getValue().shape(), k -> chain(e.getValue())));
+            }
             int size = c.imageSize();
             int imageTokens = c.imageTokens();
             boolean decomposed = policy.encoderMode() == EncoderMode.DECOMPOSED;
@@ -239,16 +254,16 @@ final class TfExecutable implements Executable {
                         Operand<TInt32> imageLen = f.constant(new int[] {imageTokens});
                         List<TfChain.Out> outs = new ArrayList<>();
                         if (decomposed) {
-                            outs.add(chain.build(f.withSubScope("image"), img, thA,
+                            outs.add(chains.get(Stream.IMAGE).build(f.withSubScope("image"), img, thA,
                                     TfContext.biasSlices(f, c.heads(), m.imageBias(), imageLen, imageLen), List.of(),
                                     m.encoder()));
-                            outs.add(chain.build(f.withSubScope("text"), txt, thB,
+                            outs.add(chains.get(Stream.TEXT).build(f.withSubScope("text"), txt, thB,
                                     TfContext.biasSlices(f, c.heads(), m.textBias(), textLen, textLen), List.of(),
                                     m.encoder()));
                         } else {
                             Operand<TFloat32> x = f.concat(List.of(img, txt), f.constant(0));
                             Operand<TInt32> len = f.math.add(imageLen, textLen);
-                            outs.add(chain.build(f.withSubScope("joint"), x, thA,
+                            outs.add(chains.get(Stream.JOINT).build(f.withSubScope("joint"), x, thA,
                                     TfContext.biasSlices(f, c.heads(), m.jointBias(), len, len), List.of(),
                                     m.encoder()));
                         }
@@ -451,10 +466,21 @@ final class TfExecutable implements Executable {
         }
     }
 
+    /** The threshold of {@code stream}'s gates, from the plan's gate nodes (1 when the stream has none). */
+    private double threshold(Stream stream) {
+        List<PlanNode.ExitGate> gates = plan.gates(stream);
+        return gates.isEmpty() ? 1.0 : plan.threshold(gates.get(0));
+    }
+
+    /** The decoder gates' threshold at step {@code step} of at most {@code horizon} tokens. */
+    double decoderThreshold(int step, int horizon) {
+        List<PlanNode.ExitGate> gates = plan.gates(Stream.DECODER);
+        return gates.isEmpty() ? 1.0 : plan.threshold(gates.get(0), step, horizon);
+    }
+
     @Override
     public EncodedBatch encode(List<EncoderInput> batch) {
         checkOpen();
-        TfChecks.encode(plan, batch);
         int n = batch.size();
         EncoderEntry entry = entry(encoders, n, EncoderEntry::new);
         boolean decomposed = policy.encoderMode() == EncoderMode.DECOMPOSED;
@@ -465,8 +491,8 @@ final class TfExecutable implements Executable {
                 feeds.add(TfTensors.floats(in.image(), 3, c.imageSize(), c.imageSize()));
                 feeds.add(TfTensors.ints(in.tokens()));
             }
-            feeds.add(TFloat64.scalarOf(decomposed ? policy.imageThreshold() : policy.jointThreshold()));
-            feeds.add(TFloat64.scalarOf(policy.textThreshold()));
+            feeds.add(TFloat64.scalarOf(decomposed ? threshold(Stream.IMAGE) : threshold(Stream.JOINT)));
+            feeds.add(TFloat64.scalarOf(decomposed ? threshold(Stream.TEXT) : 1.0));
             r = run("encoding a batch of " + n, () -> {
                 Session.Runner run = session.runner();
                 for (int i = 0; i < n; i++) {
@@ -494,11 +520,7 @@ final class TfExecutable implements Executable {
                 for (int s = 0; s < streams.size(); s++) {
                     Stream st = streams.get(s);
                     int k = i * streams.size() + s;
-                    double th = switch (st) {
-                        case IMAGE -> policy.imageThreshold();
-                        case TEXT -> policy.textThreshold();
-                        default -> policy.jointThreshold();
-                    };
+                    double th = threshold(st);
                     int streamTokens = switch (st) {
                         case IMAGE -> c.imageTokens();
                         case TEXT -> textLen;
@@ -578,11 +600,9 @@ final class TfExecutable implements Executable {
     }
 
     @Override
-    public DecoderStepper decoder(EncodedBatch encoded, int[] exampleOfRow) {
+    public DecoderStepper decoder(EncodedBatch encoded, int[] exampleOfRow, int horizon) {
         checkOpen();
-        TfEncodedBatch enc = own(encoded);
-        TfChecks.rows(enc.size(), exampleOfRow);
-        return new TfDecoderStepper(this, enc, exampleOfRow);
+        return new TfDecoderStepper(this, own(encoded), exampleOfRow, horizon);
     }
 
     private TfEncodedBatch own(EncodedBatch encoded) {
@@ -633,11 +653,10 @@ final class TfExecutable implements Executable {
     }
 
     @Override
-    public ScoringOutput score(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences, int[] firstScored,
-            double threshold) {
+    public ScoringOutput score(EncodedBatch encoded, int[] exampleOfRow, int[][] sequences, int[] firstScored) {
         checkOpen();
         TfEncodedBatch enc = own(encoded);
-        TfChecks.score(plan, enc.size(), exampleOfRow, sequences, firstScored);
+        double threshold = threshold(Stream.DECODER);
         List<TfPacking.Example> packed = TfPacking.score(exampleOfRow, sequences, firstScored);
         int m = packed.size();
         ScoreEntry entry = entry(scorers, m, ScoreEntry::new);

@@ -1,7 +1,9 @@
 package dev.mue.backend.tf;
 
 import dev.mue.api.plan.Stream;
-import dev.mue.api.policy.KvPolicy;
+import dev.mue.api.plan.KvFill;
+import dev.mue.api.plan.Plan;
+import dev.mue.api.plan.PlanNode;
 import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
@@ -12,8 +14,9 @@ import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TType;
 
 /**
- * One stack of layers with exit gates, described so that {@link TfChain} can compile it into
- * nested {@code If} functions and {@link TfEagerExecutable} can drive the same ops from the host.
+ * One stack of layers with exit gates, read from the plan's nodes so that {@link TfChain} can
+ * compile it into nested {@code If} functions (one per enabled gate node), and the ops the eager
+ * mode ({@link TfEagerOps}) drives one layer at a time.
  *
  * <p>The state that flows through the stack is the hidden state {@code x}, the per-call context
  * (biases, position, cross-attention keys and values: read, never changed), the caches (the decoder's
@@ -30,23 +33,66 @@ abstract class TfStage {
     record Step(Operand<TFloat32> y, List<Operand<?>> cache) {
     }
 
+    /**
+     * A layer node of the plan and the gate node that follows it (null after the last layer).
+     *
+     * @param layer the layer node
+     * @param gate  its gate, or null
+     */
+    record Level(PlanNode layer, PlanNode.ExitGate gate) {
+    }
+
     final String name;
     final Stream stream;
+    final List<Level> levels;
     final int layers;
-    final int minExitLayer;
     final TfLayers ops;
 
-    TfStage(String name, Stream stream, int layers, int minExitLayer, TfLayers ops) {
+    TfStage(String name, Plan plan, Stream stream, TfLayers ops) {
         this.name = name;
         this.stream = stream;
-        this.layers = layers;
-        this.minExitLayer = minExitLayer;
+        this.levels = walk(plan, stream);
+        this.layers = levels.size();
         this.ops = ops;
     }
 
-    /** Whether the gate after layer {@code l} (1-based) can exit: not after the last layer, not below the minimum. */
+    /**
+     * The levels of {@code stream}, found by walking the plan's edges from the stream's first layer:
+     * a layer, then its gate (whose {@code else} edge leads to the next layer) or the join.
+     */
+    static List<Level> walk(Plan plan, Stream stream) {
+        PlanNode node = plan.layers(stream).get(0);
+        List<Level> out = new ArrayList<>();
+        while (true) {
+            List<Plan.Edge> next = plan.outgoing(node.id());
+            PlanNode after = plan.nodes().get(next.get(0).to());
+            if (after instanceof PlanNode.ExitGate g) {
+                out.add(new Level(node, g));
+                node = plan.nodes().get(g.elseNode());
+            } else {
+                out.add(new Level(node, null));
+                return List.copyOf(out);
+            }
+        }
+    }
+
+    /**
+     * Whether the gate after layer {@code l} (1-based) is a branch: an enabled gate node. A gate
+     * below the policy's minimum layer is measured and recorded but never taken; the last layer has
+     * no gate.
+     */
     final boolean gateEnabled(int l) {
-        return l < layers && l >= minExitLayer;
+        PlanNode.ExitGate g = levels.get(l - 1).gate();
+        return g != null && g.enabled();
+    }
+
+    /** The gates' structure, for sharing one compiled chain between streams of the same shape. */
+    final String shape() {
+        StringBuilder sb = new StringBuilder();
+        for (Level lv : levels) {
+            sb.append(lv.gate() == null ? "L" : lv.gate().enabled() ? "G" + lv.gate().criterion() : "g");
+        }
+        return sb.toString();
     }
 
     abstract Shape xShape();
@@ -101,8 +147,8 @@ abstract class TfStage {
     static final class Encoder extends TfStage {
         private final TfWeights w;
 
-        Encoder(TfWeights w, TfLayers ops, int minExitLayer) {
-            super("enc", Stream.JOINT, w.config.encoderLayers(), minExitLayer, ops);
+        Encoder(TfWeights w, Plan plan, Stream stream, TfLayers ops, String name) {
+            super(name, plan, stream, ops);
             this.w = w;
         }
 
@@ -141,13 +187,13 @@ abstract class TfStage {
     static final class Decoder extends TfStage {
         private final TfWeights w;
         private final int positions;
-        private final KvPolicy kv;
+        private final Plan plan;
 
-        Decoder(TfWeights w, TfLayers ops, int minExitLayer, int positions, KvPolicy kv) {
-            super("dec", Stream.DECODER, w.config.decoderLayers(), minExitLayer, ops);
+        Decoder(TfWeights w, Plan plan, TfLayers ops, int positions) {
+            super("dec", plan, Stream.DECODER, ops);
             this.w = w;
             this.positions = positions;
-            this.kv = kv;
+            this.plan = plan;
         }
 
         @Override
@@ -183,8 +229,49 @@ abstract class TfStage {
             return tf.reshape((Operand<TInt32>) ctx.get(0), tf.constant(new int[] {1, 1}));
         }
 
-        private Operand<TFloat32> present(Ops tf, Operand<TFloat32> mask, Operand<TInt32> slot) {
+        private static Operand<TFloat32> present(Ops tf, Operand<TFloat32> mask, Operand<TInt32> slot) {
             return tf.tensorScatterNdUpdate(mask, slot, tf.constant(new float[] {0f}));
+        }
+
+        /**
+         * Layer {@code l}'s entry for the position of {@code slot} in {@code cache} ({@code [1, d]}
+         * key and value): what {@link KvFill.Copy} copies.
+         */
+        Operand<TFloat32>[] entry(Ops tf, List<Operand<?>> cache, int l, Operand<TInt32> pos) {
+            Operand<TInt32> at = tf.reshape(pos, tf.constant(new int[] {1}));
+            @SuppressWarnings("unchecked")
+            Operand<TFloat32>[] kv = (Operand<TFloat32>[]) new Operand<?>[] {
+                tf.gather(f32(cache.get(l - 1)), at, tf.constant(0)),
+                tf.gather(f32(cache.get(layers + l - 1)), at, tf.constant(0))};
+            return kv;
+        }
+
+        /** {@code cache} with layer {@code l}'s entry at {@code slot} set to {@code kv} and marked present. */
+        List<Operand<?>> store(Ops tf, List<Operand<?>> cache, int l, Operand<TInt32> slot, Operand<TFloat32>[] kv) {
+            List<Operand<?>> next = new ArrayList<>(cache);
+            next.set(l - 1, tf.tensorScatterNdUpdate(f32(cache.get(l - 1)), slot, kv[0]));
+            next.set(layers + l - 1, tf.tensorScatterNdUpdate(f32(cache.get(layers + l - 1)), slot, kv[1]));
+            next.set(2 * layers + l - 1, present(tf, f32(cache.get(2 * layers + l - 1)), slot));
+            return next;
+        }
+
+        /** The {@code [1, 1]} scatter index of position {@code pos} (a scalar). */
+        static Operand<TInt32> slotOf(Ops tf, Operand<TInt32> pos) {
+            return tf.reshape(pos, tf.constant(new int[] {1, 1}));
+        }
+
+        /**
+         * What one skipped layer gets for the position (the action the plan's KV policy names),
+         * applied to {@code cache}: for the graphs' exit branches and the eager mode alike.
+         */
+        List<Operand<?>> fill(Ops tf, KvFill fill, Operand<TFloat32> y, Operand<TInt32> pos, List<Operand<?>> cache,
+                List<? extends Operand<?>> wl) {
+            Ops s = tf.withSubScope(name + "_kv_L" + fill.layer());
+            Operand<TFloat32>[] kv = switch (fill) {
+                case KvFill.Propagate p -> ops.decoderKv(s, p.layer(), y, wl);
+                case KvFill.Copy c -> entry(s, cache, c.fromLayer(), pos);
+            };
+            return store(s, cache, fill.layer(), slotOf(s, pos), kv);
         }
 
         @Override
@@ -209,31 +296,12 @@ abstract class TfStage {
         }
 
         @Override
+        @SuppressWarnings("unchecked")
         List<Operand<?>> exitFill(Ops tf, int l, Operand<TFloat32> y, List<Operand<?>> ctx, List<Operand<?>> cache,
                 List<Operand<?>> wl) {
-            if (kv == KvPolicy.OMIT || l >= layers) {
-                return cache;
-            }
-            Operand<TInt32> slot = slot(tf, ctx);
-            List<Operand<?>> next = new ArrayList<>(cache);
-            Operand<TFloat32> k = null;
-            Operand<TFloat32> v = null;
-            if (kv == KvPolicy.COPY) {
-                @SuppressWarnings("unchecked")
-                Operand<TInt32> pos = tf.reshape((Operand<TInt32>) ctx.get(0), tf.constant(new int[] {1}));
-                k = tf.gather(f32(cache.get(l - 1)), pos, tf.constant(0));
-                v = tf.gather(f32(cache.get(layers + l - 1)), pos, tf.constant(0));
-            }
-            for (int j = l + 1; j <= layers; j++) {
-                Ops s = tf.withSubScope(name + "_kv_L" + j);
-                if (kv == KvPolicy.PROPAGATE) {
-                    Operand<TFloat32>[] kvj = ops.decoderKv(s, j, y, wl);
-                    k = kvj[0];
-                    v = kvj[1];
-                }
-                next.set(j - 1, s.tensorScatterNdUpdate(f32(cache.get(j - 1)), slot, k));
-                next.set(layers + j - 1, s.tensorScatterNdUpdate(f32(cache.get(layers + j - 1)), slot, v));
-                next.set(2 * layers + j - 1, present(s, f32(cache.get(2 * layers + j - 1)), slot));
+            List<Operand<?>> next = cache;
+            for (KvFill fill : plan.kvFillAfterExit(l)) {
+                next = fill(tf, fill, y, (Operand<TInt32>) ctx.get(0), next, wl);
             }
             return next;
         }
@@ -250,8 +318,8 @@ abstract class TfStage {
     static final class Scorer extends TfStage {
         private final TfWeights w;
 
-        Scorer(TfWeights w, TfLayers ops, int minExitLayer) {
-            super("score", Stream.DECODER, w.config.decoderLayers(), minExitLayer, ops);
+        Scorer(TfWeights w, Plan plan, TfLayers ops) {
+            super("score", plan, Stream.DECODER, ops);
             this.w = w;
         }
 

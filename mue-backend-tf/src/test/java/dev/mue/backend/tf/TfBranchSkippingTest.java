@@ -47,9 +47,9 @@ class TfBranchSkippingTest {
                 new ResNetConfig(4, 2, new int[] {1, 1, 1}), 2.0, 1e-5);
         Model m = TfFixture.model(config, 7);
         PlanShapes shapes = new PlanShapes(32, 12);
-        exit1 = (TfExecutable) TfFixture.graph().prepare(Planner.compile(m, ExitPolicy.builder().encoderThreshold(-1)
+        exit1 = TfFixture.compiled(Planner.compile(m, ExitPolicy.builder().encoderThreshold(-1)
                 .decoderThreshold(-1).kvPolicy(KvPolicy.PROPAGATE).build(), shapes));
-        full = (TfExecutable) TfFixture.graph().prepare(Planner.compile(m, ExitPolicy.full(), shapes));
+        full = TfFixture.compiled(Planner.compile(m, ExitPolicy.full(), shapes));
         input = TfFixture.input(config, 3, 30);
     }
 
@@ -85,11 +85,11 @@ class TfBranchSkippingTest {
     }
 
     private static Set<String> traceStep(TfExecutable ex) {
-        try (EncodedBatch b = ex.encode(List.of(input)); DecoderStepper s = ex.decoder(b, new int[] {0})) {
+        try (EncodedBatch b = ex.encode(List.of(input)); DecoderStepper s = ex.decoder(b, new int[] {0}, 16)) {
             RunMetadata[] md = new RunMetadata[1];
             ex.trace(m -> md[0] = m);
             try {
-                StepOutput out = s.step(new int[] {0}, ex == exit1 ? -1 : 1);
+                StepOutput out = s.step(new int[] {0});
                 assertEquals(ex == exit1 ? 1 : LAYERS, out.exitLayer()[0]);
             } finally {
                 ex.trace(null);
@@ -171,10 +171,10 @@ class TfBranchSkippingTest {
         try {
             for (int round = 0; round < 5; round++) {
                 for (int k = 0; k < 2; k++) {
-                    try (DecoderStepper s = ex[k].decoder(enc[k], new int[] {0, 0, 0, 0})) {
+                    try (DecoderStepper s = ex[k].decoder(enc[k], new int[] {0, 0, 0, 0}, 16)) {
                         for (int step = 0; step < 10; step++) {
                             long t0 = System.nanoTime();
-                            s.step(new int[] {4 + step, 5, 6, 7}, threshold[k]);
+                            s.step(new int[] {4 + step, 5, 6, 7});
                             if (round > 0) {
                                 best[k] = Math.min(best[k], (System.nanoTime() - t0) / 1e6);
                             }

@@ -15,6 +15,7 @@ import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.EncodedBatch;
 import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.Prepared;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,7 +28,7 @@ class TfExecutableTest {
     private static final Model MODEL = TfFixture.model(TfFixture.config(3, 3), 11);
 
     private static TfExecutable prepare(ExitPolicy p) {
-        return (TfExecutable) TfFixture.graph().prepare(TfFixture.plan(MODEL, p));
+        return TfFixture.compiled(TfFixture.plan(MODEL, p));
     }
 
     private static int count(String text, String regex) {
@@ -79,15 +80,15 @@ class TfExecutableTest {
             ex.trace(md -> runs.incrementAndGet());
             try (EncodedBatch b = ex.encode(TfFixture.inputs(MODEL.config(), 3))) {
                 assertEquals(1, runs.getAndSet(0), "encoder pass of 3 examples");
-                try (DecoderStepper s = ex.decoder(b, new int[] {0, 1, 2, 2})) {
+                try (DecoderStepper s = ex.decoder(b, new int[] {0, 1, 2, 2}, 16)) {
                     for (int t = 0; t < 3; t++) {
-                        s.step(new int[] {t == 0 ? 0 : 5, 6, 7, 8}, 0.6);
+                        s.step(new int[] {t == 0 ? 0 : 5, 6, 7, 8});
                         assertEquals(1, runs.getAndSet(0), "decoding step " + t);
                         s.reorder(new int[] {3, 3, 0, 1});
                         assertEquals(0, runs.get(), "a reorder runs nothing");
                     }
                 }
-                ex.score(b, new int[] {0, 0, 2}, new int[][] {{0, 5, 6}, {0, 5, 7, 8}, {0, 9}}, new int[] {1, 1, 1}, 0.6);
+                ex.score(b, new int[] {0, 0, 2}, new int[][] {{0, 5, 6}, {0, 5, 7, 8}, {0, 9}}, new int[] {1, 1, 1});
                 assertEquals(1, runs.get(), "scoring pass");
             } finally {
                 ex.trace(null);
@@ -116,10 +117,10 @@ class TfExecutableTest {
     void closedThingsRefuseWork() {
         TfExecutable ex = prepare(ExitPolicy.full());
         EncodedBatch b = ex.encode(List.of(TfFixture.input(MODEL.config(), 2, 3)));
-        DecoderStepper s = ex.decoder(b, new int[] {0});
-        s.step(new int[] {0}, 1.0);
+        DecoderStepper s = ex.decoder(b, new int[] {0}, 16);
+        s.step(new int[] {0});
         b.close();
-        assertThrows(IllegalStateException.class, () -> s.step(new int[] {5}, 1.0));
+        assertThrows(IllegalStateException.class, () -> s.step(new int[] {5}));
         s.close();
         s.close();
         ex.close();
@@ -138,8 +139,13 @@ class TfExecutableTest {
 
     @Test
     void eagerModeIsSelectedByAProperty() {
-        try (Executable ex = TfFixture.eager().prepare(TfFixture.plan(MODEL, ExitPolicy.full()))) {
-            assertTrue(ex instanceof TfEagerExecutable);
+        try (Prepared p = TfFixture.eager().prepare(TfFixture.plan(MODEL, ExitPolicy.full()))) {
+            assertTrue(p instanceof Prepared.Interpreted i && i.ops() instanceof TfEagerOps, p.toString());
+        }
+        // A criterion the graphs do not compile runs interpreted, in eager mode.
+        try (Prepared p = TfFixture.graph().prepare(TfFixture.plan(MODEL,
+                ExitPolicy.builder().decoderCriterion("calm").build()))) {
+            assertTrue(p instanceof Prepared.Interpreted i && i.ops() instanceof TfEagerOps, p.toString());
         }
     }
 }

@@ -8,6 +8,7 @@ import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.policy.ExitPolicy;
 import dev.mue.api.spi.Backend;
+import dev.mue.api.spi.Prepared;
 import dev.mue.api.spi.BackendOptions;
 import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.text.Vocabulary;
@@ -44,6 +45,11 @@ final class TfFixture {
     }
 
     /** The compiled-graph backend (1 thread), shared by the test classes of a run. */
+    /** The graph backend's compiled program for {@code plan}, without the runtime's checks in front. */
+    static TfExecutable compiled(Plan plan) {
+        return (TfExecutable) ((Prepared.Compiled) graph().prepare(plan)).executable();
+    }
+
     static synchronized Backend graph() {
         if (graph == null) {
             graph = new TfBackendProvider().create(new BackendOptions(1, "", Map.of()));

@@ -7,6 +7,8 @@ import dev.mue.api.EncoderExit;
 import dev.mue.api.GateRecord;
 import dev.mue.api.spi.EncodedBatch;
 import dev.mue.api.spi.Executable;
+import dev.mue.api.spi.Prepared;
+import dev.mue.runtime.Runtime;
 import dev.mue.api.spi.ScoringOutput;
 import dev.mue.tck.cases.TckCase;
 import dev.mue.tck.cases.TckCases;
@@ -68,10 +70,10 @@ class TfGraphEagerTest {
             }
             List<RecordingStepper.Step> steps = List.of();
             if (c.generates()) {
-                try (RecordingStepper rec = new RecordingStepper(ex.decoder(enc, rows), rows)) {
+                try (RecordingStepper rec = new RecordingStepper(ex.decoder(enc, rows, c.decoding().maxLength()), rows)) {
                     for (RecordingStepper.Call call : ref.run().replay()) {
                         switch (call) {
-                            case RecordingStepper.Step s -> rec.step(s.tokens(), s.threshold());
+                            case RecordingStepper.Step s -> rec.step(s.tokens());
                             case RecordingStepper.Reorder r -> rec.reorder(r.parents());
                         }
                     }
@@ -82,7 +84,7 @@ class TfGraphEagerTest {
             ScoringOutput scored = null;
             if (c.scores()) {
                 TckCase.Scoring s = c.scoring();
-                scored = ex.score(enc, s.exampleOfRow(), s.sequences(), s.firstScored(), s.threshold());
+                scored = ex.score(enc, s.exampleOfRow(), s.sequences(), s.firstScored());
             }
             return new EagerRun(examples, steps, scored);
         }
@@ -92,8 +94,9 @@ class TfGraphEagerTest {
         ReferenceRun ref = CaseRunner.reference(c);
         CaseRun graph = CaseRunner.backend(TfFixture.graph(), c);
         EagerRun eager;
-        try (Executable ex = TfFixture.eager().prepare(c.plan())) {
-            assertTrue(ex instanceof TfEagerExecutable, ex.getClass().getName());
+        Prepared prepared = TfFixture.eager().prepare(c.plan());
+        assertTrue(prepared instanceof Prepared.Interpreted i && i.ops() instanceof TfEagerOps, prepared.toString());
+        try (Executable ex = Runtime.executable(c.plan(), prepared)) {
             eager = eager(ex, c, ref);
         }
         for (int i = 0; i < graph.encoded().size(); i++) {

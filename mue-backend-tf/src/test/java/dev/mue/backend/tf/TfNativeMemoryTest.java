@@ -7,6 +7,7 @@ import dev.mue.api.plan.PlanShapes;
 import dev.mue.api.policy.ExitPolicy;
 import dev.mue.api.policy.KvPolicy;
 import dev.mue.api.spi.Executable;
+import dev.mue.runtime.Runtime;
 import dev.mue.planner.Planner;
 import dev.mue.tck.harness.NativeMemory;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,7 @@ class TfNativeMemoryTest {
                 new ResNetConfig(4, 4, new int[] {1, 1, 1}), 2.0, 1e-5);
         Model m = TfFixture.model(c, 3);
         ExitPolicy p = ExitPolicy.builder().decoderThreshold(0.5).kvPolicy(KvPolicy.PROPAGATE).build();
-        try (Executable ex = TfFixture.graph().prepare(Planner.compile(m, p, new PlanShapes(8, 8)))) {
+        try (Executable ex = Runtime.prepare(TfFixture.graph(), Planner.compile(m, p, new PlanShapes(8, 8)))) {
             NativeMemory.assertBounded(ex, TfFixture.input(c, 9, 3));
         }
     }
