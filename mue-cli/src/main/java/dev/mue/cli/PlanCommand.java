@@ -9,6 +9,7 @@ import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.BackendOptions;
 import dev.mue.api.spi.Backends;
 import dev.mue.api.spi.Executable;
+import dev.mue.runtime.Runtime;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -64,7 +65,7 @@ final class PlanCommand implements Callable<Integer> {
             return Optional.empty();
         }
         try (Backend b = Backends.create(id, BackendOptions.defaults().withThreads(session.threads));
-                Executable ex = b.prepare(plan)) {
+                Executable ex = Runtime.prepare(b, plan)) {
             return ex.describeCompiled();
         }
     }

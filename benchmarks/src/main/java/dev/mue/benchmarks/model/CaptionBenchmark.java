@@ -57,7 +57,7 @@ public class CaptionBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         state = new ModelState(backend, model, policy, threads, 1);
-        search = new BeamSearch(DecodingOptions.captioning(), state.executable.plan().policy().decoderSchedule());
+        search = new BeamSearch(DecodingOptions.captioning());
     }
 
     @TearDown(Level.Trial)
@@ -68,7 +68,7 @@ public class CaptionBenchmark {
     @Benchmark
     public void caption(Blackhole bh) {
         try (EncodedBatch e = state.executable.encode(state.batch);
-                DecoderStepper s = state.executable.decoder(e, new int[] {0})) {
+                DecoderStepper s = state.executable.decoder(e, new int[] {0}, DecodingOptions.captioning().maxLength())) {
             List<BeamSearch.Hypothesis> h = search.run(s, 1);
             bh.consume(h.get(0).tokens());
         }

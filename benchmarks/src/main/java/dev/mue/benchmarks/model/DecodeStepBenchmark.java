@@ -52,13 +52,11 @@ public class DecodeStepBenchmark {
 
     private ModelState state;
     private EncodedBatch encoded;
-    private double threshold;
 
     @Setup(Level.Trial)
     public void setUp() {
         state = new ModelState(backend, model, policy, threads, 1);
         encoded = state.executable.encode(state.batch);
-        threshold = state.executable.plan().policy().decoderSchedule().theta();
     }
 
     @TearDown(Level.Trial)
@@ -70,10 +68,10 @@ public class DecodeStepBenchmark {
     @Benchmark
     @OperationsPerInvocation(STEPS)
     public void step(Blackhole bh) {
-        try (DecoderStepper s = state.executable.decoder(encoded, new int[] {0, 0, 0, 0, 0})) {
+        try (DecoderStepper s = state.executable.decoder(encoded, new int[] {0, 0, 0, 0, 0}, STEPS)) {
             int[] tokens = {0, 0, 0, 0, 0};
             for (int t = 0; t < STEPS; t++) {
-                bh.consume(s.step(tokens, threshold).exitLayer());
+                bh.consume(s.step(tokens).exitLayer());
                 for (int r = 0; r < tokens.length; r++) {
                     tokens[r] = 4 + (t * 5 + r) % 40;
                 }

@@ -12,6 +12,7 @@ import dev.mue.api.spi.Backends;
 import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
 import dev.mue.api.text.Vocabulary;
+import dev.mue.runtime.Runtime;
 import dev.mue.benchmarks.Inputs;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +47,7 @@ final class ModelState implements AutoCloseable {
             default -> throw new IllegalArgumentException("unknown policy " + policy);
         };
         backend = Backends.choose(backendId).create(new BackendOptions(threads, "", Map.of()));
-        executable = backend.prepare(Planner.compile(model, p, new PlanShapes(32, 24)));
+        executable = Runtime.prepare(backend, Planner.compile(model, p, new PlanShapes(32, 24)));
         batch = new ArrayList<>();
         for (int i = 0; i < batchSize; i++) {
             int[] tokens = new int[12];

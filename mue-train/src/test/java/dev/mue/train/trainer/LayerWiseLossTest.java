@@ -16,6 +16,7 @@ import dev.mue.api.spi.Backends;
 import dev.mue.api.spi.EncodedBatch;
 import dev.mue.api.spi.EncoderInput;
 import dev.mue.api.spi.Executable;
+import dev.mue.runtime.Runtime;
 import dev.mue.api.spi.ScoringOutput;
 import dev.mue.planner.Planner;
 import java.util.ArrayList;
@@ -123,7 +124,8 @@ class LayerWiseLossTest {
 
     /** Layer {@code layer}'s loss of the batch from the Java backend's logits, in double. */
     private static double hostLoss(Backend backend, Model model, List<TrainExample> batch, int layer) {
-        ExitPolicy policy = ExitPolicy.builder().minExitLayer(layer).build();
+        // Threshold -1 exits at the first gate that may: the one after `layer`.
+        ExitPolicy policy = ExitPolicy.builder().minExitLayer(layer).decoderThreshold(-1).build();
         Plan plan = Planner.compile(model, policy, TrainFixture.SHAPES);
         int n = batch.size();
         List<EncoderInput> inputs = new ArrayList<>();
@@ -139,8 +141,8 @@ class LayerWiseLossTest {
         }
         double sum = 0;
         int counted = 0;
-        try (Executable ex = backend.prepare(plan); EncodedBatch enc = ex.encode(inputs)) {
-            ScoringOutput out = ex.score(enc, rows, seqs, first, -1.0);
+        try (Executable ex = Runtime.prepare(backend, plan); EncodedBatch enc = ex.encode(inputs)) {
+            ScoringOutput out = ex.score(enc, rows, seqs, first);
             for (int i = 0; i < n; i++) {
                 assertEquals(layer, out.exitLayer()[i]);
                 TrainExample e = batch.get(i);
