@@ -13,10 +13,11 @@ class LayeringTest {
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("dev.mue");
 
     @Test
-    void dependsOnNoOtherBackendOrTool() {
+    void dependsOnNoOtherBackendNorTheRuntime() {
         noClasses().that().resideInAPackage("dev.mue.backend.java..").should().dependOnClassesThat()
                 .resideInAnyPackage("dev.mue.backend.torch..", "dev.mue.backend.tf..", "dev.mue.cli..",
-                        "dev.mue.tck..", "dev.mue.train..")
+                        "dev.mue.tck..", "dev.mue.train..", "dev.mue.planner..", "dev.mue.runtime..",
+                        "dev.mue.session..")
                 .check(classes);
     }
 

@@ -14,10 +14,10 @@ class LayeringTest {
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("dev.mue.backend.tf");
 
     @Test
-    void dependsOnNoOtherBackendOrTool() {
+    void dependsOnNoOtherBackendNorTheRuntime() {
         noClasses().that().resideInAPackage("dev.mue.backend.tf..").should().dependOnClassesThat()
                 .resideInAnyPackage("dev.mue.backend.java..", "dev.mue.backend.torch..", "dev.mue.planner..",
-                        "dev.mue.cli..", "dev.mue.tck..", "dev.mue.train..")
+                        "dev.mue.cli..", "dev.mue.tck..", "dev.mue.train..", "dev.mue.runtime..", "dev.mue.session..")
                 .check(classes);
     }
 

@@ -13,10 +13,10 @@ class LayeringTest {
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("dev.mue");
 
     @Test
-    void dependsOnNoOtherBackendOrTool() {
+    void dependsOnNoOtherBackendNorTheRuntime() {
         noClasses().that().resideInAPackage("dev.mue.backend.torch..").should().dependOnClassesThat()
                 .resideInAnyPackage("dev.mue.backend.java..", "dev.mue.backend.tf..", "dev.mue.planner..",
-                        "dev.mue.cli..", "dev.mue.tck..", "dev.mue.train..")
+                        "dev.mue.cli..", "dev.mue.tck..", "dev.mue.train..", "dev.mue.runtime..", "dev.mue.session..")
                 .check(classes);
     }
 }

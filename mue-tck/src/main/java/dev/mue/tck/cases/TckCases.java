@@ -30,8 +30,8 @@ import java.util.stream.Collectors;
  * </pre>
  * Cases cover the decomposed and joint encoders, with and without the image relative bias, the
  * three KV policies and the three schedules, batch 1 and 5 with texts of mixed lengths (0 to 12
- * real tokens), beam 1 and 3, scoring, minimum exit layers, and thresholds 1.0 (never exit) and
- * -1 (exit after layer 1). Calibrated thresholds are placed by {@link Calibrator} when the
+ * real tokens), beam 1 and 3, scoring, minimum exit layers, thresholds 1.0 (never exit) and
+ * -1 (exit after layer 1), and CALM's softmax-confidence criterion on the decoder. Calibrated thresholds are placed by {@link Calibrator} when the
  * catalogue is first used; the golden files record the values placed.
  */
 public final class TckCases {
@@ -168,6 +168,11 @@ public final class TckCases {
             return this;
         }
 
+        T decoderCriterion(String id) {
+            policy.decoderCriterion(id);
+            return this;
+        }
+
         Template build() {
             ModelConfig c = model.config();
             int maxText = inputs.stream().mapToInt(i -> i.textLength() + 2).max().orElse(2);
@@ -261,6 +266,13 @@ public final class TckCases {
         t.add(new T("s5-cal-omit-b5-beam3", "omit, no-repeat-ngram 2, batch 5, beam 3", S5, 54, 0.18)
                 .batch(23, LENGTHS5).beam(3, 8, 2).encoder(between(0.4)).decoder(Schedule.FIXED, between(0.5))
                 .kv(KvPolicy.OMIT));
+        // The exit SPI's second criterion: CALM's softmax confidence on the decoder's gates.
+        t.add(new T("s2-calm-propagate-b5-beam3", "CALM's softmax confidence on decoder gates, propagate, beam 3", S2,
+                27, 0.15).batch(24, LENGTHS5).beam(3, 8, 3).encoder(between(0.5))
+                .decoder(Schedule.FIXED, between(0.5)).decoderCriterion("calm").kv(KvPolicy.PROPAGATE).score());
+        t.add(new T("s5-calm-omit-b5-greedy", "CALM's confidence over five decoder layers, omit, greedy", S5, 55, 0.18)
+                .batch(25, LENGTHS5).beam(1, 8, 3).decoder(Schedule.DECAY, between(0.5)).decoderCriterion("calm")
+                .kv(KvPolicy.OMIT).score());
         return t.stream().map(T::build).toList();
     }
 }
