@@ -10,9 +10,10 @@ import java.util.List;
  * @param decoder        one entry per generated token (per beam, the chosen beam's history)
  * @param encoderLayers  layers in the model's encoder
  * @param decoderLayers  layers in the model's decoder
- * @param flopsRun       estimated FLOPs of the layers actually run (encoder layers and decoder steps,
- *                       their gates included)
- * @param flopsFull      estimated FLOPs of the same work with every layer run
+ * @param flopsRun       estimated FLOPs of the layers actually run (encoder layers and decoder steps),
+ *                       with the gates evaluated and the keys and values propagated to skipped layers
+ * @param flopsFull      estimated FLOPs of the same work with every layer run and no gate: the model
+ *                       without MuE (so a run whose gates never exit shows a small negative saving)
  * @param flopsFixed     estimated FLOPs of the work no exit can skip: the image backbone, the
  *                       embeddings, the encoder's final LayerNorm and the LM head (the rest of the
  *                       whole pass)
