@@ -27,17 +27,17 @@ public record ServeConfig(String host, int port, int maxBatch, long maxDelayMill
         if (host == null || host.isBlank()) {
             throw new IllegalArgumentException("--host must name an address");
         }
-        check(port >= 0 && port <= 65535, "--port", port, "0..65535");
+        check(port >= 0 && port <= 65535, "--port", port, "in 0..65535");
         check(maxBatch >= 1, "--max-batch", maxBatch, ">= 1");
         check(maxDelayMillis >= 0, "--max-delay-ms", maxDelayMillis, ">= 0");
         check(queueCapacity >= maxBatch, "--queue", queueCapacity, ">= --max-batch (" + maxBatch + ")");
         check(workers >= 1, "--workers", workers, ">= 1");
         check(timeoutMillis >= 1, "--timeout-ms", timeoutMillis, ">= 1");
         check(maxBodyBytes >= 1024 && maxBodyBytes <= Integer.MAX_VALUE - 16, "--max-body-bytes", maxBodyBytes,
-                "1024..2^31-17");
+                "in 1024..2^31-17");
         check(maxTextChars >= 1, "--max-text-chars", maxTextChars, ">= 1");
         check(drainMillis >= 0, "--drain-timeout-ms", drainMillis, ">= 0");
-        check(minThreshold >= -1 && minThreshold <= 1, "--min-threshold", minThreshold, "[-1, 1]");
+        check(minThreshold >= -1 && minThreshold <= 1, "--min-threshold", minThreshold, "in [-1, 1]");
         check(maxPolicySessions >= 0, "--max-policies", maxPolicySessions, ">= 0");
         check(maxConnections >= 1, "--max-connections", maxConnections, ">= 1");
     }
