@@ -1,6 +1,7 @@
 package dev.mue.serve;
 
 import dev.mue.api.policy.Task;
+import dev.mue.serve.http.DrainingHandler;
 import dev.mue.serve.http.OipHandler;
 import dev.mue.serve.infer.BatchSettings;
 import dev.mue.serve.infer.CaptionModel;
@@ -23,7 +24,6 @@ import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -107,7 +107,7 @@ public final class MueServer implements AutoCloseable {
             OipHandler handler = new OipHandler(byName, metrics, config.maxBodyBytes(), config.timeoutMillis(),
                     () -> self[0] != null && !self[0].draining, version());
             // Graceful: on stop, the connector stops accepting and in-flight requests get drainMillis to finish.
-            jetty.setHandler(new GracefulHandler(handler));
+            jetty.setHandler(new DrainingHandler(handler));
             jetty.setStopTimeout(config.drainMillis());
             jetty.setStopAtShutdown(false);
             self[0] = new MueServer(jetty, connector, pool, models, config);
