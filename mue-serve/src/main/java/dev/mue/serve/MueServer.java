@@ -130,8 +130,14 @@ public final class MueServer implements AutoCloseable {
                 throw r;
             }
             if (e instanceof java.io.IOException io) {
-                throw new java.io.UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": "
-                        + io.getMessage(), io);
+                // Jetty's "Failed to bind" wraps the socket's own reason (e.g. "Address already in use").
+                java.io.IOException reason = io;
+                for (Throwable t = io.getCause(); t != null; t = t.getCause()) {
+                    if (t instanceof java.io.IOException cause) {
+                        reason = cause;
+                    }
+                }
+                throw new java.io.UncheckedIOException("cannot listen on " + config.host() + ":" + config.port(), reason);
             }
             throw new IllegalStateException("cannot start the server: " + e, e);
         }
