@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
@@ -55,16 +56,17 @@ public final class MueServer implements AutoCloseable {
     private final List<ServedModel<?, ?>> models;
     private final ServeConfig config;
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private volatile boolean draining;
+    private final AtomicBoolean draining;
     private boolean shutdownStarted;
 
     private MueServer(Server jetty, ServerConnector connector, SessionPool pool, List<ServedModel<?, ?>> models,
-            ServeConfig config) {
+            ServeConfig config, AtomicBoolean draining) {
         this.jetty = jetty;
         this.connector = connector;
         this.pool = pool;
         this.models = models;
         this.config = config;
+        this.draining = draining;
     }
 
     /**
@@ -103,19 +105,19 @@ public final class MueServer implements AutoCloseable {
             connector.setPort(config.port());
             jetty.addConnector(connector);
             jetty.addBean(new NetworkConnectionLimit(config.maxConnections(), connector));
-            MueServer[] self = new MueServer[1];
+            AtomicBoolean draining = new AtomicBoolean();
             OipHandler handler = new OipHandler(byName, metrics, config.maxBodyBytes(), config.timeoutMillis(),
-                    () -> self[0] != null && !self[0].draining, version());
+                    () -> !draining.get(), version());
             // Graceful: on stop, the connector stops accepting and in-flight requests get drainMillis to finish.
             jetty.setHandler(new DrainingHandler(handler));
             jetty.setStopTimeout(config.drainMillis());
             jetty.setStopAtShutdown(false);
-            self[0] = new MueServer(jetty, connector, pool, models, config);
+            MueServer server = new MueServer(jetty, connector, pool, models, config, draining);
             jetty.start();
             LOG.info("serving {} on {}:{} (backend {}, caption policy: {}, entail policy: {})", spec.modelSource(),
                     config.host(), connector.getLocalPort(), base.backendId(), base.policy(Task.CAPTION).describeSource(),
                     base.policy(Task.ENTAIL).describeSource());
-            return self[0];
+            return server;
         } catch (Exception e) {
             if (jetty != null) {
                 try {
@@ -165,7 +167,7 @@ public final class MueServer implements AutoCloseable {
 
     /** Whether it takes inference requests (false once draining). */
     public boolean isReady() {
-        return !draining && jetty.isStarted();
+        return !draining.get() && jetty.isStarted();
     }
 
     /**
@@ -180,7 +182,7 @@ public final class MueServer implements AutoCloseable {
             }
             shutdownStarted = true;
         }
-        draining = true;
+        draining.set(true);
         try {
             // Queued requests run now, without waiting for fuller batches; their handlers then answer
             // while Jetty's graceful stop waits for them (and the listening socket is already closed).

@@ -200,7 +200,7 @@ public final class OipHandler extends Handler.Abstract {
             if (rest.isEmpty()) {
                 requireMethod(method, "GET", path);
                 return Reply.json(OK, writer.modelMetadata(m.name(), List.of(ServedModel.VERSION), "mue", m.inputs(),
-                        m.outputs(), m.metadataParameters(m.maxBatch())));
+                        m.outputs(), m.metadataParameters()));
             }
             if (rest.equals(List.of("ready"))) {
                 requireMethod(method, "GET", path);

@@ -45,12 +45,8 @@ public final class CaptionModel extends ServedModel<BufferedImage, GenerationRes
 
     @Override
     protected List<BufferedImage> decode(InferRequest request) {
-        return images(required(request, IMAGE), -1);
-    }
-
-    /** Decodes every element of an image input (shape [n] or [n, 1]). */
-    List<BufferedImage> images(InputTensor in, int expected) {
-        count(in, expected);
+        InputTensor in = required(request, IMAGE);
+        count(in, -1);
         List<byte[]> bytes = in.bytes();
         List<BufferedImage> out = new ArrayList<>(bytes.size());
         for (int i = 0; i < bytes.size(); i++) {

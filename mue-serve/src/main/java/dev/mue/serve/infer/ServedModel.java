@@ -96,12 +96,12 @@ public abstract class ServedModel<I, R> implements AutoCloseable {
     protected abstract List<OutputTensor> outputs(List<R> results);
 
     /** Metadata parameters: the policy it runs with and what requests may change. */
-    public Map<String, Object> metadataParameters(int maxBatch) {
+    public Map<String, Object> metadataParameters() {
         PolicyChoice c = pool.baseChoice(task);
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("policy", c.policy().describe());
         p.put("policy_source", c.describeSource());
-        p.put("max_batch_size", maxBatch);
+        p.put("max_batch_size", maxBatch());
         p.put("policy_overrides", overrides.allowed() ? String.join(",", PolicyOverrides.FIELDS) : "");
         p.put("min_threshold", overrides.minThreshold());
         return p;
