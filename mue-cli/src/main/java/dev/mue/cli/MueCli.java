@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code mue} command: captioning and visual entailment with MuE dynamic early exits, plus
- * {@code backends}, {@code plan}, {@code init}, {@code eval}, {@code calibrate} and {@code train}.
+ * {@code backends}, {@code plan}, {@code init}, {@code eval}, {@code calibrate}, {@code train} and {@code serve}.
  *
  * <p>Errors end with one line on standard error, {@code mue: error: <message>}, and exit code 1;
  * usage errors exit with code 2. The hidden {@code --stacktrace} flag adds the stack trace.
@@ -34,6 +34,7 @@ import picocli.CommandLine.Spec;
         description = "Runs OFA-style vision-language models with MuE dynamic early exiting.",
         subcommands = {CaptionCommand.class, EntailCommand.class, BackendsCommand.class, PlanCommand.class,
                 InitCommand.class, ImportCommand.class, EvalCommand.class, CalibrateCommand.class, TrainCommand.class,
+                ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MueCli implements Runnable {
     /** Class-path resource directory of the bundled default model. */

@@ -8,6 +8,7 @@ import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
 import java.awt.image.DirectColorModel;
 import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +21,7 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * Turns an image into the input an OFA image encoder expects, matching OFA's Python pipeline:
@@ -234,12 +236,43 @@ public final class ImagePreprocessor {
             if (in == null) {
                 throw new InvalidInputException("cannot open image file " + file);
             }
-            ImageReader reader = findReader(in, file);
+            return decode(in, file.toString(), "image file " + file);
+        } catch (IOException e) {
+            throw new InvalidInputException("image file " + file + " is damaged or truncated: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Decodes an image held in memory (e.g. the bytes of a request) with the same checks as a file:
+     * an unrecognised format, a header over {@link #MAX_PIXELS} or {@link #MAX_SIDE} (checked before
+     * any pixel buffer is allocated), a truncated or damaged stream are each rejected.
+     *
+     * @param data the encoded image (PNG, JPEG, GIF, BMP, ...)
+     * @param name what the bytes are, for messages, e.g. {@code input 'image' element 0}
+     * @throws InvalidInputException naming {@code name} and the defect
+     */
+    public static BufferedImage decode(byte[] data, String name) {
+        Objects.requireNonNull(data, "data");
+        if (data.length == 0) {
+            throw new InvalidInputException("image " + name + " is empty (0 bytes)");
+        }
+        // An in-memory stream: ImageIO's default for an InputStream may cache it in a temporary file.
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
+            return decode(in, name, "image " + name);
+        } catch (IOException e) {
+            throw new InvalidInputException("image " + name + " is damaged or truncated: " + e.getMessage(), e);
+        }
+    }
+
+    /** Decodes the first image of {@code in}; {@code label} names it, {@code subject} begins messages about it. */
+    private static BufferedImage decode(ImageInputStream in, String label, String subject) throws IOException {
+        try {
+            ImageReader reader = findReader(in, label);
             try {
                 reader.setInput(in, true, true);
                 int width = reader.getWidth(0);
                 int height = reader.getHeight(0);
-                checkDimensions(file, width, height);
+                checkDimensions(label, width, height);
                 List<String> warnings = new ArrayList<>();
                 // Collect rather than throw from the listener: the JPEG decoder calls it from native
                 // code, where an exception would not unwind cleanly.
@@ -251,25 +284,22 @@ public final class ImagePreprocessor {
                 });
                 BufferedImage image = reader.read(0, reader.getDefaultReadParam());
                 if (!warnings.isEmpty()) {
-                    throw new InvalidInputException("image file " + file + " is damaged or truncated: "
-                            + String.join("; ", warnings));
+                    throw new InvalidInputException(subject + " is damaged or truncated: " + String.join("; ", warnings));
                 }
                 if (image == null) {
-                    throw new InvalidInputException("image file " + file + " decoded to nothing");
+                    throw new InvalidInputException(subject + " decoded to nothing");
                 }
                 return image;
             } finally {
                 reader.dispose();
             }
-        } catch (IOException e) {
-            throw new InvalidInputException("image file " + file + " is damaged or truncated: " + e.getMessage(), e);
         } catch (IllegalArgumentException | IllegalStateException | IndexOutOfBoundsException e) {
             // Some ImageIO plugins report malformed headers with unchecked exceptions.
-            throw new InvalidInputException("image file " + file + " is malformed: " + e, e);
+            throw new InvalidInputException(subject + " is malformed: " + e, e);
         }
     }
 
-    private static ImageReader findReader(ImageInputStream in, Path file) throws IOException {
+    private static ImageReader findReader(ImageInputStream in, String label) throws IOException {
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         while (readers.hasNext()) {
             ImageReader r = readers.next();
@@ -280,15 +310,15 @@ public final class ImagePreprocessor {
             }
             r.dispose();
         }
-        throw new InvalidInputException("not a readable image (PNG or JPEG expected): " + file);
+        throw new InvalidInputException("not a readable image (PNG or JPEG expected): " + label);
     }
 
-    private static void checkDimensions(Path file, int width, int height) {
+    private static void checkDimensions(String label, int width, int height) {
         if (width <= 0 || height <= 0) {
-            throw new InvalidInputException("image " + file + " has no pixels (" + width + "x" + height + ")");
+            throw new InvalidInputException("image " + label + " has no pixels (" + width + "x" + height + ")");
         }
         if (width > MAX_SIDE || height > MAX_SIDE || (long) width * height > MAX_PIXELS) {
-            throw new InvalidInputException("image " + file + " is " + width + "x" + height
+            throw new InvalidInputException("image " + label + " is " + width + "x" + height
                     + " pixels, more than the limit of " + MAX_PIXELS + " pixels or " + MAX_SIDE + " per side");
         }
     }

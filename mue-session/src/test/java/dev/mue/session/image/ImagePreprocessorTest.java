@@ -260,6 +260,34 @@ class ImagePreprocessorTest {
         assertTrue(e.getMessage().contains("4097") && e.getMessage().contains("4096"), e.getMessage());
     }
 
+    // ---- images from memory ----
+
+    @Test
+    void bytesDecodeToTheSamePixelsAsTheFile() throws IOException {
+        for (String format : new String[] {"png", "jpg"}) {
+            Path file = write(noise(40, 24, 3), format, "noise." + format);
+            float[] fromFile = ImagePreprocessor.load(file, 32);
+            BufferedImage decoded = ImagePreprocessor.decode(Files.readAllBytes(file), "request element 0");
+            assertArrayEquals(fromFile, ImagePreprocessor.preprocess(decoded, 32), format);
+        }
+    }
+
+    @Test
+    void badBytesAreRejectedNamingWhatTheyWere() throws IOException {
+        byte[] png = Files.readAllBytes(write(noise(64, 64, 4), "png", "whole.png"));
+        assertDecodeRejected(Arrays.copyOf(png, png.length / 2), "damaged or truncated");
+        assertDecodeRejected("this is not an image".getBytes(US_ASCII), "not a readable image");
+        assertDecodeRejected(new byte[0], "empty (0 bytes)");
+        assertDecodeRejected(pngHeaderOnly(100_000, 100_000), "100000x100000");
+    }
+
+    private static void assertDecodeRejected(byte[] data, String expectedFragment) {
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> ImagePreprocessor.decode(data, "input 'image' element 3"));
+        assertTrue(e.getMessage().contains(expectedFragment), "expected '" + expectedFragment + "' in: " + e.getMessage());
+        assertTrue(e.getMessage().contains("input 'image' element 3"), "message must name the input: " + e.getMessage());
+    }
+
     // ---- helpers ----
 
     private Path write(BufferedImage img, String format, String name) throws IOException {
