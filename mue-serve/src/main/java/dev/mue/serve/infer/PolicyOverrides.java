@@ -86,6 +86,8 @@ public final class PolicyOverrides {
                 case DecoderSchedule.Fixed f -> new DecoderSchedule.Fixed(decoder);
                 case DecoderSchedule.Decay d -> new DecoderSchedule.Decay(decoder, d.beta(), d.tau());
                 case DecoderSchedule.ReferenceDecay r -> new DecoderSchedule.ReferenceDecay(decoder);
+                // A theta over a per-step table replaces the table by that one threshold, as the CLI does.
+                case DecoderSchedule.Table t -> new DecoderSchedule.Fixed(decoder);
             });
         }
         return b.build();
