@@ -2,6 +2,9 @@ package dev.mue.benchmarks.model;
 
 import dev.mue.session.Mue;
 import dev.mue.session.MueSession;
+import dev.mue.api.EntailmentResult;
+import dev.mue.api.ExitTrace;
+import dev.mue.api.GenerationResult;
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelConfig;
 import dev.mue.api.model.RandomWeights;
@@ -107,32 +110,23 @@ public class PassBenchmark {
             images.add(image(size, 100 + i));
         }
         hypotheses = Collections.nCopies(batch, "a shoe and a bag");
-        recordCosts(session.plan("ve".equals(task) ? dev.mue.api.policy.Task.ENTAIL : dev.mue.api.policy.Task.CAPTION));
+        recordCosts();
     }
 
     /**
-     * Appends this row's plan costs to {@code benchmarks/target/pass-costs.tsv} (or the file in
-     * the environment variable {@code MUE_BENCH_COSTS}) for the report: the plan's whole-pass FLOPs (every node:
-     * backbone, embeddings, layers, gates, final norm, LM head) and those of the nodes this row's
-     * policy runs (a forced exit after layer k skips every deeper layer and gate of each stream).
+     * Appends this row's FLOPs to {@code benchmarks/target/pass-costs.tsv} (or the file in the
+     * environment variable {@code MUE_BENCH_COSTS}) for the report, from the exit traces of one
+     * untimed pass, i.e. from the plan's node cost formulas at the extent each example really had
+     * ({@code dev.mue.runtime.Traces}): the whole pass without exits (every layer, backbone,
+     * embeddings, head) and the whole pass as this row's policy ran it (layers and gates run, keys
+     * and values propagated), averaged over the batch. A caption's trace is its chosen hypothesis.
      */
-    private void recordCosts(dev.mue.api.plan.Plan plan) {
-        int k = "half".equals(policy) ? plan.policy().minExitLayer() : Integer.MAX_VALUE;
-        long all = 0;
-        long run = 0;
-        for (dev.mue.api.plan.PlanNode n : plan.nodes()) {
-            long f = n.cost().flops();
-            all += f;
-            int layer = switch (n) {
-                case dev.mue.api.plan.PlanNode.EncoderLayer e -> e.layer();
-                case dev.mue.api.plan.PlanNode.DecoderLayer d -> d.layer();
-                case dev.mue.api.plan.PlanNode.ExitGate g -> g.layer();
-                default -> 0;
-            };
-            if (layer <= k) {
-                run += f;
-            }
-        }
+    private void recordCosts() {
+        List<ExitTrace> traces = "ve".equals(task)
+                ? session.entailImages(images, hypotheses, null).stream().map(EntailmentResult::trace).toList()
+                : session.captionImages(images).stream().map(GenerationResult::trace).toList();
+        long all = Math.round(traces.stream().mapToDouble(t -> t.flopsFull() + t.flopsFixed()).average().orElse(0));
+        long run = Math.round(traces.stream().mapToDouble(t -> t.flopsRun() + t.flopsFixed()).average().orElse(0));
         String named = System.getenv("MUE_BENCH_COSTS");
         java.nio.file.Path file = java.nio.file.Path.of(named != null && !named.isBlank() ? named
                 : "benchmarks/target/pass-costs.tsv");

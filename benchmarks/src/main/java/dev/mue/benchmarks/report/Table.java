@@ -15,7 +15,9 @@ import java.util.TreeMap;
 
 /**
  * Prints the benchmark tables in Markdown from a JMH JSON result file ({@code -rf json}) and the
- * plan costs the pass benchmark recorded ({@code pass-costs.tsv}):
+ * FLOPs the pass benchmark recorded from its exit traces ({@code pass-costs.tsv}: per example, the
+ * whole pass without exits and as the row's policy ran it, from the plan's node cost formulas at
+ * the extents really run):
  *
  * <ul>
  *   <li>the FMA peak, 1 thread and all threads, in GFLOP/s (JMH's lane-FMA throughput x 2,
@@ -24,9 +26,9 @@ import java.util.TreeMap;
  *       fraction of the peak for the same number of threads;</li>
  *   <li>per task, model, image size and batch: each backend's time at full depth and with the
  *       forced half-depth exit, the full pass's GFLOP/s as a fraction of the all-threads peak
- *       (entailment only: a caption's work is not one plan pass), the measured saving, the
- *       expected saving from the plan's node costs over the whole pass (backbone and head
- *       included) and their ratio;</li>
+ *       (entailment only: a caption's trace counts its chosen beam, not the search), the measured
+ *       saving, the expected saving over the whole pass (the traces' whole-pass FLOP reduction:
+ *       backbone, embeddings and head included) and their ratio;</li>
  *   <li>ratios between backends of the same row, from the same run.</li>
  * </ul>
  *
