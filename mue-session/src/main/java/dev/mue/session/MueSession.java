@@ -29,6 +29,7 @@ import dev.mue.api.spi.Executable;
 import dev.mue.api.spi.ScoringOutput;
 import dev.mue.runtime.Runtime;
 import dev.mue.runtime.Traces;
+import dev.mue.runtime.Workloads;
 import dev.mue.api.text.Tokenizer;
 import dev.mue.api.text.Vocabulary;
 import java.awt.image.BufferedImage;
@@ -93,7 +94,9 @@ public final class MueSession implements AutoCloseable {
                 }
             }
         }
-        Backend b = Backends.create(backendId, options);
+        // Without a named backend, the one estimated fastest for a caption of this model at batch 1.
+        Backend b = Backends.create(backendId, Workloads.caption(plan, 1, decoding.beamSize(), decoding.maxLength()),
+                options);
         try {
             this.executable = Runtime.prepare(b, plan);
         } catch (RuntimeException e) {

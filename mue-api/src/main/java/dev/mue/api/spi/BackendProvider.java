@@ -18,6 +18,14 @@ public interface BackendProvider {
     /** What the backend supports. */
     Capabilities capabilities();
 
+    /**
+     * How fast this backend runs plans, for automatic selection; null (the default) when unknown,
+     * and then only the priority ranks it.
+     */
+    default CostModel costModel() {
+        return null;
+    }
+
     /** Whether the backend can be created here and, if not, why. Must not throw. */
     Availability availability();
 

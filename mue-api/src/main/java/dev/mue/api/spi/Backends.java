@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
  * Finds backend providers and selects one (design §6).
  *
  * <p>Selection: an explicit id (argument, then the {@code mue.backend} system property, then the
- * {@code MUE_BACKEND} environment variable), else the highest-priority available provider. An
+ * {@code MUE_BACKEND} environment variable); else, for a known workload, the available provider
+ * whose {@link CostModel} estimates it fastest (providers without one rank after, by priority);
+ * else the highest-priority available provider. An
  * unknown id fails listing the known ones; two providers with one id fail; a provider that breaks
  * while loading or answering is logged and skipped. The choice and its reason are logged.
  */
@@ -140,6 +142,53 @@ public final class Backends {
         return choose(id, providers());
     }
 
+    /**
+     * Chooses a provider for {@code work}: an explicit id as {@link #choose(String)} does, else the
+     * available provider its {@link CostModel} estimates fastest, the estimates logged; providers
+     * without a cost model come after those with one, by priority.
+     *
+     * @throws BackendUnavailableException as {@link #choose(String)}
+     */
+    public static BackendProvider choose(String id, CostModel.Workload work) {
+        return choose(id, work, providers());
+    }
+
+    static BackendProvider choose(String explicit, CostModel.Workload work, List<BackendProvider> providers) {
+        if (work == null || requestedId(explicit) != null) {
+            return choose(explicit, providers);
+        }
+        BackendProvider best = null;
+        double bestSeconds = Double.POSITIVE_INFINITY;
+        List<String> estimates = new ArrayList<>();
+        for (ProviderStatus s : statuses(providers)) {
+            CostModel m = safeCostModel(s.provider());
+            if (!s.availability().available() || m == null) {
+                continue;
+            }
+            double sec = m.seconds(work);
+            estimates.add(String.format(Locale.ROOT, "%s %.1f ms", s.provider().id(), 1e3 * sec));
+            if (sec < bestSeconds) {
+                best = s.provider();
+                bestSeconds = sec;
+            }
+        }
+        if (best == null) {
+            return choose(explicit, providers);
+        }
+        LOG.info("backend '{}' selected: estimated fastest for {} ({} nodes, {} GFLOP): {}", best.id(), work.what(),
+                work.nodes(), String.format(Locale.ROOT, "%.2f", work.flops() / 1e9), String.join(", ", estimates));
+        return best;
+    }
+
+    private static CostModel safeCostModel(BackendProvider p) {
+        try {
+            return p.costModel();
+        } catch (RuntimeException | LinkageError e) {
+            LOG.warn("backend provider {}: cost model unavailable: {}", p.id(), e.toString());
+            return null;
+        }
+    }
+
     static BackendProvider choose(String explicit, List<BackendProvider> providers) {
         String id = requestedId(explicit);
         List<ProviderStatus> all = statuses(providers);
@@ -173,7 +222,15 @@ public final class Backends {
 
     /** Chooses a provider as {@link #choose(String)} does and creates the backend. */
     public static Backend create(String id, BackendOptions options) {
-        BackendProvider p = choose(id);
+        return create(choose(id), options);
+    }
+
+    /** Chooses a provider for {@code work} as {@link #choose(String, CostModel.Workload)} does and creates the backend. */
+    public static Backend create(String id, CostModel.Workload work, BackendOptions options) {
+        return create(choose(id, work), options);
+    }
+
+    private static Backend create(BackendProvider p, BackendOptions options) {
         try {
             return p.create(options);
         } catch (BackendUnavailableException e) {

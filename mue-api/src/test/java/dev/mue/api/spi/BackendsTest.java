@@ -16,8 +16,12 @@ import org.junit.jupiter.api.Test;
 class BackendsTest {
 
     /** A provider whose behaviour the test scripts: these are the selection rules' inputs. */
-    private record Scripted(String id, int priority, Availability availability, boolean brokenId)
+    private record Scripted(String id, int priority, Availability availability, boolean brokenId, CostModel costModel)
             implements BackendProvider {
+        Scripted(String id, int priority, Availability availability, boolean brokenId) {
+            this(id, priority, availability, brokenId, null);
+        }
+
         @Override
         public String id() {
             if (brokenId) {
@@ -64,6 +68,36 @@ class BackendsTest {
     @AfterEach
     void clearProperty() {
         System.clearProperty(Backends.PROPERTY);
+    }
+
+    private static Scripted timed(String id, int priority, double nodeMicros, double gflops) {
+        return new Scripted(id, priority, Availability.yes(), false, new CostModel(nodeMicros, gflops, "test"));
+    }
+
+    @Test
+    void withoutANamedBackendTheFastestEstimateForTheWorkloadWins() {
+        // java: cheap dispatch, modest rate; tf: costly dispatch, high rate; torch: unavailable.
+        List<BackendProvider> ps = Backends.validated(List.of(timed("java", 10, 125, 58), timed("tf", 5, 630, 100),
+                new Scripted("torch", 50, Availability.no("no natives"), false, new CostModel(1, 1000, "test"))));
+        CostModel.Workload small = new CostModel.Workload("a small caption", 250, 400_000_000L);
+        CostModel.Workload large = new CostModel.Workload("a large caption", 250, 180_000_000_000L);
+        assertEquals("java", Backends.choose(null, small, ps).id());
+        assertEquals("tf", Backends.choose(null, large, ps).id());
+        assertEquals("java", Backends.choose("java", large, ps).id(), "a named backend is never second-guessed");
+        System.setProperty(Backends.PROPERTY, "java");
+        assertEquals("java", Backends.choose(null, large, ps).id(), "nor one named by the property");
+    }
+
+    @Test
+    void providersWithoutACostModelRankAfterThoseWithOneAndAloneByPriority() {
+        List<BackendProvider> ps = Backends.validated(List.of(ok("fast", 99), timed("java", 10, 125, 58)));
+        CostModel.Workload w = new CostModel.Workload("a caption", 250, 400_000_000L);
+        assertEquals("java", Backends.choose(null, w, ps).id());
+        assertEquals("fast", Backends.choose(null, w, Backends.validated(List.of(ok("fast", 99), ok("slow", 1)))).id());
+        assertEquals("fast", Backends.choose(null, null, ps).id(), "no workload: priority");
+        assertEquals(250 * 125e-6 + 400_000_000L / 58e9, new CostModel(125, 58, "t").seconds(w), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> new CostModel(-1, 58, "t"));
+        assertThrows(IllegalArgumentException.class, () -> new CostModel(1, 0, "t"));
     }
 
     @Test
