@@ -1,6 +1,7 @@
 package dev.mue.train.trainer;
 
 import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -67,9 +68,18 @@ public final class LayerWiseLoss {
     public record Output(NDArray total, NDArray perLayer) {
     }
 
-    /** Computes the loss of {@code batch}; every tensor lands in {@code m}. */
+    /** Computes the loss of {@code batch} with the encoder at full depth; every tensor lands in {@code m}. */
     public Output compute(NDManager m, List<TrainExample> batch) {
-        NDArray[] hidden = decoderLayers(m, batch);
+        return compute(m, batch, null);
+    }
+
+    /**
+     * Computes the loss of {@code batch}, example {@code b}'s image and text streams stopping after
+     * layers {@code depths[b][0]} and {@code depths[b][1]} (1-based; null: full depth), their states
+     * then going through the final encoder LayerNorm as at inference; every tensor lands in {@code m}.
+     */
+    public Output compute(NDManager m, List<TrainExample> batch, int[][] depths) {
+        NDArray[] hidden = decoderLayers(m, batch, depths);
         int n = batch.size();
         int width = (int) hidden[0].getShape().get(1);
         int vocab = c.vocabSize();
@@ -128,6 +138,10 @@ public final class LayerWiseLoss {
 
     /** The output of every decoder layer {@code [B, W, d]}, W the longest decoder input. */
     NDArray[] decoderLayers(NDManager m, List<TrainExample> batch) {
+        return decoderLayers(m, batch, null);
+    }
+
+    NDArray[] decoderLayers(NDManager m, List<TrainExample> batch, int[][] depths) {
         int n = batch.size();
         int size = c.imageSize();
         int pix = 3 * size * size;
@@ -173,11 +187,19 @@ public final class LayerWiseLoss {
         NDArray txt = p.embedTokens.get(m, new NDIndex("{}", m.create(ids))).reshape(n, maxText, d);
         txt = ops.layerNorm(txt.add(p.textType), p.textEmbedLn);
         NDArray txtMask = paddingMask(m, txtLen, maxText);
+        List<NDArray> imgStates = new ArrayList<>();
+        List<NDArray> txtStates = new ArrayList<>();
         for (int l = 0; l < c.encoderLayers(); l++) {
             NDArray ib = model.bias(m, TrainableModel.Site.ENCODER_IMAGE, l, imgTokens, imgTokens).expandDims(0);
             img = ops.encoderLayer(p.encoder[l], img, ib, null);
             NDArray tb = model.bias(m, TrainableModel.Site.ENCODER_TEXT, l, maxText, maxText).expandDims(0);
             txt = ops.encoderLayer(p.encoder[l], txt, tb, txtMask);
+            imgStates.add(img);
+            txtStates.add(txt);
+        }
+        if (depths != null) {
+            img = stopAt(imgStates, depths, 0);
+            txt = stopAt(txtStates, depths, 1);
         }
         NDArray enc = ops.layerNorm(img.concat(txt, 1), p.encoderOutLn);
         int encWidth = imgTokens + maxText;
@@ -203,6 +225,15 @@ public final class LayerWiseLoss {
     }
 
     /** Additive key mask {@code [B, 1, 1, width]}, or null when no row is padded. */
+    /** Per example, the stream's state after its own last layer ({@code depths[b][stream]}, 1-based): {@code [n, T, d]}. */
+    private static NDArray stopAt(List<NDArray> states, int[][] depths, int stream) {
+        NDList rows = new NDList();
+        for (int b = 0; b < depths.length; b++) {
+            rows.add(states.get(depths[b][stream] - 1).get(b));
+        }
+        return NDArrays.stack(rows);
+    }
+
     static NDArray paddingMask(NDManager m, int[] lens, int width) {
         boolean padded = false;
         for (int l : lens) {

@@ -118,6 +118,12 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("checkpoint was trained with the " + (finalOnly ? "final-layer" : "layer-wise")
                     + " loss, options say the " + (options.finalLayerOnly() ? "final-layer" : "layer-wise") + " loss");
         }
+        Matcher er = Pattern.compile("\"encoder_exit_rate\"\\s*:\\s*([0-9.eE+-]+)").matcher(json);
+        double rate = er.find() ? Double.parseDouble(er.group(1)) : 0;
+        if (rate != options.encoderExitRate()) {
+            throw new IllegalArgumentException("checkpoint was trained with encoder exit rate " + rate
+                    + ", options say " + options.encoderExitRate());
+        }
         return new Trainer(m, options, shapes, threads, step, checkpoint.resolve(OPTIMIZER));
     }
 
@@ -199,7 +205,8 @@ public final class Trainer implements AutoCloseable {
             Engine engine = Engine.getEngine("PyTorch");
             try (GradientCollector gc = engine.newGradientCollector()) {
                 model.training(true);
-                LayerWiseLoss.Output o = loss.compute(sm, batch);
+                LayerWiseLoss.Output o = loss.compute(sm, batch, options.encoderExitRate() > 0
+                        ? options.encoderDepths(step, batch.size(), model.config().encoderLayers()) : null);
                 gc.backward(o.total());
                 value = o.total().getFloat();
             } finally {
@@ -277,7 +284,7 @@ public final class Trainer implements AutoCloseable {
         SafetensorsWriter.write(dir.resolve(OPTIMIZER), moments, DType.F32, meta);
         Files.writeString(dir.resolve(STATE), "{\n  \"step\": " + step + ",\n  \"seed\": " + options.seed()
                 + ",\n  \"parameters\": " + keys.size() + ",\n  \"final_layer_only\": "
-                + (options.finalLayerOnly() ? 1 : 0) + "\n}\n");
+                + (options.finalLayerOnly() ? 1 : 0) + ",\n  \"encoder_exit_rate\": " + options.encoderExitRate() + "\n}\n");
     }
 
     private static int[] shape(NDArray a) {

@@ -43,9 +43,18 @@ public final class TrainingRun {
      * @param validationExamples examples of the validation split the validation loss averages over
      * @param finalLayerOnly     train on the last decoder layer's loss alone: the ablation baseline
      *                           without MuE's layer-wise loss
+     * @param encoderExitRate    the share of examples whose encoder streams stop at sampled layers
+     *                           ({@link TrainerOptions#encoderExitRate()}); 0 is the paper's recipe
      */
     public record Settings(int steps, int batchSize, double learningRate, long seed, int threads, int checkpointEvery,
-            int validateEvery, int validationExamples, boolean finalLayerOnly) {
+            int validateEvery, int validationExamples, boolean finalLayerOnly, double encoderExitRate) {
+
+        /** The paper's recipe (encoder at full depth), with or without the layer-wise loss. */
+        public Settings(int steps, int batchSize, double learningRate, long seed, int threads, int checkpointEvery,
+                int validateEvery, int validationExamples, boolean finalLayerOnly) {
+            this(steps, batchSize, learningRate, seed, threads, checkpointEvery, validateEvery, validationExamples,
+                    finalLayerOnly, 0);
+        }
 
         /** Checks the ranges. */
         public Settings {
@@ -61,7 +70,8 @@ public final class TrainingRun {
 
         /** The optimiser settings these imply. */
         public TrainerOptions trainerOptions() {
-            return TrainerOptions.of(learningRate, steps, batchSize, seed).withFinalLayerOnly(finalLayerOnly);
+            return TrainerOptions.of(learningRate, steps, batchSize, seed).withFinalLayerOnly(finalLayerOnly)
+                    .withEncoderExitRate(encoderExitRate);
         }
     }
 

@@ -1,6 +1,9 @@
 package dev.mue.train.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -80,6 +83,78 @@ class LayerWiseLossTest {
     }
 
     /**
+     * The exit-aware recipe's loss (issue 15): an encoder stopped after layer k hands the decoder
+     * exactly what MuE's encoder exit after layer k does at inference (the state through the final
+     * encoder LayerNorm), so the trainer's per-layer terms equal the Java backend's scoring pass with
+     * both encoder streams exiting after layer 1; and depths are per example.
+     */
+    @Test
+    void anEncoderStoppedAtALayerIsWhatMuEsEncoderExitHandsTheDecoder() throws Exception {
+        Model model = TrainFixture.model(13);
+        List<TrainExample> batch = TrainFixture.examples(6, 6);
+        int layers = model.config().decoderLayers();
+        double[] expected = new double[layers];
+        ExitPolicy stop1 = ExitPolicy.builder().encoderThreshold(-1).build();
+        try (Backend java = Backends.create("java", new BackendOptions(1, "", Map.of()))) {
+            expected[0] = hostLoss(java, model, batch, stop1.toBuilder().decoderThreshold(-1).build(), 1);
+            expected[layers - 1] = hostLoss(java, model, batch, stop1, layers);
+        }
+        int[][] ones = new int[batch.size()][];
+        int[][] mixed = new int[batch.size()][];
+        for (int b = 0; b < ones.length; b++) {
+            ones[b] = new int[] {1, 1};
+            mixed[b] = b % 2 == 0 ? new int[] {1, 1} : new int[] {2, 2};
+        }
+        try (Trainer t = new Trainer(model, TrainerOptions.of(1e-3, 10, 4, 1), TrainFixture.SHAPES, 1);
+                NDManager m = t.trainable().manager().newSubManager()) {
+            float[] stopped = t.loss().compute(m, batch, ones).perLayer().toFloatArray();
+            assertEquals(expected[0], stopped[0], 2e-4 * Math.max(1, expected[0]), "layer 1");
+            assertEquals(expected[layers - 1], stopped[layers - 1], 2e-4 * Math.max(1, expected[layers - 1]),
+                    "last layer");
+            float[] full = t.loss().compute(m, batch).perLayer().toFloatArray();
+            assertTrue(Math.abs(full[layers - 1] - stopped[layers - 1]) > 1e-3, "the depth matters");
+            int[][] twos = new int[batch.size()][];
+            java.util.Arrays.fill(twos, new int[] {2, 2});
+            assertArrayEquals(full, t.loss().compute(m, batch, twos).perLayer().toFloatArray(), "depth L is full depth");
+            // Per example: the mixed batch's mean is the counted-position-weighted mean of its halves.
+            List<TrainExample> even = new ArrayList<>();
+            List<TrainExample> odd = new ArrayList<>();
+            for (int b = 0; b < batch.size(); b++) {
+                (b % 2 == 0 ? even : odd).add(batch.get(b));
+            }
+            float a = t.loss().compute(m, even, java.util.Arrays.copyOf(ones, even.size())).perLayer().toFloatArray()[0];
+            float c = t.loss().compute(m, odd).perLayer().toFloatArray()[0];
+            double na = even.stream().mapToInt(e -> e.targets().length - e.firstCounted()).sum();
+            double nc = odd.stream().mapToInt(e -> e.targets().length - e.firstCounted()).sum();
+            assertEquals((a * na + c * nc) / (na + nc), t.loss().compute(m, batch, mixed).perLayer().toFloatArray()[0],
+                    1e-5 * Math.max(1, a));
+        }
+    }
+
+    @Test
+    void encoderDepthsAreDrawnPerExampleFromTheSeedAndTheStep() {
+        TrainerOptions paper = TrainerOptions.of(1e-3, 100, 32, 7);
+        for (int[] d : paper.encoderDepths(3, 32, 6)) {
+            assertArrayEquals(new int[] {6, 6}, d, "rate 0: the paper's full depth");
+        }
+        TrainerOptions half = paper.withEncoderExitRate(0.5);
+        int[][] a = half.encoderDepths(3, 4000, 6);
+        assertTrue(java.util.Arrays.deepEquals(a, half.encoderDepths(3, 4000, 6)), "a function of seed and step");
+        assertFalse(java.util.Arrays.deepEquals(a, half.encoderDepths(4, 4000, 6)), "each step draws anew");
+        int[] count = new int[7];
+        for (int[] d : a) {
+            count[d[0]]++;
+            count[d[1]]++;
+        }
+        // Expected: each of layers 1..5 about 8000 * 0.5 / 6 = 667; layer 6 about 4000 + 667.
+        for (int l = 1; l <= 5; l++) {
+            assertTrue(count[l] > 560 && count[l] < 780, "layer " + l + ": " + count[l]);
+        }
+        assertTrue(count[6] > 4450 && count[6] < 4900, "full depth: " + count[6]);
+        assertThrows(IllegalArgumentException.class, () -> paper.withEncoderExitRate(1.5));
+    }
+
+    /**
      * A garbage collection between the forward and the backward pass must not change the
      * gradients (DJL's {@code mul(Number)} once left autograd holding a freed scalar: infinite
      * gradients after a GC).
@@ -125,7 +200,13 @@ class LayerWiseLossTest {
     /** Layer {@code layer}'s loss of the batch from the Java backend's logits, in double. */
     private static double hostLoss(Backend backend, Model model, List<TrainExample> batch, int layer) {
         // Threshold -1 exits at the first gate that may: the one after `layer`.
-        ExitPolicy policy = ExitPolicy.builder().minExitLayer(layer).decoderThreshold(-1).build();
+        return hostLoss(backend, model, batch, ExitPolicy.builder().minExitLayer(layer).decoderThreshold(-1).build(),
+                layer);
+    }
+
+    /** The mean loss of decoder layer {@code layer} from the backend's scoring pass under {@code policy}. */
+    private static double hostLoss(Backend backend, Model model, List<TrainExample> batch, ExitPolicy policy,
+            int layer) {
         Plan plan = Planner.compile(model, policy, TrainFixture.SHAPES);
         int n = batch.size();
         List<EncoderInput> inputs = new ArrayList<>();

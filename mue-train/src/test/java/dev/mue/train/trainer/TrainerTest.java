@@ -25,7 +25,7 @@ class TrainerTest {
     private static final List<TrainExample> DATA = TrainFixture.examples(11, 64);
 
     private static TrainerOptions options(int total) {
-        return new TrainerOptions(3e-3, 4, total, 0.01, 1.0, 8, 42, 0.9, 0.999, 1e-8, false);
+        return new TrainerOptions(3e-3, 4, total, 0.01, 1.0, 8, 42, 0.9, 0.999, 1e-8, false, 0);
     }
 
     @Test
