@@ -8,6 +8,7 @@ import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
 import java.awt.image.DirectColorModel;
 import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +21,7 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * Turns an image into the input an OFA image encoder expects, matching OFA's Python pipeline:
@@ -216,7 +218,15 @@ public final class ImagePreprocessor {
         }
     }
 
-    private static BufferedImage read(Path file) {
+    /**
+     * Reads an image file with the checks of {@link #load} (missing, empty, unrecognised,
+     * truncated or too large files rejected, dimensions checked before any pixel buffer is
+     * allocated) and returns it without preprocessing, so that a caller can reject a bad input
+     * before it joins a batch.
+     *
+     * @throws InvalidInputException naming the file when it cannot be used
+     */
+    public static BufferedImage read(Path file) {
         if (!Files.exists(file)) {
             throw new InvalidInputException("image file not found: " + file);
         }
@@ -234,12 +244,44 @@ public final class ImagePreprocessor {
             if (in == null) {
                 throw new InvalidInputException("cannot open image file " + file);
             }
-            ImageReader reader = findReader(in, file);
+            return decode(in, file.toString(), "image file " + file);
+        } catch (IOException e) {
+            throw new InvalidInputException("image file " + file + " is damaged or truncated: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Decodes an image held in memory (a file's bytes as a data-processing engine reads them) with
+     * the same checks as {@link #read(Path)}.
+     *
+     * @param name what messages call the image, e.g. the file it came from
+     * @throws InvalidInputException naming {@code name} when the bytes cannot be used
+     */
+    public static BufferedImage decode(byte[] bytes, String name) {
+        Objects.requireNonNull(bytes, "bytes");
+        if (bytes.length == 0) {
+            throw new InvalidInputException("image " + name + " is empty (0 bytes)");
+        }
+        // A memory cache, never ImageIO's default file cache: the bytes are already in memory.
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            return decode(in, name, "image " + name);
+        } catch (IOException e) {
+            throw new InvalidInputException("image " + name + " is damaged or truncated: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Decodes the first image of {@code in}; {@code name} names it in messages, {@code what} is the
+     * subject of a sentence about it ("image file x.png").
+     */
+    private static BufferedImage decode(ImageInputStream in, String name, String what) throws IOException {
+        try {
+            ImageReader reader = findReader(in, name);
             try {
                 reader.setInput(in, true, true);
                 int width = reader.getWidth(0);
                 int height = reader.getHeight(0);
-                checkDimensions(file, width, height);
+                checkDimensions(name, width, height);
                 List<String> warnings = new ArrayList<>();
                 // Collect rather than throw from the listener: the JPEG decoder calls it from native
                 // code, where an exception would not unwind cleanly.
@@ -251,25 +293,22 @@ public final class ImagePreprocessor {
                 });
                 BufferedImage image = reader.read(0, reader.getDefaultReadParam());
                 if (!warnings.isEmpty()) {
-                    throw new InvalidInputException("image file " + file + " is damaged or truncated: "
-                            + String.join("; ", warnings));
+                    throw new InvalidInputException(what + " is damaged or truncated: " + String.join("; ", warnings));
                 }
                 if (image == null) {
-                    throw new InvalidInputException("image file " + file + " decoded to nothing");
+                    throw new InvalidInputException(what + " decoded to nothing");
                 }
                 return image;
             } finally {
                 reader.dispose();
             }
-        } catch (IOException e) {
-            throw new InvalidInputException("image file " + file + " is damaged or truncated: " + e.getMessage(), e);
         } catch (IllegalArgumentException | IllegalStateException | IndexOutOfBoundsException e) {
             // Some ImageIO plugins report malformed headers with unchecked exceptions.
-            throw new InvalidInputException("image file " + file + " is malformed: " + e, e);
+            throw new InvalidInputException(what + " is malformed: " + e, e);
         }
     }
 
-    private static ImageReader findReader(ImageInputStream in, Path file) throws IOException {
+    private static ImageReader findReader(ImageInputStream in, String name) throws IOException {
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         while (readers.hasNext()) {
             ImageReader r = readers.next();
@@ -280,15 +319,15 @@ public final class ImagePreprocessor {
             }
             r.dispose();
         }
-        throw new InvalidInputException("not a readable image (PNG or JPEG expected): " + file);
+        throw new InvalidInputException("not a readable image (PNG or JPEG expected): " + name);
     }
 
-    private static void checkDimensions(Path file, int width, int height) {
+    private static void checkDimensions(String name, int width, int height) {
         if (width <= 0 || height <= 0) {
-            throw new InvalidInputException("image " + file + " has no pixels (" + width + "x" + height + ")");
+            throw new InvalidInputException("image " + name + " has no pixels (" + width + "x" + height + ")");
         }
         if (width > MAX_SIDE || height > MAX_SIDE || (long) width * height > MAX_PIXELS) {
-            throw new InvalidInputException("image " + file + " is " + width + "x" + height
+            throw new InvalidInputException("image " + name + " is " + width + "x" + height
                     + " pixels, more than the limit of " + MAX_PIXELS + " pixels or " + MAX_SIDE + " per side");
         }
     }
