@@ -115,6 +115,35 @@ class SparkCliTest {
     }
 
     @Test
+    void entailReadsATableOfImagesHypothesesAndPremises() throws IOException {
+        Path table = dir.resolve("pairs.csv");
+        Path first = images.resolve(LocalSpark.SAMPLES.get(0));
+        Path second = images.resolve(LocalSpark.SAMPLES.get(1));
+        Files.writeString(table, "image,hypothesis,premise\n" + first + ",there is a sneaker,\n" + second
+                + ",there is a bag,clothes\n" + images.resolve("absent.png") + ",there is a bag,\n");
+        Path out = dir.resolve("table-answers");
+        Run r = run("entail", "--input", table.toString(), "--output", out.toString(), "--format", "json", "--master",
+                "local[2]");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("entail: 3 rows (1 with an error)"), r.out());
+        assertTrue(r.out().contains("absent.png \"there is a bag\": image file not found"), r.out());
+        for (JsonNode o : jsonLines(out)) {
+            Path image = Path.of(o.get("image").asText());
+            if (image.endsWith("absent.png")) {
+                assertTrue(o.get("answer").isNull(), o.toString());
+                continue;
+            }
+            String premise = o.get("premise").isNull() ? null : o.get("premise").asText();
+            var expected = reference.entail(image, o.get("hypothesis").asText(), premise);
+            assertEquals(image.equals(second) ? "clothes" : null, premise, o.toString());
+            assertEquals(expected.answer(), o.get("answer").asText(), o.toString());
+            for (String a : MueSession.ENTAILMENT_ANSWERS) {
+                assertEquals(expected.probabilities().get(a), o.get("probabilities").get(a).asDouble(), 0.0, o.toString());
+            }
+        }
+    }
+
+    @Test
     void failFastEndsWithOneErrorLineNamingTheRow() {
         Run r = run("caption", "--input", images.toString(), "--output", dir.resolve("ff").toString(), "--fail-fast",
                 "--master", "local[2]");
