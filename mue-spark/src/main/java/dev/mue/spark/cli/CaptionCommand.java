@@ -7,7 +7,8 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
 /** {@code mue spark caption}: a caption, with its exit trace, per image. */
-@Command(name = "caption", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "caption", mixinStandardHelpOptions = true, versionProvider = SparkCli.Version.class,
+        sortOptions = false, usageHelpAutoWidth = true,
         description = "Caption every image of the input on Spark (OFA prompt \" what does the image describe?\").")
 final class CaptionCommand extends SparkCommand {
     @Override

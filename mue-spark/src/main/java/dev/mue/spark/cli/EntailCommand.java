@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
  * (image, hypothesis): every image of the input with every {@code --hypothesis}, or the rows of a
  * table with image, hypothesis and optional premise columns.
  */
-@Command(name = "entail", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "entail", mixinStandardHelpOptions = true, versionProvider = SparkCli.Version.class,
+        sortOptions = false, usageHelpAutoWidth = true,
         description = "Visual entailment on Spark: does the image (and premise) entail the hypothesis? yes, no or maybe.")
 final class EntailCommand extends SparkCommand {
     @Option(names = "--hypothesis", paramLabel = "TEXT",

@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.util.Arrays;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -23,7 +24,8 @@ import picocli.CommandLine.Spec;
  * code 1; usage errors exit with code 2. Rows that fail do not make the command fail: they are
  * written with the {@code error} column set and counted in the summary.
  */
-@Command(name = "mue spark", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "mue spark", mixinStandardHelpOptions = true, versionProvider = SparkCli.Version.class,
+        sortOptions = false, usageHelpAutoWidth = true,
         description = "Captions images or answers entailment questions on Apache Spark, with MuE exits.",
         subcommands = {CaptionCommand.class, EntailCommand.class, CommandLine.HelpCommand.class})
 public final class SparkCli implements Runnable {
@@ -99,5 +101,17 @@ public final class SparkCli implements Runnable {
 
     private static String oneLine(String s) {
         return s.strip().replaceAll("\\s*\\R\\s*", "; ");
+    }
+
+    /** mue's version (the jar manifest), Spark's and Java's. */
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = SparkCli.class.getPackage().getImplementationVersion();
+            return new String[] {"mue spark " + (v == null ? "(development build)" : v),
+                    "Apache Spark " + org.apache.spark.package$.MODULE$.SPARK_VERSION() + " (Scala "
+                            + scala.util.Properties.versionNumberString() + ")",
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
+        }
     }
 }
