@@ -218,7 +218,15 @@ public final class ImagePreprocessor {
         }
     }
 
-    private static BufferedImage read(Path file) {
+    /**
+     * Reads an image file with the checks of {@link #load} (missing, empty, unrecognised,
+     * truncated or too large files rejected, dimensions checked before any pixel buffer is
+     * allocated) and returns it without preprocessing, so that a caller can reject a bad input
+     * before it joins a batch.
+     *
+     * @throws InvalidInputException naming the file when it cannot be used
+     */
+    public static BufferedImage read(Path file) {
         if (!Files.exists(file)) {
             throw new InvalidInputException("image file not found: " + file);
         }

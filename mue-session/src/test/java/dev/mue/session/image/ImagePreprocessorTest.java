@@ -260,32 +260,34 @@ class ImagePreprocessorTest {
         assertTrue(e.getMessage().contains("4097") && e.getMessage().contains("4096"), e.getMessage());
     }
 
-    // ---- images from memory ----
+    // ---- images held in memory (decode) and read without preprocessing ----
 
     @Test
-    void bytesDecodeToTheSamePixelsAsTheFile() throws IOException {
-        for (String format : new String[] {"png", "jpg"}) {
-            Path file = write(noise(40, 24, 3), format, "noise." + format);
+    void decodedBytesPreprocessExactlyAsTheFileLoads() throws IOException {
+        Path png = write(noise(40, 24, 3), "png", "noise.png");
+        Path jpg = write(noise(40, 24, 4), "jpg", "noise.jpg");
+        for (Path file : new Path[] {png, jpg}) {
             float[] fromFile = ImagePreprocessor.load(file, 32);
-            BufferedImage decoded = ImagePreprocessor.decode(Files.readAllBytes(file), "request element 0");
-            assertArrayEquals(fromFile, ImagePreprocessor.preprocess(decoded, 32), format);
+            BufferedImage decoded = ImagePreprocessor.decode(Files.readAllBytes(file), "mem:" + file.getFileName());
+            assertArrayEquals(fromFile, ImagePreprocessor.preprocess(decoded, 32), 0f, file.toString());
+            assertArrayEquals(fromFile, ImagePreprocessor.preprocess(ImagePreprocessor.read(file), 32), 0f,
+                    file.toString());
         }
     }
 
     @Test
-    void badBytesAreRejectedNamingWhatTheyWere() throws IOException {
-        byte[] png = Files.readAllBytes(write(noise(64, 64, 4), "png", "whole.png"));
-        assertDecodeRejected(Arrays.copyOf(png, png.length / 2), "damaged or truncated");
-        assertDecodeRejected("this is not an image".getBytes(US_ASCII), "not a readable image");
-        assertDecodeRejected(new byte[0], "empty (0 bytes)");
-        assertDecodeRejected(pngHeaderOnly(100_000, 100_000), "100000x100000");
+    void badBytesAreRejectedNamingTheirSource() throws IOException {
+        byte[] whole = Files.readAllBytes(write(noise(64, 64, 5), "png", "whole.png"));
+        assertDecodeRejected(Arrays.copyOf(whole, whole.length / 2), "half.png", "half.png is damaged or truncated");
+        assertDecodeRejected(new byte[0], "empty.png", "image empty.png is empty (0 bytes)");
+        assertDecodeRejected("not an image\n".getBytes(US_ASCII), "notes.png",
+                "not a readable image (PNG or JPEG expected): notes.png");
+        assertDecodeRejected(pngHeaderOnly(100_000, 100_000), "bomb.png", "image bomb.png is 100000x100000");
     }
 
-    private static void assertDecodeRejected(byte[] data, String expectedFragment) {
-        InvalidInputException e = assertThrows(InvalidInputException.class,
-                () -> ImagePreprocessor.decode(data, "input 'image' element 3"));
+    private static void assertDecodeRejected(byte[] bytes, String name, String expectedFragment) {
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> ImagePreprocessor.decode(bytes, name));
         assertTrue(e.getMessage().contains(expectedFragment), "expected '" + expectedFragment + "' in: " + e.getMessage());
-        assertTrue(e.getMessage().contains("input 'image' element 3"), "message must name the input: " + e.getMessage());
     }
 
     // ---- helpers ----
