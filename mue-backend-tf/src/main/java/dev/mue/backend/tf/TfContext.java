@@ -62,10 +62,11 @@ final class TfContext {
     /**
      * The context of one example's scoring pass over its packed rows: per layer the self-attention
      * bias {@code [H, N, N]} (each token sees the earlier tokens of its own row, at their positions),
-     * the cross keys and values as given, and the cross bias {@code [H, N, M]}.
+     * the example's encoder output {@code [M, d]}, every layer's cross key and value projections, and
+     * the cross bias {@code [H, N, M]}.
      */
     static List<Operand<?>> scorer(Ops e, TfModel model, int heads, Operand<TInt32> pos, Operand<TInt32> seg,
-            List<Operand<?>> crossKv) {
+            Operand<TFloat32> encoded) {
         Operand<TInt32> col = e.constant(new int[] {-1, 1});
         Operand<TInt32> row = e.constant(new int[] {1, -1});
         Operand<TBool> allowed = e.math.logicalAnd(e.math.equal(e.reshape(seg, col), e.reshape(seg, row)),
@@ -77,10 +78,12 @@ final class TfContext {
             ctx.add(made.computeIfAbsent(table, k -> e.math.add(
                     e.gather(e.gather(k, pos, e.constant(1)), pos, e.constant(2)), mask)));
         }
-        ctx.addAll(crossKv);
+        ctx.add(encoded);
+        for (int l = 0; l < model.host.cross.size(); l++) {
+            ctx.addAll(model.cross(l));
+        }
         ctx.add(e.slice(e.gather(model.crossBias(), pos, e.constant(1)), e.constant(new int[] {0, 0, 0}),
-                e.concat(List.of(e.constant(new int[] {heads, -1}), rowsOf(e, TfStage.f32(crossKv.get(0)))),
-                        e.constant(0))));
+                e.concat(List.of(e.constant(new int[] {heads, -1}), rowsOf(e, encoded)), e.constant(0))));
         return ctx;
     }
 

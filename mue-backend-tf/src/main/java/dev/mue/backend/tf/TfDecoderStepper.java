@@ -50,6 +50,7 @@ final class TfDecoderStepper implements DecoderStepper {
         this.exec = exec;
         this.enc = enc;
         this.horizon = horizon;
+        enc.prepareCross(exampleOfRow);
         this.layers = exec.plan().config().decoderLayers();
         int p = exec.positions;
         int d = exec.plan().config().dModel();

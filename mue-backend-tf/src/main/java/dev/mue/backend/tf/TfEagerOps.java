@@ -170,24 +170,27 @@ final class TfEagerOps implements LayerOps<TfEagerOps.States, TfEagerOps.Memory,
         return eager("encoder output", () -> host(memory.outputs.get(example)));
     }
 
+    /**
+     * Nothing to do ahead: a decoding step makes a layer's cross keys on its first use
+     * ({@link #crossOf}), and a scoring pass makes them inside each layer, as the graphs do.
+     */
     @Override
     public void prepareCross(Memory m, int layer, int[] examples) {
-        eager("cross keys", () -> {
-            List<Operand<TFloat32>> w = model.cross(layer - 1);
-            for (int e : examples) {
-                Operand<TFloat32> out = m.outputs.get(e);
-                m.crossK[e][layer] = TfLayers.linear(tf, out, w.get(0), w.get(1));
-                m.crossV[e][layer] = TfLayers.linear(tf, out, w.get(2), w.get(3));
-            }
-            return null;
-        });
+        // Made where they are used, still at most once per example and layer.
     }
 
     /**
      * An example's cross keys (layers 1..L) then values (layers 1..L), as the stages' context
-     * lists them; a layer not prepared yet is null and is never read (no token has reached it).
+     * lists them, with layer {@code layer}'s made if it was not yet; a layer no token has reached is
+     * null and is never read.
      */
-    private List<Operand<?>> crossOf(Memory m, int example) {
+    private List<Operand<?>> crossOf(Memory m, int example, int layer) {
+        if (m.crossK[example][layer] == null) {
+            List<Operand<TFloat32>> w = model.cross(layer - 1);
+            Operand<TFloat32> out = m.outputs.get(example);
+            m.crossK[example][layer] = TfLayers.linear(tf, out, w.get(0), w.get(1));
+            m.crossV[example][layer] = TfLayers.linear(tf, out, w.get(2), w.get(3));
+        }
         List<Operand<?>> out = new ArrayList<>();
         int layers = c.decoderLayers();
         for (int l = 1; l <= layers; l++) {
@@ -238,7 +241,7 @@ final class TfEagerOps implements LayerOps<TfEagerOps.States, TfEagerOps.Memory,
             List<Operand<TFloat32>> out = new ArrayList<>();
             for (int i = 0; i < rows.length; i++) {
                 List<Operand<?>> ctx = TfContext.decoderRow(tf, model, c.heads(), this.positions,
-                        tf.constant(positions[i]), crossOf(memory, examples[i]));
+                        tf.constant(positions[i]), crossOf(memory, examples[i], layer));
                 TfStage.Step s = decoderStage.layer(tf, layer, x.segments().get(i), ctx, caches.rows.get(rows[i]), w);
                 caches.rows.set(rows[i], s.cache());
                 out.add(s.y());
@@ -289,8 +292,9 @@ final class TfEagerOps implements LayerOps<TfEagerOps.States, TfEagerOps.Memory,
                 for (int t = 0; t < n; t++) {
                     pos[t] = t;
                 }
+                // Each layer of the scoring pass makes its own cross keys, as the graphs do.
                 List<Operand<?>> ctx = TfContext.scorer(tf, model, c.heads(), ints(pos), ints(new int[n]),
-                        crossOf(memory, examples[i]));
+                        memory.outputs.get(examples[i]));
                 out.add(scorerStage.layer(tf, layer, seg, ctx, List.of(), w).y());
             }
             return new States(out);

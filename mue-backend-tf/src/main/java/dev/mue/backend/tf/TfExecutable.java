@@ -82,9 +82,11 @@ final class TfExecutable implements Executable {
     private Program encodeExample;
     private Program decodeRow;
     private Program scoreExample;
+    private Program crossExample;
     private final Map<Integer, EncoderEntry> encoders = new HashMap<>();
     private final Map<Integer, StepEntry> steps = new HashMap<>();
     private final Map<Integer, ScoreEntry> scorers = new HashMap<>();
+    private final Map<Integer, CrossEntry> crosses = new HashMap<>();
     /** Graph changes (new entries) exclude runs; runs share. */
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile boolean closed;
@@ -224,7 +226,8 @@ final class TfExecutable implements Executable {
 
     /**
      * The encoder pass of one example: output, per stream the exit layers {@code [S]} and
-     * similarities {@code [S, L-1]}, then the cross-attention keys (layers 1..L) and values.
+     * similarities {@code [S, L-1]}. The decoder's cross-attention keys and values are not made here:
+     * a scoring pass makes each layer's inside that layer, a decoding run makes them when it starts.
      */
     private Program encodeExample() {
         if (encodeExample == null) {
@@ -269,17 +272,56 @@ final class TfExecutable implements Executable {
                         }
                         Operand<TFloat32> out = ops.encoderOutput(f.withSubScope("output"), m,
                                 outs.stream().map(TfChain.Out::x).toList());
-                        List<Operand<?>> result = new ArrayList<>(List.of(out,
-                                f.stack(outs.stream().map(TfChain.Out::exitLayer).toList()),
-                                f.stack(outs.stream().map(TfChain.Out::sims).toList())));
-                        // The decoder's cross-attention keys and values of every layer, computed here
-                        // so that each decoding step stays one run (the Java backend computes a
-                        // layer's on first use; the values are the same).
-                        result.addAll(TfContext.crossKv(f.withSubScope("cross"), m, out));
-                        return result;
+                        return List.of(out, f.stack(outs.stream().map(TfChain.Out::exitLayer).toList()),
+                                f.stack(outs.stream().map(TfChain.Out::sims).toList()));
                     });
         }
         return encodeExample;
+    }
+
+    /**
+     * One example's cross-attention keys (layers 1..L) then values from its encoder output: run
+     * once per example when decoding starts, so that every decoding step stays one run (a step
+     * cannot know in advance which layers its tokens will reach; a scoring pass can, and makes its
+     * own inside each layer).
+     */
+    private Program crossExample() {
+        if (crossExample == null) {
+            crossExample = program("cross_example", List.of(arg(TFloat32.class, -1, c.dModel())), (f, in, m) ->
+                    new ArrayList<>(TfContext.crossKv(f.withSubScope("cross"), m, TfStage.f32(in.get(0)))));
+        }
+        return crossExample;
+    }
+
+    /** The entry that runs {@link #crossExample()} for {@code n} examples in one run. */
+    private final class CrossEntry {
+        final List<Operand<TFloat32>> outputs = new ArrayList<>();
+        final List<Operand<?>> kv = new ArrayList<>();
+
+        CrossEntry(int n) {
+            String e = "cross_e" + n;
+            for (int i = 0; i < n; i++) {
+                Operand<TFloat32> out = input(e + "_output_" + i, TFloat32.class, -1, c.dModel());
+                outputs.add(out);
+                kv.addAll(crossExample().call(tf, e + "_example_" + i, List.of(out), model));
+            }
+        }
+    }
+
+    /**
+     * The cross keys (layers 1..L) then values of every example of {@code outputs}, in one run: the
+     * result holds {@code 2L} tensors per example, in order (the caller closes it).
+     */
+    Result crossOf(List<Tensor> outputs) {
+        CrossEntry entry = entry(crosses, outputs.size(), CrossEntry::new);
+        return run("cross-attention keys of " + outputs.size() + " examples", () -> {
+            Session.Runner run = session.runner();
+            for (int i = 0; i < outputs.size(); i++) {
+                run.feed(entry.outputs.get(i), outputs.get(i));
+            }
+            entry.kv.forEach(run::fetch);
+            return run;
+        });
     }
 
     /** One decoding step of one row: logits {@code [1, V]}, exit layer, similarities, then the new caches. */
@@ -320,8 +362,8 @@ final class TfExecutable implements Executable {
             TfChain chain = chain(scorerStage);
             int layers = c.decoderLayers();
             List<TfStage.Arg> inputs = new ArrayList<>(List.of(arg(TInt32.class, -1), arg(TInt32.class, -1),
-                    arg(TInt32.class, -1), arg(TInt32.class, -1), arg(TFloat64.class)));
-            inputs.addAll(TfStage.repeat(2 * layers, arg(TFloat32.class, -1, c.dModel())));
+                    arg(TInt32.class, -1), arg(TInt32.class, -1), arg(TFloat64.class), arg(TFloat32.class, -1,
+                            c.dModel())));
             scoreExample = program("score_example", inputs, (f, in, m) -> {
                 @SuppressWarnings("unchecked")
                 Operand<TInt32> ids = (Operand<TInt32>) in.get(0);
@@ -333,9 +375,9 @@ final class TfExecutable implements Executable {
                 Operand<TInt32> scored = (Operand<TInt32>) in.get(3);
                 @SuppressWarnings("unchecked")
                 Operand<TFloat64> th = (Operand<TFloat64>) in.get(4);
-                List<Operand<?>> cross = in.subList(5, in.size());
+                Operand<TFloat32> encoded = TfStage.f32(in.get(5));
                 Operand<TFloat32> x = ops.embedDecoder(f.withSubScope("embed"), m, ids);
-                List<Operand<?>> ctx = TfContext.scorer(f.withSubScope("context"), m, c.heads(), pos, seg, cross);
+                List<Operand<?>> ctx = TfContext.scorer(f.withSubScope("context"), m, c.heads(), pos, seg, encoded);
                 TfChain.Out out = chain.build(f, x, th, ctx, List.of(), m.decoder());
                 Operand<TFloat32> logits = ops.lmHead(f.withSubScope("lm_head"), m,
                         f.gather(out.x(), scored, f.constant(0)));
@@ -506,7 +548,7 @@ final class TfExecutable implements Executable {
             feeds.forEach(Tensor::close);
         }
         try {
-            int perExample = 1 + 2 * c.decoderLayers();
+            int perExample = 1;
             int[] exitLayers = TfTensors.ints(r.get(n * perExample));
             double[] sims = TfTensors.doubles(r.get(n * perExample + 1));
             int layers = c.encoderLayers();
@@ -617,7 +659,7 @@ final class TfExecutable implements Executable {
 
     private final class ScoreEntry {
         final Operand<TFloat64> threshold;
-        /** Per example: tokens, positions, segments, scored indices, then cross keys 1..L and values 1..L. */
+        /** Per example: tokens, positions, segments, scored indices, then its encoder output. */
         final List<List<Operand<?>>> inputs = new ArrayList<>();
         final List<Operand<?>> logits = new ArrayList<>();
         final Operand<?> exits;
@@ -635,9 +677,7 @@ final class TfExecutable implements Executable {
                 for (String what : new String[] {"tokens", "positions", "segments", "scored"}) {
                     in.add(input(e + "_" + what + "_" + i, TInt32.class, -1));
                 }
-                for (int k = 0; k < 2 * layers; k++) {
-                    in.add(input(e + "_cross_" + i + "_" + k, TFloat32.class, -1, c.dModel()));
-                }
+                in.add(input(e + "_encoded_" + i, TFloat32.class, -1, c.dModel()));
                 inputs.add(in);
                 List<Operand<?>> args = new ArrayList<>(in.subList(0, 4));
                 args.add(threshold);
@@ -668,9 +708,9 @@ final class TfExecutable implements Executable {
         for (int e = 0; e < enc.size(); e++) {
             gates.add(new ArrayList<>());
         }
-        List<List<Tensor>> crossKv = new ArrayList<>();
+        List<Tensor> outputs = new ArrayList<>();
         for (TfPacking.Example p : packed) {
-            crossKv.add(enc.cross(p.example()));
+            outputs.add(enc.outputTensor(p.example()));
         }
         List<Tensor> feeds = new ArrayList<>();
         try {
@@ -688,9 +728,7 @@ final class TfExecutable implements Executable {
                     for (int k = 0; k < 4; k++) {
                         run.feed(in.get(k), feeds.get(4 * i + k));
                     }
-                    for (int k = 0; k < 2 * layers; k++) {
-                        run.feed(in.get(4 + k), crossKv.get(i).get(k));
-                    }
+                    run.feed(in.get(4), outputs.get(i));
                 }
                 run.feed(entry.threshold, feeds.get(4 * m));
                 entry.logits.forEach(run::fetch);

@@ -312,8 +312,11 @@ abstract class TfStage {
     /**
      * The non-incremental decoder pass over one example's rows packed into {@code [N, d]} (visual
      * entailment scoring; one gate decision over all of them). Context: per layer the
-     * self-attention bias {@code [H, N, N]} (causal within each row, -inf across rows), per layer the
-     * cross keys and values {@code [M, d]}, and the cross bias {@code [H, N, M]}.
+     * self-attention bias {@code [H, N, N]} (causal within each row, -inf across rows), the example's
+     * encoder output {@code [M, d]}, per layer the cross-attention key and value projections (weight,
+     * bias, weight, bias), and the cross bias {@code [H, N, M]}. Each layer computes its own cross
+     * keys and values from the encoder output, so a layer the pass skips never computes them (design
+     * §4: computed when first reached).
      */
     static final class Scorer extends TfStage {
         private final TfWeights w;
@@ -332,7 +335,12 @@ abstract class TfStage {
         List<Arg> ctxArgs() {
             List<Arg> out = new ArrayList<>();
             out.addAll(repeat(layers, new Arg(TFloat32.class, Shape.of(ops.heads, -1, -1))));
-            out.addAll(repeat(2 * layers, new Arg(TFloat32.class, Shape.of(-1, ops.d))));
+            out.add(new Arg(TFloat32.class, Shape.of(-1, ops.d)));
+            for (List<TfWeights.Host> cw : w.cross) {
+                for (TfWeights.Host h : cw) {
+                    out.add(new Arg(TFloat32.class, Shape.of(h.shape())));
+                }
+            }
             out.add(new Arg(TFloat32.class, Shape.of(ops.heads, -1, -1)));
             return out;
         }
@@ -346,11 +354,16 @@ abstract class TfStage {
         Step layer(Ops tf, int l, Operand<TFloat32> x, List<Operand<?>> ctx, List<Operand<?>> cache,
                 List<Operand<?>> wl) {
             Operand<TFloat32> bias = f32(ctx.get(l - 1));
+            Operand<TFloat32> encoded = f32(ctx.get(layers));
+            int cw = layers + 1 + 4 * (l - 1);
+            Ops s = tf.withSubScope(name + "_cross_L" + l);
+            Operand<TFloat32> ck = TfLayers.linear(s, encoded, f32(ctx.get(cw)), f32(ctx.get(cw + 1)));
+            Operand<TFloat32> cv = TfLayers.linear(s, encoded, f32(ctx.get(cw + 2)), f32(ctx.get(cw + 3)));
             Operand<TFloat32> y = ops.decoderLayer(tf, l, x, (k, v) -> {
                 @SuppressWarnings("unchecked")
                 Operand<TFloat32>[] r = (Operand<TFloat32>[]) new Operand<?>[] {k, v, bias};
                 return r;
-            }, f32(ctx.get(layers + l - 1)), f32(ctx.get(2 * layers + l - 1)), f32(ctx.get(3 * layers)), wl);
+            }, ck, cv, f32(ctx.get(layers + 1 + 4 * layers)), wl);
             return new Step(y, cache);
         }
     }

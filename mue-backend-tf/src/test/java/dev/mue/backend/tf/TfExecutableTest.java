@@ -81,6 +81,7 @@ class TfExecutableTest {
             try (EncodedBatch b = ex.encode(TfFixture.inputs(MODEL.config(), 3))) {
                 assertEquals(1, runs.getAndSet(0), "encoder pass of 3 examples");
                 try (DecoderStepper s = ex.decoder(b, new int[] {0, 1, 2, 2}, 16)) {
+                    assertEquals(1, runs.getAndSet(0), "the cross-attention keys of the 3 examples, once");
                     for (int t = 0; t < 3; t++) {
                         s.step(new int[] {t == 0 ? 0 : 5, 6, 7, 8});
                         assertEquals(1, runs.getAndSet(0), "decoding step " + t);
