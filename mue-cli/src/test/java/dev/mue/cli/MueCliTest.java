@@ -218,6 +218,23 @@ class MueCliTest {
     }
 
     @Test
+    void calmsCriterionDecidesTheDecoderGatesAndAnUnknownOneIsOneErrorLine() throws IOException {
+        // Probability above -1 always: every decoder gate after layer 1 exits on CALM's confidence.
+        CliRun r = ok("caption", GRID, "--json", "--decoder-criterion", "calm", "--decoder-threshold", "-1",
+                "--schedule", "fixed");
+        JsonNode o = json(r).get(0);
+        assertTrue(o.get("policy").asText().contains("decoder criterion calm"), o.toString());
+        for (JsonNode step : o.get("trace").get("decoder")) {
+            assertEquals(1, step.get("exit_layer").asInt());
+            double p = step.get("gates").get(0).get("similarity").asDouble();
+            assertTrue(p > 0 && p <= 1, "a probability: " + p);
+        }
+        CliRun bad = CliRun.of("caption", GRID, "--decoder-criterion", "nope");
+        assertEquals(1, bad.exitCode(), bad::toString);
+        assertEquals(List.of("mue: error: unknown exit criterion 'nope'; known: calm, cosine"), bad.errLines());
+    }
+
+    @Test
     void missingImageIsOneErrorLine() {
         CliRun r = CliRun.of("caption", "missing.png");
         assertEquals(1, r.exitCode(), r::toString);
