@@ -2,13 +2,11 @@ package dev.mue.api.exit;
 
 import dev.mue.api.InvalidInputException;
 import dev.mue.api.plan.Stream;
+import dev.mue.api.spi.ServiceProviders;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.ServiceConfigurationError;
-import java.util.ServiceLoader;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,18 +42,7 @@ public final class ExitCriteria {
 
     private static Map<String, ExitCriterion> load() {
         List<ExitCriterion> found = new ArrayList<>(List.of(new CosineCriterion(), new SoftmaxConfidenceCriterion()));
-        Iterator<ExitCriterion> it = ServiceLoader.load(ExitCriterion.class, ExitCriteria.class.getClassLoader())
-                .iterator();
-        while (true) {
-            try {
-                if (!it.hasNext()) {
-                    break;
-                }
-                found.add(it.next());
-            } catch (ServiceConfigurationError e) {
-                LOG.warn("skipping an exit criterion that failed to load: {}", e.getMessage());
-            }
-        }
+        found.addAll(ServiceProviders.load(ExitCriterion.class, LOG, "exit criterion"));
         return index(found);
     }
 

@@ -4,12 +4,9 @@ import dev.mue.api.BackendUnavailableException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.ServiceConfigurationError;
-import java.util.ServiceLoader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,21 +40,9 @@ public final class Backends {
     public record ProviderStatus(BackendProvider provider, Availability availability) {
     }
 
-    /** Every provider found with {@link ServiceLoader}, broken ones skipped, sorted by descending priority. */
+    /** Every provider found with {@link java.util.ServiceLoader}, broken ones skipped, sorted by descending priority. */
     public static List<BackendProvider> providers() {
-        List<BackendProvider> found = new ArrayList<>();
-        Iterator<BackendProvider> it = ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader())
-                .iterator();
-        while (true) {
-            try {
-                if (!it.hasNext()) {
-                    break;
-                }
-                found.add(it.next());
-            } catch (ServiceConfigurationError e) {
-                LOG.warn("skipping a backend provider that failed to load: {}", e.getMessage());
-            }
-        }
+        List<BackendProvider> found = ServiceProviders.load(BackendProvider.class, LOG, "backend provider");
         return validated(found);
     }
 

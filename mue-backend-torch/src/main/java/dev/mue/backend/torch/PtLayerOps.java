@@ -131,25 +131,6 @@ final class PtLayerOps implements LayerOps<PtStates, PtMemory, PtCaches> {
         return new PtStates(NDArrays.concat(rows), lengths);
     }
 
-    /**
-     * An additive key mask {@code [B, 1, 1, width]}: 0 for the first {@code lens[b]} positions of
-     * row {@code b}, -inf after; null when no row is padded.
-     */
-    static NDArray paddingMask(NDManager m, int[] lens, int width) {
-        boolean padded = false;
-        for (int l : lens) {
-            padded |= l < width;
-        }
-        if (!padded) {
-            return null;
-        }
-        float[] mask = new float[lens.length * width];
-        for (int b = 0; b < lens.length; b++) {
-            Arrays.fill(mask, b * width + lens[b], (b + 1) * width, Float.NEGATIVE_INFINITY);
-        }
-        return m.create(mask, new Shape(lens.length, 1, 1, width));
-    }
-
     @Override
     public PtStates encoderLayer(Workspace ws, Stream stream, int layer, PtStates x) {
         NDArray[] bias = switch (stream) {
@@ -161,7 +142,7 @@ final class PtLayerOps implements LayerOps<PtStates, PtMemory, PtCaches> {
         int w = x.width();
         NDManager m = m(ws);
         NDArray b = bias[layer - 1].get(m, new NDIndex(":, :{}, :{}", w, w)).expandDims(0);
-        NDArray out = ops.encoderLayer(p.encoder[layer - 1], x.x, b, paddingMask(m, x.lengths, w));
+        NDArray out = ops.encoderLayer(p.encoder[layer - 1], x.x, b, PtOps.paddingMask(m, x.lengths, w));
         return new PtStates(out, x.lengths);
     }
 
@@ -170,7 +151,7 @@ final class PtLayerOps implements LayerOps<PtStates, PtMemory, PtCaches> {
         NDManager keep = m(ws);
         NDArray out = ops.layerNorm(x.x, p.encoderOutLn);
         out.attach(keep);
-        return new PtMemory(keep, out, paddingMask(keep, x.lengths, x.width()), x.lengths.clone(), c.decoderLayers());
+        return new PtMemory(keep, out, PtOps.paddingMask(keep, x.lengths, x.width()), x.lengths.clone(), c.decoderLayers());
     }
 
     @Override
@@ -297,28 +278,12 @@ final class PtLayerOps implements LayerOps<PtStates, PtMemory, PtCaches> {
         int width = x.width();
         NDArray bias = p.decoderSelfBias[layer - 1].get(m, new NDIndex(":, :{}, :{}", width, width)).expandDims(0);
         NDArray[] qkv = ops.selfQkv(w, x.x);
-        NDArray attn = ops.attention(qkv[0], qkv[1], qkv[2], bias, causalMask(m, x.lengths, width), w.self().cAttn());
+        NDArray attn = ops.attention(qkv[0], qkv[1], qkv[2], bias, PtOps.causalMask(m, x.lengths, width), w.self().cAttn());
         NDArray y = ops.attentionOutput(w.self(), w.selfPostLn(), attn, x.x);
         NDArray[] cross = crossFor(m, memory, layer, examples);
         long crossWidth = memory.width();
         NDArray crossBias = p.crossBias.get(m, new NDIndex(":, :{}, :{}", width, crossWidth)).expandDims(0);
         return new PtStates(ops.crossAndFfn(w, y, cross[0], cross[1], crossBias, cross[2]), x.lengths);
-    }
-
-    /** Causal plus key-padding mask {@code [B, 1, width, width]}: 0 where allowed, -inf elsewhere. */
-    private static NDArray causalMask(NDManager m, int[] lengths, int width) {
-        float[] mask = new float[lengths.length * width * width];
-        for (int i = 0; i < lengths.length; i++) {
-            int base = i * width * width;
-            for (int q = 0; q < width; q++) {
-                for (int k = 0; k < width; k++) {
-                    if (k > q || k >= lengths[i]) {
-                        mask[base + q * width + k] = Float.NEGATIVE_INFINITY;
-                    }
-                }
-            }
-        }
-        return m.create(mask, new Shape(lengths.length, 1, width, width));
     }
 
     // ------------------------------------------------------------------ both stages

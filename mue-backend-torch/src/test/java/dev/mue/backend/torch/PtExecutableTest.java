@@ -178,7 +178,7 @@ class PtExecutableTest {
             try (GradientCollector gc = engine.newGradientCollector()) {
                 NDArray x = m.randomNormal(new Shape(2, len, d));
                 NDArray bias = p.textBias[0].get(new NDIndex(":, :{}, :{}", len, len)).expandDims(0);
-                NDArray mask = PtLayerOps.paddingMask(m, new int[] {len, 3}, len);
+                NDArray mask = PtOps.paddingMask(m, new int[] {len, 3}, len);
                 NDArray out = ops.encoderLayer(p.encoder[0], x, bias, mask);
                 gc.backward(out.mul(out).sum());
             }

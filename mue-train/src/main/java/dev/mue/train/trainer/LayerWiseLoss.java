@@ -186,7 +186,7 @@ public final class LayerWiseLoss {
         // text stream
         NDArray txt = p.embedTokens.get(m, new NDIndex("{}", m.create(ids))).reshape(n, maxText, d);
         txt = ops.layerNorm(txt.add(p.textType), p.textEmbedLn);
-        NDArray txtMask = paddingMask(m, txtLen, maxText);
+        NDArray txtMask = PtOps.paddingMask(m, txtLen, maxText);
         List<NDArray> imgStates = new ArrayList<>();
         List<NDArray> txtStates = new ArrayList<>();
         for (int l = 0; l < c.encoderLayers(); l++) {
@@ -203,11 +203,11 @@ public final class LayerWiseLoss {
         }
         NDArray enc = ops.layerNorm(img.concat(txt, 1), p.encoderOutLn);
         int encWidth = imgTokens + maxText;
-        NDArray encMask = paddingMask(m, encLen, encWidth);
+        NDArray encMask = PtOps.paddingMask(m, encLen, encWidth);
         // decoder, teacher-forced
         NDArray x = ops.layerNorm(p.embedTokens.get(m, new NDIndex("{}", m.create(dec))).reshape(n, width, d),
                 p.decoderEmbedLn);
-        NDArray causal = causalMask(m, decLen, width);
+        NDArray causal = PtOps.causalMask(m, decLen, width);
         NDArray crossBias = p.crossBias.get(m, new NDIndex(":, :{}, :{}", width, encWidth)).expandDims(0);
         NDArray[] out = new NDArray[c.decoderLayers()];
         for (int l = 0; l < out.length; l++) {
@@ -224,7 +224,6 @@ public final class LayerWiseLoss {
         return out;
     }
 
-    /** Additive key mask {@code [B, 1, 1, width]}, or null when no row is padded. */
     /** Per example, the stream's state after its own last layer ({@code depths[b][stream]}, 1-based): {@code [n, T, d]}. */
     private static NDArray stopAt(List<NDArray> states, int[][] depths, int stream) {
         NDList rows = new NDList();
@@ -232,36 +231,5 @@ public final class LayerWiseLoss {
             rows.add(states.get(depths[b][stream] - 1).get(b));
         }
         return NDArrays.stack(rows);
-    }
-
-    static NDArray paddingMask(NDManager m, int[] lens, int width) {
-        boolean padded = false;
-        for (int l : lens) {
-            padded |= l < width;
-        }
-        if (!padded) {
-            return null;
-        }
-        float[] mask = new float[lens.length * width];
-        for (int b = 0; b < lens.length; b++) {
-            Arrays.fill(mask, b * width + lens[b], (b + 1) * width, Float.NEGATIVE_INFINITY);
-        }
-        return m.create(mask, new Shape(lens.length, 1, 1, width));
-    }
-
-    /** Causal plus key-padding mask {@code [B, 1, width, width]}. */
-    static NDArray causalMask(NDManager m, int[] lens, int width) {
-        float[] mask = new float[lens.length * width * width];
-        for (int b = 0; b < lens.length; b++) {
-            int base = b * width * width;
-            for (int q = 0; q < width; q++) {
-                for (int k = 0; k < width; k++) {
-                    if (k > q || k >= lens[b]) {
-                        mask[base + q * width + k] = Float.NEGATIVE_INFINITY;
-                    }
-                }
-            }
-        }
-        return m.create(mask, new Shape(lens.length, 1, width, width));
     }
 }

@@ -1,6 +1,7 @@
 package dev.mue.backend.torch.forward;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
@@ -181,5 +182,43 @@ public final class PtOps {
             }
         }
         return x;
+    }
+
+    /**
+     * An additive key mask {@code [B, 1, 1, width]}: 0 for the first {@code lens[b]} positions of
+     * row {@code b}, -inf after; null when no row is padded. Made in {@code m}.
+     */
+    public static NDArray paddingMask(NDManager m, int[] lens, int width) {
+        boolean padded = false;
+        for (int l : lens) {
+            padded |= l < width;
+        }
+        if (!padded) {
+            return null;
+        }
+        float[] mask = new float[lens.length * width];
+        for (int b = 0; b < lens.length; b++) {
+            java.util.Arrays.fill(mask, b * width + lens[b], (b + 1) * width, Float.NEGATIVE_INFINITY);
+        }
+        return m.create(mask, new Shape(lens.length, 1, 1, width));
+    }
+
+    /**
+     * The causal and key-padding mask {@code [B, 1, width, width]} of rows of {@code lens[b]} real
+     * positions: 0 where query q may see key k (k <= q, k real), -inf elsewhere. Made in {@code m}.
+     */
+    public static NDArray causalMask(NDManager m, int[] lens, int width) {
+        float[] mask = new float[lens.length * width * width];
+        for (int b = 0; b < lens.length; b++) {
+            int base = b * width * width;
+            for (int q = 0; q < width; q++) {
+                for (int k = 0; k < width; k++) {
+                    if (k > q || k >= lens[b]) {
+                        mask[base + q * width + k] = Float.NEGATIVE_INFINITY;
+                    }
+                }
+            }
+        }
+        return m.create(mask, new Shape(lens.length, 1, width, width));
     }
 }
