@@ -18,9 +18,12 @@ import java.util.Objects;
  * which every exit point is an explicit conditional branch ({@link PlanNode.ExitGate}).
  *
  * <p>The graph has two stages: the encoder (one entry per stream) and one decoding step (also
- * used once, over whole sequences, for visual-entailment scoring). Backends receive only the plan,
- * read the model's parameters from {@link #weights()} (never by key name) and never re-derive the
- * architecture. Build plans with the planner
+ * used once, over whole sequences, for visual-entailment scoring). The plan is the program: the
+ * runtime ({@code dev.mue.runtime}) executes it by walking {@link #encoderStage()} and
+ * {@link #decoderStage()} along {@link #edges()}, deciding each gate with {@link #threshold} and
+ * filling skipped decoder layers with {@link #kvFillAfterExit}; a compiling backend turns the same
+ * nodes into its own program. Backends read the model's parameters from {@link #weights()} (never
+ * by key name) and never re-derive the architecture. Build plans with the planner
  * ({@code dev.mue.planner.Planner.compile}).
  *
  * @param model   the model, config and weights
