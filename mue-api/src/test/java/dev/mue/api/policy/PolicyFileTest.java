@@ -41,6 +41,29 @@ class PolicyFileTest {
     }
 
     @Test
+    void aPerStepTableAndTheExitCriteriaRoundTripAndAreChecked() {
+        ExitPolicy calm = ExitPolicy.builder().decoderSchedule(new DecoderSchedule.Table(new double[] {0.9, 0.7, 0.5}))
+                .decoderCriterion("calm").build();
+        ModelPolicies p = new ModelPolicies(new TaskPolicy(calm, null), null, "x");
+        String json = PolicyFile.toJson(p);
+        assertTrue(json.contains("\"table\"") && json.contains("\"decoder_criterion\" : \"calm\""), json);
+        assertTrue(!json.contains("encoder_criterion"), "MuE's default is not written: " + json);
+        ExitPolicy back = PolicyFile.parse(json, "p.json", "src").caption().policy();
+        assertEquals(calm, back);
+        assertEquals(0.7, back.decoderSchedule().threshold(1, 16));
+        assertEquals(0.5, back.decoderSchedule().threshold(9, 16), "the last entry holds for later steps");
+        assertEquals(0.9, back.decoderSchedule().theta());
+        String entry = "{\"image_threshold\": 1, \"text_threshold\": 1, \"decoder\": %s%s}";
+        String head = "{\"format\": \"mue-policy\", \"version\": 1, \"caption\": ";
+        assertTrue(rejected(head + entry.formatted("{\"schedule\": \"table\", \"thresholds\": [0.9, 1.5]}", "") + "}")
+                .contains("caption.decoder.thresholds"));
+        assertTrue(rejected(head + entry.formatted("{\"schedule\": \"table\", \"thresholds\": []}", "") + "}")
+                .contains("at least one threshold"));
+        assertTrue(rejected(head + entry.formatted("{\"schedule\": \"fixed\", \"theta\": 0.9}",
+                ", \"decoder_criterion\": \"Not An Id\"") + "}").contains("caption.decoder_criterion"));
+    }
+
+    @Test
     void handWrittenFileTakesDefaults() {
         ModelPolicies p = PolicyFile.parse("""
                 {"format": "mue-policy", "version": 1,
