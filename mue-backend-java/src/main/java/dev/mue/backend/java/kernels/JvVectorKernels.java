@@ -9,7 +9,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -182,11 +181,15 @@ public final class JvVectorKernels implements JvKernels {
         }
         float[] p = new float[(int) size];
         IntConsumer packPanel = pi -> {
+            // Written in order; the panel's rows are read as many streams, each line used for 16 i.
             int base = pi * k * width;
-            for (int c = 0; c < width && pi * width + c < out; c++) {
-                int src = (pi * width + c) * k;
-                for (int i = 0; i < k; i++) {
-                    p[base + i * width + c] = w[src + (column == null ? i : column[i])];
+            int cols = Math.min(width, out - pi * width);
+            int src = pi * width * k;
+            for (int i = 0; i < k; i++) {
+                int col = column == null ? i : column[i];
+                int o = base + i * width;
+                for (int c = 0; c < cols; c++) {
+                    p[o + c] = w[src + c * k + col];
                 }
             }
         };
@@ -354,51 +357,94 @@ public final class JvVectorKernels implements JvKernels {
 
     /**
      * The epilogue on rows {@code [r, r + m)}, columns {@code [c0, c1)} of {@code y} (row stride
-     * {@code ldy} from {@code yOff}); the scalar tail repeats the lanewise operations one for one.
+     * {@code ldy} from {@code yOff}). Each combination has a loop of its own, so that no vector
+     * passes through a merge the JIT might box; the scalar tails repeat the lanewise operations one
+     * for one.
      */
     private void finish(Epilogue ep, float[] y, int yOff, int ldy, int r, int m, int c0, int c1) {
-        VectorSpecies<Float> sp = lanes.floats();
-        int len = sp.length();
         float[] scale = ep.scale();
         float[] shift = ep.shift();
         float[] res = ep.residual();
         boolean relu = ep.relu();
         for (int q = r; q < r + m; q++) {
-            int row = q * ldy;
-            int o = yOff + row;
-            int c = c0;
-            for (; c + len <= c1; c += len) {
-                FloatVector v = FloatVector.fromArray(sp, y, o + c);
-                if (scale != null) {
-                    v = v.mul(FloatVector.fromArray(sp, scale, c));
-                }
+            int o = yOff + q * ldy;
+            if (scale == null && res == null && !relu) {
                 if (shift != null) {
-                    v = v.add(FloatVector.fromArray(sp, shift, c));
+                    addBias(y, o, shift, c0, c1);
                 }
-                if (res != null) {
-                    v = v.add(FloatVector.fromArray(sp, res, row + c));
-                }
-                if (relu) {
-                    v = v.blend(0f, v.compare(VectorOperators.LT, 0f));
-                }
-                v.intoArray(y, o + c);
+            } else if (scale != null && shift != null) {
+                affine(y, o, scale, shift, res, q * ldy, relu, c0, c1);
+            } else {
+                general(ep, y, o, q * ldy, c0, c1);
             }
-            for (; c < c1; c++) {
-                float v = y[o + c];
-                if (scale != null) {
-                    v = v * scale[c];
-                }
-                if (shift != null) {
-                    v = v + shift[c];
-                }
-                if (res != null) {
-                    v = v + res[row + c];
-                }
-                if (relu && v < 0f) {
-                    v = 0f;
-                }
-                y[o + c] = v;
+        }
+    }
+
+    /** {@code y[o + c] += bias[c]}. */
+    private void addBias(float[] y, int o, float[] bias, int c0, int c1) {
+        VectorSpecies<Float> sp = lanes.floats();
+        int c = c0;
+        for (int end = c1 - sp.length(); c <= end; c += sp.length()) {
+            FloatVector.fromArray(sp, y, o + c).add(FloatVector.fromArray(sp, bias, c)).intoArray(y, o + c);
+        }
+        for (; c < c1; c++) {
+            y[o + c] = y[o + c] + bias[c];
+        }
+    }
+
+    /** {@code y = relu?(y * scale + shift (+ res))}: a convolution's BatchNorm, residual and ReLU. */
+    private void affine(float[] y, int o, float[] scale, float[] shift, float[] res, int ro, boolean relu, int c0,
+            int c1) {
+        VectorSpecies<Float> sp = lanes.floats();
+        int c = c0;
+        int end = c1 - sp.length();
+        if (res == null && relu) {
+            for (; c <= end; c += sp.length()) {
+                FloatVector v = FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                        .add(FloatVector.fromArray(sp, shift, c));
+                v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(y, o + c);
             }
+        } else if (res == null) {
+            for (; c <= end; c += sp.length()) {
+                FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                        .add(FloatVector.fromArray(sp, shift, c)).intoArray(y, o + c);
+            }
+        } else if (relu) {
+            for (; c <= end; c += sp.length()) {
+                FloatVector v = FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                        .add(FloatVector.fromArray(sp, shift, c)).add(FloatVector.fromArray(sp, res, ro + c));
+                v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(y, o + c);
+            }
+        } else {
+            for (; c <= end; c += sp.length()) {
+                FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                        .add(FloatVector.fromArray(sp, shift, c)).add(FloatVector.fromArray(sp, res, ro + c))
+                        .intoArray(y, o + c);
+            }
+        }
+        for (; c < c1; c++) {
+            float v = y[o + c] * scale[c] + shift[c];
+            if (res != null) {
+                v = v + res[ro + c];
+            }
+            y[o + c] = relu && v < 0f ? 0f : v;
+        }
+    }
+
+    /** Any other combination, in scalar code (no caller uses one today). */
+    private static void general(Epilogue ep, float[] y, int o, int ro, int c0, int c1) {
+        for (int c = c0; c < c1; c++) {
+            float v = y[o + c];
+            if (ep.scale() != null) {
+                v = v * ep.scale()[c];
+            }
+            if (ep.shift() != null) {
+                v = v + ep.shift()[c];
+            }
+            if (ep.residual() != null) {
+                v = v + ep.residual()[ro + c];
+            }
+            y[o + c] = ep.relu() && v < 0f ? 0f : v;
         }
     }
 
@@ -505,16 +551,24 @@ public final class JvVectorKernels implements JvKernels {
      * relative error under 1.2e-7 (so erf is within 1.2e-7 absolute), with {@code x^2} split exactly
      * into two floats so that {@code exp(-x^2/2)} loses nothing for large {@code |x|}. The relative
      * error is below about 5e-7 wherever the result is a normal float; below {@code x = -13.2}, where
-     * it would be subnormal, it is flushed to zero. The last partial vector is processed masked, by
-     * the same lanewise operations.
+     * it would be subnormal, it is flushed to zero. The last partial vector is processed on a padded
+     * copy, by the same lanewise operations.
      */
     @Override
     public void gelu(float[] x, int off, int len) {
         VectorSpecies<Float> sp = lanes.floats();
+        int lanesN = sp.length();
         int end = off + len;
-        for (int i = off; i < end; i += sp.length()) {
-            VectorMask<Float> m = sp.indexInRange(i, end);
-            FloatVector xv = FloatVector.fromArray(sp, x, i, m);
+        float[] tail = new float[lanesN];
+        for (int i = off; i < end; i += lanesN) {
+            // A last partial vector runs on a copy padded with zeros, through the same operations.
+            boolean full = i + lanesN <= end;
+            float[] src = full ? x : tail;
+            int at = full ? i : 0;
+            if (!full) {
+                System.arraycopy(x, i, tail, 0, end - i);
+            }
+            FloatVector xv = FloatVector.fromArray(sp, src, at);
             FloatVector ax = xv.abs().min(GELU_CLAMP);
             // t = 1 / (1 + z/2), z = |x| / sqrt 2; p = ERFC_C0 + t (ERFC_C1 + t (...)).
             FloatVector one = FloatVector.broadcast(sp, 1f);
@@ -546,7 +600,10 @@ public final class JvVectorKernels implements JvKernels {
             FloatVector ex = q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, s.compare(VectorOperators.LT, EXP_MIN));
             FloatVector e = ex.mul(t).mul(0.5f);
             FloatVector y = xv.mul(e).blend(xv.mul(one.sub(e)), xv.compare(VectorOperators.GE, 0f));
-            y.intoArray(x, i, m);
+            y.intoArray(src, at);
+            if (!full) {
+                System.arraycopy(tail, 0, x, i, end - i);
+            }
         }
     }
 
@@ -557,10 +614,19 @@ public final class JvVectorKernels implements JvKernels {
      */
     private float softmaxExp(float[] s, int off, int n, float max, float[] red, float[] sums) {
         VectorSpecies<Float> sp = lanes.floats();
+        int lanesN = sp.length();
         FloatVector acc = FloatVector.zero(sp);
-        for (int j = 0; j < n; j += sp.length()) {
-            VectorMask<Float> m = sp.indexInRange(j, n);
-            FloatVector a = FloatVector.fromArray(sp, s, off + j, m).sub(max).max(EXP_CLAMP);
+        for (int j = 0; j < n; j += lanesN) {
+            // A last partial vector runs on a copy padded with -inf, whose exp is exactly 0 and adds
+            // nothing to the sums: the same bits as masked lanes, without masks.
+            boolean full = j + lanesN <= n;
+            float[] src = full ? s : red;
+            int at = full ? off + j : 0;
+            if (!full) {
+                Arrays.fill(red, Float.NEGATIVE_INFINITY);
+                System.arraycopy(s, off + j, red, 0, n - j);
+            }
+            FloatVector a = FloatVector.fromArray(sp, src, at).sub(max).max(EXP_CLAMP);
             FloatVector fx = a.fma(LOG2E, ROUND_MAGIC);
             FloatVector k = fx.sub(ROUND_MAGIC);
             FloatVector r = k.fma(k.broadcast(-LN2_HI), a).sub(k.mul(LN2_LO));
@@ -572,8 +638,11 @@ public final class JvVectorKernels implements JvKernels {
             FloatVector scale = fx.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
                     .reinterpretAsFloats();
             FloatVector ex = q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, a.compare(VectorOperators.LT, EXP_MIN));
-            ex.intoArray(s, off + j, m);
-            acc = acc.add(ex, m);
+            ex.intoArray(src, at);
+            acc = acc.add(ex);
+            if (!full) {
+                System.arraycopy(red, 0, s, off + j, n - j);
+            }
         }
         acc.intoArray(red, 0);
         lanes.sums(red, 1, sums);
@@ -760,20 +829,29 @@ public final class JvVectorKernels implements JvKernels {
         VectorSpecies<Float> sp = lanes.floats();
         int len = sp.length();
         FloatVector mx = FloatVector.broadcast(sp, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < n; j += len) {
-            VectorMask<Float> m = sp.indexInRange(j, n);
-            FloatVector x = FloatVector.fromArray(sp, s, off + j, m);
-            if (bias != null) {
-                x = x.add(FloatVector.fromArray(sp, bias, bOff + j, m));
-                x.intoArray(s, off + j, m);
+        int j = 0;
+        if (bias != null) {
+            for (; j + len <= n; j += len) {
+                FloatVector x = FloatVector.fromArray(sp, s, off + j).add(FloatVector.fromArray(sp, bias, bOff + j));
+                x.intoArray(s, off + j);
+                mx = mx.max(x);
             }
-            mx = mx.lanewise(VectorOperators.MAX, x, m);
+        } else {
+            for (; j + len <= n; j += len) {
+                mx = mx.max(FloatVector.fromArray(sp, s, off + j));
+            }
         }
         // The maximum is exact whatever the order; only its use as the shift below matters.
         mx.intoArray(red, 0);
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < len; i++) {
             max = Math.max(max, red[i]);
+        }
+        for (; j < n; j++) {
+            if (bias != null) {
+                s[off + j] = s[off + j] + bias[bOff + j];
+            }
+            max = Math.max(max, s[off + j]);
         }
         return softmaxExp(s, off, n, max, red, sums);
     }
