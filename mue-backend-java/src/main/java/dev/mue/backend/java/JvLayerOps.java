@@ -188,12 +188,16 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     public void prepareCross(JvMemory m, int layer, int[] examples) {
         JvParams.Dense kv = p.decoderPacked[layer - 1].crossKv();
         for (int e : examples) {
-            float[] both = ops.linear(kv, m.output[e], m.tokens[e]);
+            int n = m.tokens[e];
+            float[] both = ops.linear(kv, m.output[e], n);
             JvKeys[] keys = new JvKeys[ops.heads];
-            for (int h = 0; h < ops.heads; h++) {
-                keys[h] = k.keys(both, h * ops.headDim, 2 * d, m.tokens[e], ops.headDim);
+            ops.forEach(ops.heads, (long) n * ops.headDim * 4, h -> keys[h] = k.keys(both, h * ops.headDim, 2 * d, n,
+                    ops.headDim));
+            float[] v = new float[n * d];
+            for (int t = 0; t < n; t++) {
+                System.arraycopy(both, t * 2 * d + d, v, t * d, d);
             }
-            m.crossKv[e][layer] = both;
+            m.crossV[e][layer] = v;
             m.crossKeys[e][layer] = keys;
         }
     }
@@ -224,7 +228,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
             int h = t % heads;
             int e = example[g];
             int qo = first[g] * d + h * hd;
-            k.attention(q, qo, d, m.crossKeys[e][layer][h], m.crossKv[e][layer], d + h * hd, 2 * d, count[g],
+            k.attention(q, qo, d, m.crossKeys[e][layer][h], m.crossV[e][layer], h * hd, d, count[g],
                     crossBias, (h * rows + position[g]) * cols, sequence ? cols : 0, false, 0, out, qo, d);
         });
     }

@@ -18,6 +18,8 @@ final class JvOps {
     private static final long PARALLEL_WORK = 1L << 16;
     /** Rows per task of a parallel row-wise operation. */
     private static final int ROW_CHUNK = 32;
+    /** Attention tasks per thread, when query blocks are needed to give every thread work. */
+    private static final int TASKS_PER_THREAD = 4;
 
     final JvKernels k;
     final ForkJoinPool pool;
@@ -133,25 +135,41 @@ final class JvOps {
      * Self-attention within segments over fused {@code [q | k | v]} rows ({@code 3d} wide, queries
      * scaled): segment {@code s} is rows {@code [off[s], off[s]+len[s])}, attending only to itself,
      * with the folded bias {@code bias} ({@code [H, biasRows, biasCols]}, the segment's positions
-     * being 0..len-1). Segments and heads run in parallel.
+     * being 0..len-1). Each segment's and head's keys are prepared once; then segments, heads and,
+     * when they are fewer than the threads can share, blocks of queries run in parallel (a query's
+     * result does not depend on the block it is in).
      */
     float[] segmentSelfAttention(float[] qkv, int[] off, int[] len, float[] bias, int biasRows, int biasCols,
             boolean causal) {
         int rows = 0;
-        long maxLen = 0;
+        int maxLen = 0;
         for (int l : len) {
             rows += l;
             maxLen = Math.max(maxLen, l);
         }
         float[] out = new float[rows * d];
         int stride = 3 * d;
-        forEach(off.length * heads, maxLen * maxLen * headDim * 2, t -> {
-            int s = t / heads;
-            int h = t % heads;
+        int units = off.length * heads;
+        JvKeys[] keys = new JvKeys[units];
+        forEach(units, (long) maxLen * headDim * 4, t -> keys[t] = k.keys(qkv, off[t / heads] * stride + d
+                + (t % heads) * headDim, stride, len[t / heads], headDim));
+        int threads = pool == null ? 1 : pool.getParallelism();
+        int perUnit = Math.max(1, (TASKS_PER_THREAD * threads + units - 1) / units);
+        int chunk = Math.max(1, (maxLen + perUnit - 1) / perUnit);
+        int chunks = Math.max(1, (maxLen + chunk - 1) / chunk);
+        forEach(units * chunks, (long) chunk * maxLen * headDim * 4, t -> {
+            int unit = t / chunks;
+            int s = unit / heads;
+            int h = unit % heads;
+            int q0 = (t % chunks) * chunk;
+            if (q0 >= len[s]) {
+                return;
+            }
+            int nq = Math.min(chunk, len[s] - q0);
             int base = off[s] * stride + h * headDim;
-            JvKeys keys = k.keys(qkv, base + d, stride, len[s], headDim);
-            k.attention(qkv, base, stride, keys, qkv, base + 2 * d, stride, len[s], bias, h * biasRows * biasCols,
-                    biasCols, causal, 0, out, off[s] * d + h * headDim, d);
+            k.attention(qkv, base + q0 * stride, stride, keys[unit], qkv, base + 2 * d, stride, nq, bias,
+                    h * biasRows * biasCols + q0 * biasCols, biasCols, causal, q0, out, (off[s] + q0) * d + h * headDim,
+                    d);
         });
         return out;
     }

@@ -1,7 +1,5 @@
 package dev.mue.backend.java.kernels;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -55,16 +53,6 @@ abstract class JvMicroKernel {
             case S_128_BIT -> JvMicroPair.P128.INSTANCE;
             default -> new JvMicroPair.Other(species);
         };
-    }
-
-    /** The preferred shape's micro-kernel. */
-    static JvMicroKernel preferred() {
-        return of(FloatVector.SPECIES_PREFERRED);
-    }
-
-    /** Whether {@code shape} has a micro-kernel with its species in a constant. */
-    static boolean constantShape(VectorShape shape) {
-        return shape == VectorShape.S_512_BIT || shape == VectorShape.S_256_BIT || shape == VectorShape.S_128_BIT;
     }
 
     @Override

@@ -16,6 +16,11 @@ public final class JvNaiveKernels implements JvKernels {
         return "naive";
     }
 
+    @Override
+    public String toString() {
+        return name();
+    }
+
     /** Owner of the weights this control packs: they are kept as given. */
     private static final Object LAYOUT = "as given";
 
@@ -34,7 +39,7 @@ public final class JvNaiveKernels implements JvKernels {
     @Override
     public void linear(float[] x, int xOff, int rows, JvWeights weights, float[] bias, float[] y, int yOff) {
         weights.requireOwner(LAYOUT);
-        float[] w = weights.source();
+        float[] w = weights.source;
         int in = weights.in();
         int out = weights.out();
         for (int r = 0; r < rows; r++) {
@@ -131,7 +136,7 @@ public final class JvNaiveKernels implements JvKernels {
     public void conv2d(float[] in, int h, int w, JvWeights weights, int stride, int pad, float[] scale, float[] shift,
             float[] residual, boolean relu, float[] out, int outH, int outW) {
         weights.requireOwner(LAYOUT);
-        float[] weight = weights.source();
+        float[] weight = weights.source;
         int inC = weights.inChannels();
         int kernel = weights.kernel();
         int outC = weights.out();

@@ -140,13 +140,18 @@ public final class JvVectorKernels implements JvKernels {
         return "vector";
     }
 
+    /** The name, the micro-kernel and the lanes, for logs. */
+    @Override
+    public String toString() {
+        return name() + " (" + micro + ", " + lanes.floats().length() + " float lanes)";
+    }
 
     // ---------------------------------------------------------------- packing
 
     @Override
     public JvWeights packLinear(float[] w, int out, int in) {
         JvWeights.check(w, out, in, 1);
-        return new JvWeights(w, out, in, 1, micro, pack(w, out, in, null), micro.width());
+        return new JvWeights(null, out, in, 1, micro, pack(w, out, in, null), micro.width());
     }
 
     /**
@@ -165,7 +170,7 @@ public final class JvVectorKernels implements JvKernels {
                 column[t * inC + ic] = ic * taps + t;
             }
         }
-        return new JvWeights(w, out, inC, kernel, micro, pack(w, out, inC * taps, column), micro.width());
+        return new JvWeights(null, out, inC, kernel, micro, pack(w, out, inC * taps, column), micro.width());
     }
 
     /**

@@ -7,10 +7,13 @@ package dev.mue.backend.java.kernels;
  * made an instance may use it.
  *
  * <p>A linear layer's weights are given {@code [out, in]} (PyTorch's layout), a convolution's
- * {@code [out, inC, kernel, kernel]}; {@link #source()} is that array, by reference.
+ * {@code [out, inC, kernel, kernel]}. The control keeps that array by reference; the fast kernels
+ * keep only their panels, so that weights made for the call (such as fused projections) are not
+ * held twice.
  */
 public final class JvWeights {
-    private final float[] source;
+    /** The weights as given, kept by the control only (null otherwise). */
+    final float[] source;
     private final int out;
     private final int in;
     private final int inChannels;
@@ -41,11 +44,6 @@ public final class JvWeights {
             throw new IllegalArgumentException("weights hold " + w.length + " values, expected " + out + "x" + inC
                     + (kernel == 1 ? "" : "x" + kernel + "x" + kernel));
         }
-    }
-
-    /** The weights as given to the packing call. */
-    public float[] source() {
-        return source;
     }
 
     /** Output features (channels). */

@@ -108,6 +108,11 @@ class JvKernelsTest {
         assertEquals(FloatVector.SPECIES_PREFERRED, k.species());
         assertEquals("vector", k.name());
         assertEquals(FloatVector.SPECIES_128, new JvVectorKernels(FloatVector.SPECIES_128, null).species());
+        // Six rows by four vectors on AVX-512 (32 registers), by two on narrower vectors (16 registers).
+        assertEquals(64, new JvVectorKernels(FloatVector.SPECIES_512, null).micro().width());
+        assertEquals(16, new JvVectorKernels(FloatVector.SPECIES_256, null).micro().width());
+        assertEquals(8, new JvVectorKernels(FloatVector.SPECIES_128, null).micro().width());
+        assertEquals(6, JvMicroKernel.ROWS);
     }
 
     // ------------------------------------------------------------------ linear
