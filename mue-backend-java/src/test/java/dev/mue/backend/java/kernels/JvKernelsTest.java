@@ -826,6 +826,35 @@ class JvKernelsTest {
         }
     }
 
+    /**
+     * A shape without a micro-kernel of its own (64-bit vectors here) runs the generic one, whose
+     * species is not a constant: slower, the same contract.
+     */
+    @Test
+    void otherShapesKeepTheContract() {
+        JvVectorKernels k = new JvVectorKernels(FloatVector.SPECIES_64, pool2);
+        assertEquals(4, k.micro().width());
+        SplittableRandom rnd = new SplittableRandom(17);
+        int rows = 7;
+        int in = 9;
+        int out = 6;
+        float[] x = random(rnd, rows * in, -1, 1);
+        float[] w = random(rnd, out * in, -1, 1);
+        float[] y = new float[rows * out];
+        k.linear(x, 0, rows, k.packLinear(w, out, in), null, y, 0);
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                float acc = 0;
+                for (int i = 0; i < in; i++) {
+                    acc = Math.fma(x[r * in + i], w[o * in + i], acc);
+                }
+                assertEquals(Float.floatToIntBits(acc), Float.floatToIntBits(y[r * out + o]), r + "," + o);
+            }
+        }
+        assertTrue(checkConv(k, rnd, 3, 7, 6, 3, 2, 1, 5, true));
+        checkAttention(k, rnd, 7, 11, 5, true, true, 2);
+    }
+
     /** A bias stride of 0 gives every query the same bias row. */
     @Test
     void attentionWithASharedBiasRow() {
