@@ -89,7 +89,7 @@ final class JvOps {
         }
     }
 
-    /** Multiplies the first {@code d} values of each of {@code rows} rows of width {@code stride} by the query scale. */
+    /** Multiplies the first {@code d} values of each of {@code rows} rows, {@code stride} apart, by the query scale. */
     void scaleQueries(float[] q, int rows, int stride) {
         for (int r = 0; r < rows; r++) {
             for (int i = r * stride; i < r * stride + d; i++) {

@@ -302,7 +302,8 @@ class JvRuntimeTest {
                     new int[] {0});
         }
         int d = MODEL.config().dModel();
-        assertArrayEquals(ref.data(), Arrays.copyOf(x.data(), d), "beam 0 over shared entries equals row 1 over its own");
+        assertArrayEquals(ref.data(), Arrays.copyOf(x.data(), d),
+                "beam 0 over shared entries equals row 1 over its own");
         for (int l = 1; l <= layers; l++) {
             assertEquals(4, r.rows[0].count(l));
             assertNotSame(r.rows[0].head(l), r.rows[1].head(l));

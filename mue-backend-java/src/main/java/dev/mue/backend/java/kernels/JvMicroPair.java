@@ -128,7 +128,8 @@ abstract sealed class JvMicroPair extends JvMicroKernel permits JvMicroPair.P256
     }
 
     @Override
-    final void row(float[] a, int a0, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0, boolean accumulate) {
+    final void row(float[] a, int a0, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
+            boolean accumulate) {
         VectorSpecies<Float> sp = sp();
         int len = sp.length();
         FloatVector c0 = accumulate ? FloatVector.fromArray(sp, y, y0) : FloatVector.zero(sp);
@@ -144,8 +145,8 @@ abstract sealed class JvMicroPair extends JvMicroKernel permits JvMicroPair.P256
     }
 
     @Override
-    final void tileIndexed(float[] a, int[] base, int rows, int[] off, float[] b, int b0, int ldb, int k0, int k1, float[] y,
-            int y0, int ldy, boolean accumulate) {
+    final void tileIndexed(float[] a, int[] base, int rows, int[] off, float[] b, int b0, int ldb, int k0, int k1,
+            float[] y, int y0, int ldy, boolean accumulate) {
         VectorSpecies<Float> sp = sp();
         int len = sp.length();
         int a0 = base[0];

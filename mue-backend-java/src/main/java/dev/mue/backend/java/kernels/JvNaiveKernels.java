@@ -155,7 +155,8 @@ public final class JvNaiveKernels implements JvKernels {
                                 if (ix < 0 || ix >= w) {
                                     continue;
                                 }
-                                s += weight[((oc * inC + ic) * kernel + ky) * kernel + kx] * in[(iy * w + ix) * inC + ic];
+                                s += weight[((oc * inC + ic) * kernel + ky) * kernel + kx]
+                                        * in[(iy * w + ix) * inC + ic];
                             }
                         }
                     }
