@@ -3,6 +3,7 @@ package dev.mue.benchmarks.kernels;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvNaiveKernels;
 import dev.mue.backend.java.kernels.JvVectorKernels;
+import dev.mue.backend.java.kernels.JvWeights;
 import dev.mue.benchmarks.Inputs;
 import dev.mue.benchmarks.Pools;
 import java.util.concurrent.ForkJoinPool;
@@ -26,7 +27,8 @@ import org.openjdk.jmh.infra.Blackhole;
  * Measures {@link JvKernels#linear}, the GEMM that dominates inference, for the scalar control and
  * the Vector API kernels at shapes typical of the encoder and decoder layers.
  *
- * <p>Shapes are {@code rows x in x out}: 16 tokens through a 512-wide projection, 64 tokens into a
+ * <p>The weights are packed in the trial setup, as the backend packs them when it prepares a plan.
+ * Shapes are {@code rows x in x out}: 16 tokens through a 512-wide projection, 64 tokens into a
  * feed-forward expansion, and 64 tokens back out of it. The scalar control is single-threaded, so
  * its {@code threads} variants only confirm that the pool is not used.
  */
@@ -57,6 +59,7 @@ public class GemmBenchmark {
     private int out;
     private float[] x;
     private float[] w;
+    private JvWeights packed;
     private float[] bias;
     private float[] y;
 
@@ -76,6 +79,7 @@ public class GemmBenchmark {
             case "vector" -> new JvVectorKernels(pool);
             default -> throw new IllegalArgumentException("unknown kernels: " + kernels);
         };
+        packed = k.packLinear(w, out, in);
     }
 
     @TearDown(Level.Trial)
@@ -85,7 +89,7 @@ public class GemmBenchmark {
 
     @Benchmark
     public void linear(Blackhole bh) {
-        k.linear(x, 0, rows, in, w, bias, out, y, 0);
+        k.linear(x, 0, rows, packed, bias, y, 0);
         bh.consume(y);
     }
 }

@@ -2,6 +2,7 @@ package dev.mue.benchmarks.kernels;
 
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvVectorKernels;
+import dev.mue.backend.java.kernels.JvWeights;
 import dev.mue.benchmarks.Inputs;
 import dev.mue.benchmarks.Pools;
 import java.util.concurrent.ForkJoinPool;
@@ -34,6 +35,10 @@ import org.openjdk.jmh.infra.Blackhole;
  *   <li>{@code conv-1x1}: 1x1, 1024 to 256 channels at 30 x 30 (stage 3);</li>
  *   <li>{@code attention}: one head, 900 queries over 900 keys of 64 dimensions, with a bias.</li>
  * </ul>
+ *
+ * <p>Weights are packed in the trial setup, as the backend packs them when it prepares a plan;
+ * convolutions run on channels-last images with their BatchNorm affine and ReLU, as in the
+ * backbone; attention prepares the head's keys in every call, as an encoder layer does.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -57,7 +62,9 @@ public class OfaShapesBenchmark {
     private float[] bias;
     private float[] y;
     private float[] v;
-    private float[] scratch;
+    private JvWeights packed;
+    private float[] scale;
+    private float[] shift;
 
     /** FLOPs of one call of {@code op} (a multiply-add counts 2). */
     public static long flops(String op) {
@@ -89,7 +96,6 @@ public class OfaShapesBenchmark {
                 v = Inputs.uniform(3, 900 * 64);
                 bias = Inputs.uniform(4, 900 * 900);
                 y = new float[900 * 64];
-                scratch = new float[900];
             }
             default -> throw new IllegalArgumentException("unknown op " + op);
         }
@@ -100,12 +106,16 @@ public class OfaShapesBenchmark {
         w = Inputs.uniform(2, out * in);
         bias = Inputs.uniform(3, out);
         y = new float[rows * out];
+        packed = k.packLinear(w, out, in);
     }
 
     private void conv(int inC, int side, int outC, int kernel, int outSide) {
         x = Inputs.uniform(1, inC * side * side);
         w = Inputs.uniform(2, outC * inC * kernel * kernel);
         y = new float[outC * outSide * outSide];
+        packed = k.packConv(w, outC, inC, kernel);
+        scale = Inputs.uniform(3, outC);
+        shift = Inputs.uniform(4, outC);
     }
 
     @TearDown(Level.Trial)
@@ -117,14 +127,12 @@ public class OfaShapesBenchmark {
     @Benchmark
     public void run(Blackhole bh) {
         switch (op) {
-            case "gemm-proj" -> k.linear(x, 0, 900, 768, w, bias, 768, y, 0);
-            case "gemm-fc1" -> k.linear(x, 0, 900, 768, w, bias, 3072, y, 0);
-            case "gemm-fc2" -> k.linear(x, 0, 900, 3072, w, bias, 768, y, 0);
-            case "conv-stem" -> k.conv2d(x, 3, 480, 480, w, 64, 7, 2, 3, y, 240, 240);
-            case "conv-3x3" -> k.conv2d(x, 256, 30, 30, w, 256, 3, 1, 1, y, 30, 30);
-            case "conv-1x1" -> k.conv2d(x, 1024, 30, 30, w, 256, 1, 1, 0, y, 30, 30);
+            case "gemm-proj", "gemm-fc1", "gemm-fc2" -> k.linear(x, 0, 900, packed, bias, y, 0);
+            case "conv-stem" -> k.conv2d(x, 480, 480, packed, 2, 3, scale, shift, null, true, y, 240, 240);
+            case "conv-3x3" -> k.conv2d(x, 30, 30, packed, 1, 1, scale, shift, null, true, y, 30, 30);
+            case "conv-1x1" -> k.conv2d(x, 30, 30, packed, 1, 0, scale, shift, null, true, y, 30, 30);
             case "attention" -> k.attention(x, 0, 64, w, 0, 64, v, 0, 64, 900, 900, 64, bias, 0, 900, false, 0, y, 0,
-                    64, scratch);
+                    64);
             default -> throw new IllegalArgumentException("unknown op " + op);
         }
         bh.consume(y);

@@ -31,7 +31,7 @@ public final class JvBackend implements Backend {
         this.pool = new ForkJoinPool(threads);
         String choice = options.properties().getOrDefault("kernels", System.getProperty("mue.java.kernels", "vector"));
         this.kernels = pickKernels(choice, pool);
-        LOG.info("java backend: {} kernels, {} threads", kernels.name(), threads);
+        LOG.info("java backend: {} kernels, {} threads", kernels, threads);
     }
 
     static JvKernels pickKernels(String choice, ForkJoinPool pool) {

@@ -10,15 +10,17 @@ import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PositionBiases;
 import dev.mue.api.plan.Stream;
 import dev.mue.backend.java.kernels.JvKernels;
+import dev.mue.backend.java.kernels.JvKeys;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 
 /**
  * The Java backend's layer operations over packed rows (no padding): what the runtime drives to
- * execute a plan. Memory is garbage-collected, so workspaces are ignored; attention heads run on
- * the backend's pool, the kernels' reduction order never depends on the batch, so a batch gives
- * bitwise the results of single calls.
+ * execute a plan. Weights are packed for the kernels once, here ({@link JvParams}); memory is
+ * garbage-collected, so workspaces are ignored; attention heads run on the backend's pool, the
+ * kernels' reduction order never depends on the batch, so a batch gives bitwise the results of
+ * single calls.
  */
 final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     private final Plan plan;
@@ -43,7 +45,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     JvLayerOps(Plan plan, JvKernels kernels, ForkJoinPool pool) {
         this.plan = plan;
         this.c = plan.config();
-        this.p = new JvParams(c, plan.weights());
+        this.p = new JvParams(c, plan.weights(), kernels, pool);
         this.k = kernels;
         this.ops = new JvOps(kernels, pool, p);
         this.resnet = new JvResNet(p, kernels);
@@ -94,20 +96,13 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     private float[] embedImage(float[] image) {
         JvResNet.Map f = resnet.forward(image, c.imageSize());
         int tokens = f.h() * f.w();
-        int ch = f.channels();
-        float[] seq = new float[tokens * ch];
-        for (int cc = 0; cc < ch; cc++) {
-            for (int t = 0; t < tokens; t++) {
-                seq[t * ch + cc] = f.data()[cc * tokens + t];
-            }
-        }
-        float[] x = ops.linear(p.imageProj, seq, tokens);
+        float[] x = ops.linear(p.imageProj, f.data(), tokens);
         for (int t = 0; t < tokens; t++) {
             for (int j = 0; j < d; j++) {
                 x[t * d + j] += p.imageType[j];
             }
         }
-        k.layerNorm(x, 0, tokens, d, p.imageEmbedLn.w(), p.imageEmbedLn.b(), ops.eps, x, 0);
+        ops.layerNorm(p.imageEmbedLn, x, tokens, d, x);
         return x;
     }
 
@@ -125,7 +120,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
                 }
             }
         }
-        k.layerNorm(x, 0, s.rows(), d, p.textEmbedLn.w(), p.textEmbedLn.b(), ops.eps, x, 0);
+        ops.layerNorm(p.textEmbedLn, x, s.rows(), d, x);
         return JvStates.of(x, lengths);
     }
 
@@ -160,17 +155,16 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
             default -> jointBias[layer];
         };
         ResolvedWeights.Layer w = p.encoder[layer - 1];
+        JvParams.Packed pk = p.encoderPacked[layer - 1];
         int rows = x.rows();
         float[] h = ops.layerNorm(w.selfLn(), x.data(), rows, d);
-        float[] q = ops.linear(w.self().q(), h, rows);
-        ops.scaleQueries(q);
-        float[] kk = ops.linear(w.self().k(), h, rows);
-        float[] v = ops.linear(w.self().v(), h, rows);
-        float[] attn = ops.segmentSelfAttention(q, kk, v, x.offsets(), x.lengths(), bias, block.rows(), block.cols(),
+        float[] qkv = ops.linear(pk.selfQkv(), h, rows);
+        ops.scaleQueries(qkv, rows, 3 * d);
+        float[] attn = ops.segmentSelfAttention(qkv, x.offsets(), x.lengths(), bias, block.rows(), block.cols(),
                 false);
         float[] out = x.data().clone();
-        ops.attentionOutput(w.self(), w.selfPostLn(), attn, out, rows);
-        ops.ffnBlock(w, out, rows);
+        ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, out, rows);
+        ops.ffnBlock(w, pk, out, rows);
         return new JvStates(out, x.lengths(), x.offsets(), rows);
     }
 
@@ -192,30 +186,51 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
 
     @Override
     public void prepareCross(JvMemory m, int layer, int[] examples) {
-        ResolvedWeights.Attention a = p.decoder[layer - 1].cross();
+        JvParams.Dense kv = p.decoderPacked[layer - 1].crossKv();
         for (int e : examples) {
-            m.crossK[e][layer] = ops.linear(a.k(), m.output[e], m.tokens[e]);
-            m.crossV[e][layer] = ops.linear(a.v(), m.output[e], m.tokens[e]);
+            int n = m.tokens[e];
+            float[] both = ops.linear(kv, m.output[e], n);
+            JvKeys[] keys = new JvKeys[ops.heads];
+            ops.forEach(ops.heads, (long) n * ops.headDim * 4, h -> keys[h] = k.keys(both, h * ops.headDim, 2 * d, n,
+                    ops.headDim));
+            float[] v = new float[n * d];
+            for (int t = 0; t < n; t++) {
+                System.arraycopy(both, t * 2 * d + d, v, t * d, d);
+            }
+            m.crossV[e][layer] = v;
+            m.crossKeys[e][layer] = keys;
         }
     }
 
-    /** Cross-attention of {@code nq} packed query rows from {@code qRow}, at positions from {@code firstPos}. */
-    private void crossAttention(JvMemory m, int layer, float[] q, int qRow, int nq, int firstPos, int example,
-            float[] out) {
-        float[] ck = m.crossK[example][layer];
-        float[] cv = m.crossV[example][layer];
-        if (ck == null) {
-            throw new IllegalStateException("cross keys of decoder layer " + layer + " were not prepared for example "
-                    + example);
-        }
-        int nk = m.tokens[example];
+    /**
+     * Cross-attention of groups of query rows: group {@code g} is the {@code count[g]} packed rows
+     * of {@code q} from {@code first[g]}, at consecutive positions from {@code position[g]} when
+     * {@code sequence}, or all at {@code position[g]} otherwise (sharing one bias row), attending to
+     * example {@code example[g]}'s encoder output. Groups and heads run in parallel.
+     */
+    private void crossAttention(JvMemory m, int layer, float[] q, int[] first, int[] count, int[] position,
+            int[] example, boolean sequence, float[] out) {
+        int groups = first.length;
+        int heads = ops.heads;
+        int hd = ops.headDim;
         int cols = crossBlock.cols();
         int rows = crossBlock.rows();
-        for (int h = 0; h < ops.heads; h++) {
-            int qo = qRow * d + h * ops.headDim;
-            k.attention(q, qo, d, ck, h * ops.headDim, d, cv, h * ops.headDim, d, nq, nk, ops.headDim, crossBias,
-                    (h * rows + firstPos) * cols, cols, false, 0, out, qo, d, new float[nk]);
+        long maxWork = 0;
+        for (int g = 0; g < groups; g++) {
+            if (m.crossKeys[example[g]][layer] == null) {
+                throw new IllegalStateException("cross keys of decoder layer " + layer
+                        + " were not prepared for example " + example[g]);
+            }
+            maxWork = Math.max(maxWork, (long) count[g] * m.tokens[example[g]] * hd * 2);
         }
+        ops.forEach(groups * heads, maxWork, t -> {
+            int g = t / heads;
+            int h = t % heads;
+            int e = example[g];
+            int qo = first[g] * d + h * hd;
+            k.attention(q, qo, d, m.crossKeys[e][layer][h], m.crossV[e][layer], h * hd, d, count[g],
+                    crossBias, (h * rows + position[g]) * cols, sequence ? cols : 0, false, 0, out, qo, d);
+        });
     }
 
     // ------------------------------------------------------------------ decoder stage
@@ -239,53 +254,85 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     public JvCaches caches(Workspace ws, int rows, int capacity) {
         JvCaches.Row[] r = new JvCaches.Row[rows];
         for (int i = 0; i < rows; i++) {
-            r[i] = new JvCaches.Row(c.decoderLayers(), capacity, d);
+            r[i] = new JvCaches.Row(c.decoderLayers());
         }
-        return new JvCaches(r);
+        return new JvCaches(r, capacity);
     }
 
     @Override
     public JvStates decoderStep(Workspace ws, int layer, JvStates x, JvCaches caches, int[] rows, int[] positions,
             JvMemory memory, int[] examples) {
         ResolvedWeights.Layer w = p.decoder[layer - 1];
+        JvParams.Packed pk = p.decoderPacked[layer - 1];
         int na = rows.length;
         float[] h = ops.layerNorm(w.selfLn(), x.data(), na, d);
-        float[] q = ops.linear(w.self().q(), h, na);
-        ops.scaleQueries(q);
-        float[] kk = ops.linear(w.self().k(), h, na);
-        float[] v = ops.linear(w.self().v(), h, na);
+        float[] qkv = ops.linear(pk.selfQkv(), h, na);
+        ops.scaleQueries(qkv, na, 3 * d);
         for (int a = 0; a < na; a++) {
-            caches.rows[rows[a]].layers[layer].append(positions[a], kk, a * d, v, a * d, d);
+            int o = a * 3 * d;
+            caches.rows[rows[a]].append(layer, positions[a], Arrays.copyOfRange(qkv, o + d, o + 2 * d),
+                    Arrays.copyOfRange(qkv, o + 2 * d, o + 3 * d), caches.capacity);
         }
         float[] attn = new float[na * d];
         float[] bias = decoderSelfBias[layer];
         int td = decoderSelfBlock.rows();
         int heads = ops.heads;
         int hd = ops.headDim;
-        ops.forEach(na * heads, (long) td * hd * 2, t -> {
-            int a = t / heads;
-            int hh = t % heads;
-            JvCaches.LayerCache cache = caches.rows[rows[a]].layers[layer];
-            // The keys this layer holds, each with the bias of its own position (OMIT leaves holes).
-            float[] b = new float[cache.n];
-            int base = (hh * td + positions[a]) * td;
-            for (int j = 0; j < cache.n; j++) {
-                b[j] = bias[base + cache.positions[j]];
+        ops.forEach(na, (long) td * d * 2, a -> {
+            JvCaches.Row row = caches.rows[rows[a]];
+            int n = row.count(layer);
+            // The keys and values this layer holds, in order, each with the bias of its own position
+            // (OMIT leaves holes).
+            float[] kk = new float[n * d];
+            float[] vv = new float[n * d];
+            int[] pos = new int[n];
+            int j = n;
+            for (JvCaches.Entry e = row.head(layer); e != null; e = e.previous()) {
+                j--;
+                System.arraycopy(e.k(), 0, kk, j * d, d);
+                System.arraycopy(e.v(), 0, vv, j * d, d);
+                pos[j] = e.position();
             }
-            k.attention(q, a * d + hh * hd, d, cache.k, hh * hd, d, cache.v, hh * hd, d, 1, cache.n, hd, b, 0,
-                    cache.n, false, 0, attn, a * d + hh * hd, d, new float[cache.n]);
+            float[] b = new float[heads * n];
+            for (int hh = 0; hh < heads; hh++) {
+                int base = (hh * td + positions[a]) * td;
+                for (int i = 0; i < n; i++) {
+                    b[hh * n + i] = bias[base + pos[i]];
+                }
+            }
+            for (int hh = 0; hh < heads; hh++) {
+                JvKeys keys = k.keys(kk, hh * hd, d, n, hd);
+                k.attention(qkv, a * 3 * d + hh * hd, 3 * d, keys, vv, hh * hd, d, 1, b, hh * n, n, false, 0, attn,
+                        a * d + hh * hd, d);
+            }
         });
         float[] out = x.data().clone();
-        ops.attentionOutput(w.self(), w.selfPostLn(), attn, out, na);
+        ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, out, na);
         float[] h2 = ops.layerNorm(w.crossLn(), out, na, d);
-        float[] q2 = ops.linear(w.cross().q(), h2, na);
-        ops.scaleQueries(q2);
+        float[] q2 = ops.linear(pk.crossQ(), h2, na);
+        ops.scaleQueries(q2, na, d);
         float[] attn2 = new float[na * d];
+        // Rows of one example at one position (a beam) share the keys and the bias row: one call each.
+        int groups = 0;
+        int[] first = new int[na];
+        int[] count = new int[na];
+        int[] position = new int[na];
+        int[] example = new int[na];
         for (int a = 0; a < na; a++) {
-            crossAttention(memory, layer, q2, a, 1, positions[a], examples[a], attn2);
+            if (groups > 0 && example[groups - 1] == examples[a] && position[groups - 1] == positions[a]) {
+                count[groups - 1]++;
+            } else {
+                first[groups] = a;
+                count[groups] = 1;
+                position[groups] = positions[a];
+                example[groups] = examples[a];
+                groups++;
+            }
         }
-        ops.attentionOutput(w.cross(), w.crossPostLn(), attn2, out, na);
-        ops.ffnBlock(w, out, na);
+        crossAttention(memory, layer, q2, Arrays.copyOf(first, groups), Arrays.copyOf(count, groups),
+                Arrays.copyOf(position, groups), Arrays.copyOf(example, groups), false, attn2);
+        ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, na);
+        ops.ffnBlock(w, pk, out, na);
         return new JvStates(out, x.lengths(), x.offsets(), na);
     }
 
@@ -294,10 +341,12 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         ResolvedWeights.Layer w = p.decoder[layer - 1];
         int n = rows.length;
         float[] h = ops.layerNorm(w.selfLn(), hidden.data(), n, d);
-        float[] kk = ops.linear(w.self().k(), h, n);
-        float[] v = ops.linear(w.self().v(), h, n);
+        // The fused projection computes the queries too; they are dropped (exits are rare, rows few).
+        float[] qkv = ops.linear(p.decoderPacked[layer - 1].selfQkv(), h, n);
         for (int i = 0; i < n; i++) {
-            caches.rows[rows[i]].layers[layer].append(positions[i], kk, i * d, v, i * d, d);
+            int o = i * 3 * d;
+            caches.rows[rows[i]].append(layer, positions[i], Arrays.copyOfRange(qkv, o + d, o + 2 * d),
+                    Arrays.copyOfRange(qkv, o + 2 * d, o + 3 * d), caches.capacity);
         }
     }
 
@@ -305,53 +354,41 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     public void copyKv(JvCaches caches, int layer, int fromLayer, int[] rows, int[] positions) {
         for (int i = 0; i < rows.length; i++) {
             JvCaches.Row row = caches.rows[rows[i]];
-            JvCaches.LayerCache src = row.layers[fromLayer];
-            int e = src.indexOf(positions[i]);
-            if (e < 0) {
+            JvCaches.Entry e = row.find(fromLayer, positions[i]);
+            if (e == null) {
                 throw new IllegalStateException("decoder layer " + fromLayer + " holds no entry for position "
                         + positions[i]);
             }
-            row.layers[layer].append(positions[i], src.k, e * d, src.v, e * d, d);
+            // Entries are immutable: the copy shares the source layer's arrays.
+            row.append(layer, positions[i], e.k(), e.v(), caches.capacity);
         }
     }
 
     @Override
     public JvCaches reorder(JvCaches caches, int[] parents) {
-        boolean[] used = new boolean[caches.rows.length];
-        JvCaches.Row[] next = new JvCaches.Row[parents.length];
-        for (int r = 0; r < parents.length; r++) {
-            int pr = parents[r];
-            // The first child takes the parent's caches; later children copy them (nothing has
-            // mutated the parent yet, so every copy sees the same state).
-            next[r] = used[pr] ? caches.rows[pr].copy() : caches.rows[pr];
-            used[pr] = true;
-        }
-        return new JvCaches(next);
+        return caches.reorder(parents);
     }
 
     @Override
     public JvStates decoderPass(Workspace ws, int layer, JvStates x, JvMemory memory, int[] examples) {
         ResolvedWeights.Layer w = p.decoder[layer - 1];
+        JvParams.Packed pk = p.decoderPacked[layer - 1];
         int rows = x.rows();
         float[] h = ops.layerNorm(w.selfLn(), x.data(), rows, d);
-        float[] q = ops.linear(w.self().q(), h, rows);
-        ops.scaleQueries(q);
-        float[] kk = ops.linear(w.self().k(), h, rows);
-        float[] v = ops.linear(w.self().v(), h, rows);
+        float[] qkv = ops.linear(pk.selfQkv(), h, rows);
+        ops.scaleQueries(qkv, rows, 3 * d);
         int td = decoderSelfBlock.rows();
-        float[] attn = ops.segmentSelfAttention(q, kk, v, x.offsets(), x.lengths(), decoderSelfBias[layer], td, td,
+        float[] attn = ops.segmentSelfAttention(qkv, x.offsets(), x.lengths(), decoderSelfBias[layer], td, td,
                 true);
         float[] out = x.data().clone();
-        ops.attentionOutput(w.self(), w.selfPostLn(), attn, out, rows);
+        ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, out, rows);
         float[] h2 = ops.layerNorm(w.crossLn(), out, rows, d);
-        float[] q2 = ops.linear(w.cross().q(), h2, rows);
-        ops.scaleQueries(q2);
+        float[] q2 = ops.linear(pk.crossQ(), h2, rows);
+        ops.scaleQueries(q2, rows, d);
         float[] attn2 = new float[rows * d];
-        for (int s = 0; s < x.segments(); s++) {
-            crossAttention(memory, layer, q2, x.offsets()[s], x.lengths()[s], 0, examples[s], attn2);
-        }
-        ops.attentionOutput(w.cross(), w.crossPostLn(), attn2, out, rows);
-        ops.ffnBlock(w, out, rows);
+        crossAttention(memory, layer, q2, x.offsets(), x.lengths(), new int[x.segments()], examples, true, attn2);
+        ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, rows);
+        ops.ffnBlock(w, pk, out, rows);
         return new JvStates(out, x.lengths(), x.offsets(), rows);
     }
 

@@ -1,19 +1,25 @@
 package dev.mue.backend.java;
 
+import dev.mue.backend.java.kernels.JvKeys;
+
 /**
  * The Java backend's encoder memory: per example the encoder output {@code [tokens, d]} after the
- * final LayerNorm, and per decoder layer the cross-attention keys and values the runtime asked for.
+ * final LayerNorm, and per decoder layer the runtime asked for, the cross-attention values
+ * {@code [tokens, d]} and each head's keys, prepared once for the kernels (every decoding step
+ * attends to them again).
  */
 final class JvMemory {
     final float[][] output;
     final int[] tokens;
-    final float[][][] crossK;
+    /** {@code [example][layer]}: the values {@code [tokens, d]}, 1-based layers. */
     final float[][][] crossV;
+    /** {@code [example][layer][head]}. */
+    final JvKeys[][][] crossKeys;
 
     JvMemory(float[][] output, int[] tokens, int decoderLayers) {
         this.output = output;
         this.tokens = tokens;
-        this.crossK = new float[output.length][decoderLayers + 1][];
         this.crossV = new float[output.length][decoderLayers + 1][];
+        this.crossKeys = new JvKeys[output.length][decoderLayers + 1][];
     }
 }

@@ -2,17 +2,24 @@ package dev.mue.backend.java;
 
 import dev.mue.api.model.ResolvedWeights;
 import dev.mue.backend.java.kernels.JvKernels;
+import dev.mue.backend.java.kernels.JvKeys;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
  * Layer-level operations of the Java backend over packed rows (no padding: each example's tokens
- * are contiguous rows of one array), built from the kernels.
+ * are contiguous rows of one array), built from the kernels. Work that splits into independent
+ * pieces (attention heads, row ranges of a norm) runs on the backend's pool; the kernels' results
+ * do not depend on how it is split.
  */
 final class JvOps {
-    /** Below this many multiply-adds a loop over heads runs on the calling thread. */
+    /** Below this many multiply-adds (or element operations) a loop runs on the calling thread. */
     private static final long PARALLEL_WORK = 1L << 16;
+    /** Rows per task of a parallel row-wise operation. */
+    private static final int ROW_CHUNK = 32;
+    /** Attention tasks per thread, when query blocks are needed to give every thread work. */
+    private static final int TASKS_PER_THREAD = 4;
 
     final JvKernels k;
     final ForkJoinPool pool;
@@ -32,16 +39,30 @@ final class JvOps {
         this.eps = (float) params.config.layerNormEps();
     }
 
-    float[] linear(ResolvedWeights.Linear l, float[] x, int rows) {
+    float[] linear(JvParams.Dense l, float[] x, int rows) {
+        return linear(l, x, 0, rows);
+    }
+
+    float[] linear(JvParams.Dense l, float[] x, int xOff, int rows) {
         float[] y = new float[rows * l.out()];
-        k.linear(x, 0, rows, l.in(), l.w(), l.b(), l.out(), y, 0);
+        k.linear(x, xOff, rows, l.w(), l.b(), y, 0);
         return y;
     }
 
     float[] layerNorm(ResolvedWeights.Norm ln, float[] x, int rows, int dim) {
         float[] y = new float[rows * dim];
-        k.layerNorm(x, 0, rows, dim, ln.w(), ln.b(), eps, y, 0);
+        layerNorm(ln, x, rows, dim, y);
         return y;
+    }
+
+    /** LayerNorm of {@code rows} rows of {@code x} into {@code y} (may be {@code x}), row ranges in parallel. */
+    void layerNorm(ResolvedWeights.Norm ln, float[] x, int rows, int dim, float[] y) {
+        int chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
+        forEach(chunks, (long) ROW_CHUNK * dim * 8, c -> {
+            int r0 = c * ROW_CHUNK;
+            int n = Math.min(rows, r0 + ROW_CHUNK) - r0;
+            k.layerNorm(x, r0 * dim, n, dim, ln.w(), ln.b(), eps, y, r0 * dim);
+        });
     }
 
     /** Runs {@code body} for 0..n-1, in parallel on the pool when the total work is large. */
@@ -68,9 +89,12 @@ final class JvOps {
         }
     }
 
-    void scaleQueries(float[] q) {
-        for (int i = 0; i < q.length; i++) {
-            q[i] *= scale;
+    /** Multiplies the first {@code d} values of each of {@code rows} rows, {@code stride} apart, by the query scale. */
+    void scaleQueries(float[] q, int rows, int stride) {
+        for (int r = 0; r < rows; r++) {
+            for (int i = r * stride; i < r * stride + d; i++) {
+                q[i] *= scale;
+            }
         }
     }
 
@@ -82,47 +106,70 @@ final class JvOps {
     }
 
     /** The FFN block: {@code x + fc2(ffn_ln(gelu(fc1(final_ln(x)))))}, in place on {@code x}. */
-    void ffnBlock(ResolvedWeights.Layer l, float[] x, int rows) {
+    void ffnBlock(ResolvedWeights.Layer l, JvParams.Packed p, float[] x, int rows) {
         float[] h = layerNorm(l.ffnInLn(), x, rows, d);
-        float[] f = linear(l.fc1(), h, rows);
-        k.gelu(f, 0, f.length);
-        k.layerNorm(f, 0, rows, l.fc1().out(), l.ffnMidLn().w(), l.ffnMidLn().b(), eps, f, 0);
-        addInPlace(x, linear(l.fc2(), f, rows));
+        float[] f = linear(p.fc1(), h, rows);
+        int ffn = p.fc1().out();
+        int chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
+        forEach(chunks, (long) ROW_CHUNK * ffn * 24, c -> {
+            int r0 = c * ROW_CHUNK;
+            int n = Math.min(rows, r0 + ROW_CHUNK) - r0;
+            k.gelu(f, r0 * ffn, n * ffn);
+        });
+        layerNorm(l.ffnMidLn(), f, rows, ffn, f);
+        addInPlace(x, linear(p.fc2(), f, rows));
     }
 
     /**
      * The output half of an attention block: {@code x + post_ln(out_proj(c_attn * attn))}, in place.
      */
-    void attentionOutput(ResolvedWeights.Attention a, ResolvedWeights.Norm postLn, float[] attn, float[] x, int rows) {
-        scaleHeads(attn, rows, a.cAttn());
-        float[] o = linear(a.o(), attn, rows);
-        k.layerNorm(o, 0, rows, d, postLn.w(), postLn.b(), eps, o, 0);
-        addInPlace(x, o);
+    void attentionOutput(JvParams.Dense o, float[] cAttn, ResolvedWeights.Norm postLn, float[] attn, float[] x,
+            int rows) {
+        scaleHeads(attn, rows, cAttn);
+        float[] y = linear(o, attn, rows);
+        layerNorm(postLn, y, rows, d, y);
+        addInPlace(x, y);
     }
 
     /**
-     * Self-attention within segments: segment {@code s} is rows {@code [off[s], off[s]+len[s])},
-     * attending only to itself, with the folded bias {@code bias} ({@code [H, biasRows, biasCols]},
-     * the segment's positions being 0..len-1).
+     * Self-attention within segments over fused {@code [q | k | v]} rows ({@code 3d} wide, queries
+     * scaled): segment {@code s} is rows {@code [off[s], off[s]+len[s])}, attending only to itself,
+     * with the folded bias {@code bias} ({@code [H, biasRows, biasCols]}, the segment's positions
+     * being 0..len-1). Each segment's and head's keys are prepared once; then segments, heads and,
+     * when they are fewer than the threads can share, blocks of queries run in parallel (a query's
+     * result does not depend on the block it is in).
      */
-    float[] segmentSelfAttention(float[] q, float[] kk, float[] v, int[] off, int[] len, float[] bias, int biasRows,
-            int biasCols, boolean causal) {
+    float[] segmentSelfAttention(float[] qkv, int[] off, int[] len, float[] bias, int biasRows, int biasCols,
+            boolean causal) {
         int rows = 0;
+        int maxLen = 0;
         for (int l : len) {
             rows += l;
-        }
-        float[] out = new float[rows * d];
-        int segs = off.length;
-        long maxLen = 0;
-        for (int l : len) {
             maxLen = Math.max(maxLen, l);
         }
-        forEach(segs * heads, maxLen * maxLen * headDim * 2, t -> {
-            int s = t / heads;
-            int h = t % heads;
-            int o = off[s] * d + h * headDim;
-            k.attention(q, o, d, kk, o, d, v, o, d, len[s], len[s], headDim, bias, h * biasRows * biasCols,
-                    biasCols, causal, 0, out, o, d, new float[len[s]]);
+        float[] out = new float[rows * d];
+        int stride = 3 * d;
+        int units = off.length * heads;
+        JvKeys[] keys = new JvKeys[units];
+        forEach(units, (long) maxLen * headDim * 4, t -> keys[t] = k.keys(qkv, off[t / heads] * stride + d
+                + (t % heads) * headDim, stride, len[t / heads], headDim));
+        int threads = pool == null ? 1 : pool.getParallelism();
+        int perUnit = Math.max(1, (TASKS_PER_THREAD * threads + units - 1) / units);
+        int chunk = Math.max(1, (maxLen + perUnit - 1) / perUnit);
+        int chunks = Math.max(1, (maxLen + chunk - 1) / chunk);
+        forEach(units * chunks, (long) chunk * maxLen * headDim * 4, t -> {
+            int unit = t / chunks;
+            int s = unit / heads;
+            int h = unit % heads;
+            int q0 = (t % chunks) * chunk;
+            if (q0 >= len[s]) {
+                return;
+            }
+            int nq = Math.min(chunk, len[s] - q0);
+            int base = off[s] * stride + h * headDim;
+            k.attention(qkv, base + q0 * stride, stride, keys[unit], qkv, base + 2 * d, stride, nq, bias,
+                    h * biasRows * biasCols + q0 * biasCols, biasCols, causal, q0, out, (off[s] + q0) * d + h * headDim,
+                    d);
         });
         return out;
     }

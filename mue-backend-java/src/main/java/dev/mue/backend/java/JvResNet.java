@@ -1,11 +1,13 @@
 package dev.mue.backend.java;
 
-import dev.mue.api.model.ResolvedWeights;
 import dev.mue.backend.java.kernels.JvKernels;
 
 /**
  * The truncated ResNet image backbone on one image: 7x7/2 stem, BatchNorm, ReLU, 3x3/2 max-pool,
- * three bottleneck stages (stride on the 3x3 conv); output stride 16.
+ * three bottleneck stages (stride on the 3x3 conv); output stride 16. Feature maps are
+ * channels-last ({@code [h, w, C]}), so that every convolution is a product of pixels by packed
+ * weights with its BatchNorm, residual and ReLU applied as each output tile is finished, and the
+ * output is already the image's token sequence.
  */
 final class JvResNet {
     private final JvParams p;
@@ -16,72 +18,76 @@ final class JvResNet {
         this.k = kernels;
     }
 
-    /** A CHW feature map. */
+    /** A channels-last feature map {@code [h, w, channels]}. */
     record Map(float[] data, int channels, int h, int w) {
     }
 
-    /** Runs the backbone on a CHW image of side {@code size}; returns the {@code [C, g, g]} features. */
+    /** Runs the backbone on a CHW image of side {@code size}; returns the {@code [g, g, C]} features. */
     Map forward(float[] image, int size) {
-        Map x = convBn(new Map(image, 3, size, size), p.stem, true);
+        Map x = conv(channelsLast(image, 3, size), p.stem, true, null);
         x = maxPool(x);
-        for (ResolvedWeights.Bottleneck[] stage : p.stages) {
-            for (ResolvedWeights.Bottleneck b : stage) {
-                Map y = convBn(x, b.c1(), true);
-                y = convBn(y, b.c2(), true);
-                y = convBn(y, b.c3(), false);
-                Map shortcut = b.down() == null ? x : convBn(x, b.down(), false);
-                float[] o = y.data();
-                float[] s = shortcut.data();
-                for (int i = 0; i < o.length; i++) {
-                    o[i] = Math.max(0f, o[i] + s[i]);
-                }
-                x = y;
+        for (JvParams.Bottleneck[] stage : p.stages) {
+            for (JvParams.Bottleneck b : stage) {
+                Map y = conv(x, b.c1(), true, null);
+                y = conv(y, b.c2(), true, null);
+                Map shortcut = b.down() == null ? x : conv(x, b.down(), false, null);
+                x = conv(y, b.c3(), true, shortcut.data());
             }
         }
         return x;
     }
 
-    private Map convBn(Map in, ResolvedWeights.ConvBn c, boolean relu) {
-        int oh = (in.h() + 2 * c.pad() - c.kernel()) / c.stride() + 1;
-        int ow = (in.w() + 2 * c.pad() - c.kernel()) / c.stride() + 1;
-        float[] out = new float[c.out() * oh * ow];
-        k.conv2d(in.data(), c.in(), in.h(), in.w(), c.w(), c.out(), c.kernel(), c.stride(), c.pad(), out, oh, ow);
-        int plane = oh * ow;
-        for (int ch = 0; ch < c.out(); ch++) {
-            float sc = c.scale()[ch];
-            float sh = c.shift()[ch];
-            for (int i = ch * plane; i < (ch + 1) * plane; i++) {
-                float v = out[i] * sc + sh;
-                out[i] = relu ? Math.max(0f, v) : v;
-            }
-        }
+    /** {@code relu?(bn(conv(x)) + residual)}. */
+    private Map conv(Map in, JvParams.Conv c, boolean relu, float[] residual) {
+        int kernel = c.kernel();
+        int oh = (in.h() + 2 * c.pad() - kernel) / c.stride() + 1;
+        int ow = (in.w() + 2 * c.pad() - kernel) / c.stride() + 1;
+        float[] out = new float[oh * ow * c.out()];
+        k.conv2d(in.data(), in.h(), in.w(), c.w(), c.stride(), c.pad(), c.scale(), c.shift(), residual, relu, out, oh,
+                ow);
         return new Map(out, c.out(), oh, ow);
     }
 
+    private static Map channelsLast(float[] chw, int channels, int size) {
+        int plane = size * size;
+        float[] out = new float[plane * channels];
+        for (int ch = 0; ch < channels; ch++) {
+            for (int i = 0; i < plane; i++) {
+                out[i * channels + ch] = chw[ch * plane + i];
+            }
+        }
+        return new Map(out, channels, size, size);
+    }
+
+    /** 3x3, stride 2, padding 1; the channels of a pixel are contiguous, which the JIT vectorises. */
     private static Map maxPool(Map in) {
+        int ch = in.channels();
         int oh = (in.h() + 2 - 3) / 2 + 1;
         int ow = (in.w() + 2 - 3) / 2 + 1;
-        float[] out = new float[in.channels() * oh * ow];
-        for (int ch = 0; ch < in.channels(); ch++) {
-            for (int y = 0; y < oh; y++) {
-                for (int x = 0; x < ow; x++) {
-                    float m = Float.NEGATIVE_INFINITY;
-                    for (int dy = 0; dy < 3; dy++) {
-                        int iy = y * 2 + dy - 1;
-                        if (iy < 0 || iy >= in.h()) {
+        float[] src = in.data();
+        float[] out = new float[oh * ow * ch];
+        java.util.Arrays.fill(out, Float.NEGATIVE_INFINITY);
+        for (int y = 0; y < oh; y++) {
+            for (int x = 0; x < ow; x++) {
+                int o = (y * ow + x) * ch;
+                for (int dy = 0; dy < 3; dy++) {
+                    int iy = y * 2 + dy - 1;
+                    if (iy < 0 || iy >= in.h()) {
+                        continue;
+                    }
+                    for (int dx = 0; dx < 3; dx++) {
+                        int ix = x * 2 + dx - 1;
+                        if (ix < 0 || ix >= in.w()) {
                             continue;
                         }
-                        for (int dx = 0; dx < 3; dx++) {
-                            int ix = x * 2 + dx - 1;
-                            if (ix >= 0 && ix < in.w()) {
-                                m = Math.max(m, in.data()[(ch * in.h() + iy) * in.w() + ix]);
-                            }
+                        int i = (iy * in.w() + ix) * ch;
+                        for (int c = 0; c < ch; c++) {
+                            out[o + c] = Math.max(out[o + c], src[i + c]);
                         }
                     }
-                    out[(ch * oh + y) * ow + x] = m;
                 }
             }
         }
-        return new Map(out, in.channels(), oh, ow);
+        return new Map(out, ch, oh, ow);
     }
 }

@@ -3,6 +3,8 @@ package dev.mue.backend.java;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -225,29 +227,89 @@ class JvRuntimeTest {
         ops.prepareCross(memory, 1, new int[] {0});
         JvStates y = ops.decoderStep(Workspace.none(), 1, x, caches, new int[] {0, 1}, new int[] {0, 0}, memory,
                 new int[] {0, 0});
-        int d = MODEL.config().dModel();
-        // COPY: layer 3 gets exactly layer 1's entry for the position.
+        // COPY: layer 3 gets exactly layer 1's entry for the position (the same arrays: entries are immutable).
         ops.copyKv(caches, 3, 1, new int[] {0}, new int[] {0});
-        JvCaches.LayerCache l1 = caches.rows[0].layers[1];
-        JvCaches.LayerCache l3 = caches.rows[0].layers[3];
-        assertEquals(1, l3.n);
-        assertArrayEquals(Arrays.copyOf(l1.k, d), Arrays.copyOf(l3.k, d));
-        assertArrayEquals(Arrays.copyOf(l1.v, d), Arrays.copyOf(l3.v, d));
+        JvCaches.Entry l1 = caches.rows[0].head(1);
+        JvCaches.Entry l3 = caches.rows[0].head(3);
+        assertEquals(1, caches.rows[0].count(3));
+        assertEquals(0, l3.position());
+        assertArrayEquals(l1.k(), l3.k());
+        assertArrayEquals(l1.v(), l3.v());
         // PROPAGATE: layer 2 computes its own entry from the exit state, which differs from layer 1's.
         ops.propagateKv(Workspace.none(), caches, 2, new int[] {1}, new int[] {0},
                 ops.gather(Workspace.none(), List.of(y), new int[] {0}, new int[] {1}));
-        JvCaches.LayerCache l2 = caches.rows[1].layers[2];
-        assertEquals(1, l2.n);
-        assertEquals(0, l2.positions[0]);
-        assertFalse(Arrays.equals(Arrays.copyOf(caches.rows[1].layers[1].k, d), Arrays.copyOf(l2.k, d)));
+        JvCaches.Entry l2 = caches.rows[1].head(2);
+        assertEquals(1, caches.rows[1].count(2));
+        assertEquals(0, l2.position());
+        assertFalse(Arrays.equals(caches.rows[1].head(1).k(), l2.k()));
         // Untouched layers hold nothing (OMIT is the absence of a fill).
-        assertEquals(0, caches.rows[1].layers[3].n);
-        assertEquals(0, caches.rows[0].layers[2].n);
-        // A reorder that duplicates a row copies its caches: appending to one child leaves the other alone.
+        assertEquals(0, caches.rows[1].count(3));
+        assertEquals(0, caches.rows[0].count(2));
+        // A reorder that duplicates a row gives independent rows: appending to one child leaves the other alone.
         JvCaches r = ops.reorder(caches, new int[] {0, 0});
         ops.copyKv(r, 2, 1, new int[] {1}, new int[] {0});
-        assertEquals(1, r.rows[1].layers[2].n);
-        assertEquals(0, r.rows[0].layers[2].n);
+        assertEquals(1, r.rows[1].count(2));
+        assertEquals(0, r.rows[0].count(2));
+    }
+
+    /**
+     * Beam reordering shares the caches (design §4, issue 12 item 3): duplicated rows hold the very
+     * same key and value arrays as their parent, at every layer, and no float is copied; later
+     * appends go to one child only, and attention over the shared entries gives the results of
+     * unshared ones.
+     */
+    @Test
+    void reorderSharesEveryLayersEntriesAndCopiesNoFloat() {
+        Plan plan = JvFixture.plan(MODEL, ExitPolicy.full());
+        JvLayerOps ops = (JvLayerOps) ((Prepared.Interpreted) backend.prepare(plan)).ops();
+        JvMemory memory = ops.encoderOutput(Workspace.none(),
+                ops.embedImages(Workspace.none(), List.of(inputs(1).get(0).image())));
+        int layers = MODEL.config().decoderLayers();
+        for (int l = 1; l <= layers; l++) {
+            ops.prepareCross(memory, l, new int[] {0});
+        }
+        JvCaches caches = ops.caches(Workspace.none(), 2, 12);
+        int[] toks = {Vocabulary.BOS, 7, 9, 12};
+        // Two rows fed the same tokens, one position at a time, through every layer.
+        for (int t = 0; t < 3; t++) {
+            JvStates x = ops.embedDecoder(Workspace.none(), new int[][] {{toks[t]}, {toks[t]}});
+            for (int l = 1; l <= layers; l++) {
+                x = ops.decoderStep(Workspace.none(), l, x, caches, new int[] {0, 1}, new int[] {t, t}, memory,
+                        new int[] {0, 0});
+            }
+        }
+        // Row 0 branches into three beams; row 1 is dropped.
+        JvCaches r = ops.reorder(caches, new int[] {0, 0, 0});
+        for (int l = 1; l <= layers; l++) {
+            JvCaches.Entry parent = caches.rows[0].head(l);
+            for (int b = 0; b < 3; b++) {
+                assertSame(parent, r.rows[b].head(l), "layer " + l + " beam " + b + " shares the parent's entries");
+                for (JvCaches.Entry e = r.rows[b].head(l), p = parent; e != null; e = e.previous(),
+                        p = p.previous()) {
+                    assertSame(p.k(), e.k());
+                    assertSame(p.v(), e.v());
+                }
+            }
+        }
+        // Step 3 on the three beams (different tokens), and with beam 0's token on row 1 of the old
+        // caches, which the reorder dropped: it computed the same entries as row 0, unshared.
+        JvStates x = ops.embedDecoder(Workspace.none(), new int[][] {{toks[3]}, {5}, {6}});
+        JvStates ref = ops.embedDecoder(Workspace.none(), new int[][] {{toks[3]}});
+        for (int l = 1; l <= layers; l++) {
+            x = ops.decoderStep(Workspace.none(), l, x, r, new int[] {0, 1, 2}, new int[] {3, 3, 3}, memory,
+                    new int[] {0, 0, 0});
+            ref = ops.decoderStep(Workspace.none(), l, ref, caches, new int[] {1}, new int[] {3}, memory,
+                    new int[] {0});
+        }
+        int d = MODEL.config().dModel();
+        assertArrayEquals(ref.data(), Arrays.copyOf(x.data(), d),
+                "beam 0 over shared entries equals row 1 over its own");
+        for (int l = 1; l <= layers; l++) {
+            assertEquals(4, r.rows[0].count(l));
+            assertNotSame(r.rows[0].head(l), r.rows[1].head(l));
+            assertSame(r.rows[0].head(l).previous(), r.rows[1].head(l).previous(), "history still shared");
+            assertFalse(Arrays.equals(r.rows[0].head(l).k(), r.rows[1].head(l).k()));
+        }
     }
 
     @Test

@@ -17,7 +17,31 @@ public final class JvNaiveKernels implements JvKernels {
     }
 
     @Override
-    public void linear(float[] x, int xOff, int rows, int in, float[] w, float[] bias, int out, float[] y, int yOff) {
+    public String toString() {
+        return name();
+    }
+
+    /** Owner of the weights this control packs: they are kept as given. */
+    private static final Object LAYOUT = "as given";
+
+    @Override
+    public JvWeights packLinear(float[] w, int out, int in) {
+        JvWeights.check(w, out, in, 1);
+        return new JvWeights(w, out, in, 1, LAYOUT, null, 0);
+    }
+
+    @Override
+    public JvWeights packConv(float[] w, int out, int inC, int kernel) {
+        JvWeights.check(w, out, inC, kernel);
+        return new JvWeights(w, out, inC, kernel, LAYOUT, null, 0);
+    }
+
+    @Override
+    public void linear(float[] x, int xOff, int rows, JvWeights weights, float[] bias, float[] y, int yOff) {
+        weights.requireOwner(LAYOUT);
+        float[] w = weights.source;
+        int in = weights.in();
+        int out = weights.out();
         for (int r = 0; r < rows; r++) {
             for (int o = 0; o < out; o++) {
                 float s = 0;
@@ -61,11 +85,23 @@ public final class JvNaiveKernels implements JvKernels {
     }
 
     @Override
-    public void attention(float[] q, int qOff, int qStride, float[] k, int kOff, int kStride, float[] v, int vOff,
-            int vStride, int nq, int nk, int headDim, float[] bias, int biasOff, int biasStride, boolean causal,
-            int causalOffset, float[] out, int outOff, int outStride, float[] scratch) {
+    public JvKeys keys(float[] k, int kOff, int kStride, int nk, int headDim) {
+        return new JvKeys(nk, headDim, LAYOUT, k, kOff, kStride);
+    }
+
+    @Override
+    public void attention(float[] q, int qOff, int qStride, JvKeys keys, float[] v, int vOff, int vStride, int nq,
+            float[] bias, int biasOff, int biasStride, boolean causal, int causalOffset, float[] out, int outOff,
+            int outStride) {
+        keys.requireOwner(LAYOUT);
+        float[] k = keys.data;
+        int kOff = keys.offset;
+        int kStride = keys.stride;
+        int nk = keys.count();
+        int headDim = keys.headDim();
+        float[] scratch = new float[nk];
         for (int i = 0; i < nq; i++) {
-            int limit = causal ? Math.min(nk, i + causalOffset + 1) : nk;
+            int limit = causal ? (int) Math.max(0, Math.min(nk, (long) i + causalOffset + 1)) : nk;
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < limit; j++) {
                 float s = 0;
@@ -97,11 +133,16 @@ public final class JvNaiveKernels implements JvKernels {
     }
 
     @Override
-    public void conv2d(float[] in, int inC, int h, int w, float[] weight, int outC, int kernel, int stride, int pad,
-            float[] out, int outH, int outW) {
-        for (int oc = 0; oc < outC; oc++) {
-            for (int oy = 0; oy < outH; oy++) {
-                for (int ox = 0; ox < outW; ox++) {
+    public void conv2d(float[] in, int h, int w, JvWeights weights, int stride, int pad, float[] scale, float[] shift,
+            float[] residual, boolean relu, float[] out, int outH, int outW) {
+        weights.requireOwner(LAYOUT);
+        float[] weight = weights.source;
+        int inC = weights.inChannels();
+        int kernel = weights.kernel();
+        int outC = weights.out();
+        for (int oy = 0; oy < outH; oy++) {
+            for (int ox = 0; ox < outW; ox++) {
+                for (int oc = 0; oc < outC; oc++) {
                     float s = 0;
                     for (int ic = 0; ic < inC; ic++) {
                         for (int ky = 0; ky < kernel; ky++) {
@@ -114,11 +155,17 @@ public final class JvNaiveKernels implements JvKernels {
                                 if (ix < 0 || ix >= w) {
                                     continue;
                                 }
-                                s += weight[((oc * inC + ic) * kernel + ky) * kernel + kx] * in[(ic * h + iy) * w + ix];
+                                s += weight[((oc * inC + ic) * kernel + ky) * kernel + kx]
+                                        * in[(iy * w + ix) * inC + ic];
                             }
                         }
                     }
-                    out[(oc * outH + oy) * outW + ox] = s;
+                    int at = (oy * outW + ox) * outC + oc;
+                    float v = s * (scale == null ? 1 : scale[oc]) + (shift == null ? 0 : shift[oc]);
+                    if (residual != null) {
+                        v += residual[at];
+                    }
+                    out[at] = relu ? Math.max(0f, v) : v;
                 }
             }
         }

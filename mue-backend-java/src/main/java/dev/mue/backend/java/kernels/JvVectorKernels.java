@@ -9,51 +9,55 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The fast {@link JvKernels}: Vector API loops with register-blocked GEMM, optionally spread over a
- * caller-owned {@link ForkJoinPool}.
+ * The fast {@link JvKernels}: Vector API loops whose matrix products (linear layers, convolutions,
+ * attention scores and their products with the values) all run on one register-blocked
+ * outer-product {@link JvMicroKernel}, optionally spread over a caller-owned {@link ForkJoinPool}.
  *
  * <p>Determinism. Every output element is computed by one fixed sequence of IEEE operations that
  * depends only on the reduction length and the species, never on the row count, the offsets, the
- * block an element falls in or the thread count. A dot product of length {@code n} is: one lane
- * accumulator per vector step ({@code acc = a.fma(b, acc)} over {@code [0, loopBound(n))}), then
- * the lanes summed by a fixed halving tree ({@code lane[i] += lane[i + w]} for
- * {@code w = L/2, L/4, ..., 1}), then the scalar tail folded in with {@link Math#fma} in index order.
- * {@code reduceLanes(ADD)} is deliberately not used: its summation order is unspecified and may
- * differ between the interpreter and compiled code. Transcendentals ({@code exp} in softmax and
- * GELU) are likewise built from lanewise arithmetic rather than the {@code EXP} operator, whose
- * result may differ by an ulp between the intrinsic and the fallback. Elementwise tails run either
- * masked, through the same lanewise operations, or as scalar code repeating them one for one, so an
- * element's value does not depend on whether it falls in a full vector.
+ * tile an element falls in or the thread count. A matrix product's element is
+ * {@code acc = fma(a_i, b_i, acc)} for {@code i} in order from zero (a long reduction is split into
+ * blocks whose partial sums are stored and reloaded exactly, which continues the same sequence),
+ * then its epilogue (bias, BatchNorm affine, residual, ReLU) lane by lane. The sums of layerNorm,
+ * cosine and softmax use lane accumulators summed by a fixed halving tree ({@code lane[i] +=
+ * lane[i + w]} for {@code w = L/2, L/4, ..., 1}); {@code reduceLanes(ADD)} is deliberately not
+ * used: its summation order is unspecified and may differ between the interpreter and compiled
+ * code. Transcendentals ({@code exp} in softmax and GELU) are likewise built from lanewise
+ * arithmetic rather than the {@code EXP} operator, whose result may differ by an ulp between the
+ * intrinsic and the fallback. Elementwise tails run either masked, through the same lanewise
+ * operations, or as scalar code repeating them one for one, so an element's value does not depend
+ * on whether it falls in a full vector.
  *
- * <p>Speed. The Vector API compiles to SIMD only when the species is a compile-time constant, so
- * the species lives in a static final field of a small per-shape class ({@link Lanes}); the hot
- * loops read it through a call that the JIT inlines as long as a process uses one shape. Vectors
- * never cross a call that the JIT might not inline (helpers take arrays), since that boxes them.
+ * <p>Speed. Weights are packed once ({@link #packLinear}, {@link #packConv}) into panels of the
+ * micro-kernel's width; a long reduction is cut into blocks whose panel slice stays in the L2
+ * cache while row tiles stream past it. Convolutions read their receptive fields in place from a
+ * channels-last image (an offset table per reduction index), with no im2col copy. Attention
+ * transposes each head's keys once ({@link #keys}) and works on tiles of six queries: their scores
+ * against all keys (a tile-sized scratch, never the {@code [queries, keys]} matrix), the softmax,
+ * then the product with the values, all through the micro-kernel. The Vector API compiles to SIMD
+ * only when the species is a compile-time constant, so the micro-kernels and the few vector loops
+ * here read it from static final fields (see {@link JvMicroKernel} and {@link Lanes}); vectors never
+ * cross a call that the JIT might not inline, since that boxes them.
  *
  * <p>Instances are immutable and thread-safe; the pool is the caller's and is never shut down here.
  */
 public final class JvVectorKernels implements JvKernels {
-    /** Rows of a GEMM register block: each loaded {@code w} vector is reused this many times. */
-    private static final int MR = 4;
-    /** Columns of a GEMM register block: each loaded {@code x} vector is reused this many times. */
-    private static final int NR = 3;
     /**
-     * Below this many multiply-adds (about 50 us on one core) a GEMM or convolution runs on the
-     * calling thread: waking pool threads costs several microseconds, more than smaller calls gain.
+     * Below this many multiply-adds (about 10 us on one core) a matrix product runs on the calling
+     * thread: waking pool threads costs several microseconds, more than smaller calls gain.
      * Package-private so that tests can size their shapes to reach the parallel path.
      */
     static final long PARALLEL_MACS = 1L << 21;
-    /** Floats of {@code w} rows one column tile spans, sized to stay in L2 while row blocks reuse it. */
-    private static final int TILE_FLOATS = 1 << 15;
-    /** Floats of one im2col block, sized like a GEMM column tile. */
-    private static final int IM2COL_FLOATS = 1 << 15;
+    /** Floats of one panel slice (a reduction block of a packed panel), sized to stay in L2. */
+    private static final int PANEL_BLOCK_FLOATS = 1 << 16;
+    /** Tasks per thread in a parallel loop, for balance when tasks are uneven or threads are late. */
+    private static final int TASKS_PER_THREAD = 3;
     /** Elements summed in float lanes before a partial sum is added in double (layerNorm, cosine). */
     private static final int SUM_BLOCK = 64;
 
@@ -92,12 +96,13 @@ public final class JvVectorKernels implements JvKernels {
     private static final float GELU_CLAMP = 16f;
 
     private final Lanes lanes;
+    private final JvMicroKernel micro;
     private final ForkJoinPool pool;
 
     /**
      * Kernels on {@link FloatVector#SPECIES_PREFERRED}.
      *
-     * @param pool the caller's pool for large GEMMs and convolutions, or null to stay on the calling thread
+     * @param pool the caller's pool for large matrix products, or null to stay on the calling thread
      */
     public JvVectorKernels(ForkJoinPool pool) {
         this(FloatVector.SPECIES_PREFERRED, pool);
@@ -108,7 +113,7 @@ public final class JvVectorKernels implements JvKernels {
      * Package-private so that no incubator type appears in the exported API (the module does not
      * {@code requires transitive jdk.incubator.vector}).
      *
-     * @param pool the caller's pool for large GEMMs and convolutions, or null to stay on the calling thread
+     * @param pool the caller's pool for large matrix products, or null to stay on the calling thread
      */
     JvVectorKernels(VectorSpecies<Float> species, ForkJoinPool pool) {
         Objects.requireNonNull(species, "species");
@@ -116,6 +121,7 @@ public final class JvVectorKernels implements JvKernels {
             throw new IllegalArgumentException("not a float species: " + species);
         }
         this.lanes = Lanes.of(species.vectorShape());
+        this.micro = JvMicroKernel.of(species);
         this.pool = pool;
     }
 
@@ -124,235 +130,327 @@ public final class JvVectorKernels implements JvKernels {
         return lanes.floats();
     }
 
+    /** The micro-kernel the matrix products run on. */
+    JvMicroKernel micro() {
+        return micro;
+    }
+
     @Override
     public String name() {
         return "vector";
     }
 
-    // ---------------------------------------------------------------- linear / GEMM
+    /** The name, the micro-kernel and the lanes, for logs. */
+    @Override
+    public String toString() {
+        return name() + " (" + micro + ", " + lanes.floats().length() + " float lanes)";
+    }
+
+    // ---------------------------------------------------------------- packing
 
     @Override
-    public void linear(float[] x, int xOff, int rows, int in, float[] w, float[] bias, int out, float[] y, int yOff) {
-        gemm(x, xOff, rows, in, w, 0, out, bias, y, yOff, out);
+    public JvWeights packLinear(float[] w, int out, int in) {
+        JvWeights.check(w, out, in, 1);
+        return new JvWeights(null, out, in, 1, micro, pack(w, out, in, null), micro.width());
     }
 
     /**
-     * {@code y[yOff + r*ldy + c] = sum_i a[aOff + r*k + i] * b[bOff + c*k + i] (+ bias[c])} for
-     * {@code rows x cols}, split into tasks over row and column blocks when large enough.
+     * {@inheritDoc}
+     *
+     * <p>The reduction runs over {@code (ky, kx, ic)}, input channels innermost, the order in which a
+     * channels-last receptive field lies in memory.
      */
-    private void gemm(float[] a, int aOff, int rows, int k, float[] b, int bOff, int cols, float[] bias, float[] y,
-            int yOff, int ldy) {
-        if (rows <= 0 || cols <= 0) {
+    @Override
+    public JvWeights packConv(float[] w, int out, int inC, int kernel) {
+        JvWeights.check(w, out, inC, kernel);
+        int taps = kernel * kernel;
+        int[] column = new int[inC * taps];
+        for (int t = 0; t < taps; t++) {
+            for (int ic = 0; ic < inC; ic++) {
+                column[t * inC + ic] = ic * taps + t;
+            }
+        }
+        return new JvWeights(null, out, inC, kernel, micro, pack(w, out, inC * taps, column), micro.width());
+    }
+
+    /**
+     * The rows of {@code w[out, k]} (their elements permuted by {@code column} when given) as
+     * panels of {@code width} outputs, {@code [k][width]} each, the last one zero-padded.
+     */
+    private float[] pack(float[] w, int out, int k, int[] column) {
+        int width = micro.width();
+        int panels = ceilDiv(out, width);
+        long size = (long) panels * k * width;
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("weights of " + out + "x" + k + " are too large to pack");
+        }
+        float[] p = new float[(int) size];
+        IntConsumer packPanel = pi -> {
+            // Written in order; the panel's rows are read as many streams, each line used for 16 i.
+            int base = pi * k * width;
+            int cols = Math.min(width, out - pi * width);
+            int src = pi * width * k;
+            for (int i = 0; i < k; i++) {
+                int col = column == null ? i : column[i];
+                int o = base + i * width;
+                for (int c = 0; c < cols; c++) {
+                    p[o + c] = w[src + c * k + col];
+                }
+            }
+        };
+        if (size < PARALLEL_MACS) {
+            for (int pi = 0; pi < panels; pi++) {
+                packPanel.accept(pi);
+            }
+        } else {
+            forEach(panels, packPanel);
+        }
+        return p;
+    }
+
+    // ---------------------------------------------------------------- matrix products
+
+    @Override
+    public void linear(float[] x, int xOff, int rows, JvWeights w, float[] bias, float[] y, int yOff) {
+        w.requireOwner(micro);
+        if (rows <= 0) {
             return;
         }
-        long macs = (long) rows * cols * Math.max(k, 1);
-        int par = pool == null ? 1 : pool.getParallelism();
-        if (par <= 1 || macs < PARALLEL_MACS) {
-            gemmTile(a, aOff, k, b, bOff, bias, y, yOff, ldy, 0, rows, 0, cols);
+        gemm(Source.rows(x, xOff, w.in()), rows, w, bias == null ? null : new Epilogue(null, bias, null, false), y,
+                yOff);
+    }
+
+    /**
+     * The left operand of a product: row {@code r}'s element {@code i} is {@code a[aOff + r * lda + i]}
+     * (row-major), or, for a convolution, {@code a[base(r) + off[i]]} where output pixel {@code r}'s
+     * receptive field starts at {@code base(r)} in a channels-last (padded) image.
+     */
+    private record Source(float[] a, int aOff, int lda, int[] off, int outW, int rowStep, int pixelStep) {
+        static Source rows(float[] a, int aOff, int lda) {
+            return new Source(a, aOff, lda, null, 0, 0, 0);
+        }
+
+        static Source conv(float[] image, int[] off, int outW, int rowStep, int pixelStep) {
+            return new Source(image, 0, 0, off, outW, rowStep, pixelStep);
+        }
+
+        int base(int r) {
+            return off == null ? aOff + r * lda : (r / outW) * rowStep + (r % outW) * pixelStep;
+        }
+    }
+
+    /**
+     * What is applied to each finished output, in this order: times {@code scale[c]}, plus
+     * {@code shift[c]} (a bias), plus {@code residual} (laid out as the output), then ReLU.
+     */
+    private record Epilogue(float[] scale, float[] shift, float[] residual, boolean relu) {
+    }
+
+    /**
+     * {@code y[yOff + r * n + c] = epilogue(sum_i a(r, i) * w[c, i])} for {@code rows} rows and the
+     * {@code n = w.out()} columns, split into tasks over row tiles and panels when large enough.
+     */
+    private void gemm(Source src, int rows, JvWeights w, Epilogue ep, float[] y, int yOff) {
+        int n = w.out();
+        int k = w.in();
+        int panels = ceilDiv(n, micro.width());
+        int kBlock = reductionBlock(k);
+        long macs = (long) rows * n * k;
+        int threads = pool == null ? 1 : pool.getParallelism();
+        if (threads <= 1 || macs < PARALLEL_MACS) {
+            gemmTask(src, w, ep, y, yOff, 0, rows, 0, panels, kBlock);
             return;
         }
-        // A few tasks per thread for balance; columns first, since the weights dominate the memory traffic.
-        int target = par * 3;
-        int colUnits = ceilDiv(cols, NR);
-        int colStep = ceilDiv(colUnits, Math.min(target, colUnits)) * NR;
-        int colTasks = ceilDiv(cols, colStep);
-        int rowUnits = ceilDiv(rows, MR);
-        int rowStep = ceilDiv(rowUnits, Math.min(rowUnits, ceilDiv(target, colTasks))) * MR;
+        // Panels first: each task then streams only its share of the weights.
+        int target = threads * TASKS_PER_THREAD;
+        int panelStep = ceilDiv(panels, Math.min(panels, target));
+        int panelTasks = ceilDiv(panels, panelStep);
+        int tiles = ceilDiv(rows, JvMicroKernel.ROWS);
+        int rowStep = ceilDiv(tiles, Math.min(tiles, ceilDiv(target, panelTasks))) * JvMicroKernel.ROWS;
         int rowTasks = ceilDiv(rows, rowStep);
-        forEach(rowTasks * colTasks, t -> {
-            int r0 = (t / colTasks) * rowStep;
-            int c0 = (t % colTasks) * colStep;
-            gemmTile(a, aOff, k, b, bOff, bias, y, yOff, ldy, r0, Math.min(rows, r0 + rowStep), c0,
-                    Math.min(cols, c0 + colStep));
+        forEach(rowTasks * panelTasks, t -> {
+            int r0 = (t / panelTasks) * rowStep;
+            int p0 = (t % panelTasks) * panelStep;
+            gemmTask(src, w, ep, y, yOff, r0, Math.min(rows, r0 + rowStep), p0, Math.min(panels, p0 + panelStep),
+                    kBlock);
         });
     }
 
-    /** One task's share of {@link #gemm}: column tiles that fit in cache, each swept by all row blocks. */
-    private void gemmTile(float[] a, int aOff, int k, float[] b, int bOff, float[] bias, float[] y, int yOff,
-            int ldy, int r0, int r1, int c0, int c1) {
-        float[] red = new float[MR * NR * lanes.floats().length()];
-        float[] sums = new float[MR * NR];
-        int tile = Math.max(NR, TILE_FLOATS / Math.max(k, 1) / NR * NR);
-        for (int ct = c0; ct < c1; ct += tile) {
-            int ce = Math.min(c1, ct + tile);
-            int r = r0;
-            for (; r + MR <= r1; r += MR) {
-                int c = ct;
-                for (; c + NR <= ce; c += NR) {
-                    block4x3(a, aOff + r * k, k, b, bOff + c * k, bias, c, y, yOff + r * ldy + c, ldy, red, sums);
-                }
-                for (; c < ce; c++) {
-                    block4x1(a, aOff + r * k, k, b, bOff + c * k, bias, c, y, yOff + r * ldy + c, ldy, red, sums);
-                }
-            }
-            for (; r < r1; r++) {
-                int c = ct;
-                for (; c + NR <= ce; c += NR) {
-                    block1x3(a, aOff + r * k, k, b, bOff + c * k, bias, c, y, yOff + r * ldy + c, red, sums);
-                }
-                for (; c < ce; c++) {
-                    float s = dot(a, aOff + r * k, b, bOff + c * k, k, red, sums);
-                    y[yOff + r * ldy + c] = bias == null ? s : s + bias[c];
-                }
-            }
-        }
-    }
-
-    /*
-     * The register blocks below only accumulate and store their lane accumulators; the horizontal
-     * sums (Lanes.sums) and the scalar finish (finishBlock) take arrays, not vectors. Passing vectors
-     * to a call that the JIT does not inline boxes them, and a block with a dozen inlined reductions
-     * exceeds the JIT's inlining node budget, so this split keeps every vector in a register.
+    /**
+     * The reduction block: a panel slice of at most {@value #PANEL_BLOCK_FLOATS} floats stays in L2
+     * while every row tile of a task passes, and a tile's rows of the left operand stay in L1.
      */
-
-    /** Four rows by three columns; rows of {@code a} and {@code b} are {@code k} apart. */
-    private void block4x3(float[] a, int a0, int k, float[] b, int b0, float[] bias, int col, float[] y, int y0,
-            int ldy, float[] red, float[] sums) {
-        VectorSpecies<Float> sp = lanes.floats();
-        int len = sp.length();
-        int kv = sp.loopBound(k);
-        int a1 = a0 + k;
-        int a2 = a1 + k;
-        int a3 = a2 + k;
-        int b1 = b0 + k;
-        int b2 = b1 + k;
-        FloatVector s00 = FloatVector.zero(sp);
-        FloatVector s01 = s00;
-        FloatVector s02 = s00;
-        FloatVector s10 = s00;
-        FloatVector s11 = s00;
-        FloatVector s12 = s00;
-        FloatVector s20 = s00;
-        FloatVector s21 = s00;
-        FloatVector s22 = s00;
-        FloatVector s30 = s00;
-        FloatVector s31 = s00;
-        FloatVector s32 = s00;
-        for (int i = 0; i < kv; i += len) {
-            FloatVector x0 = FloatVector.fromArray(sp, a, a0 + i);
-            FloatVector x1 = FloatVector.fromArray(sp, a, a1 + i);
-            FloatVector x2 = FloatVector.fromArray(sp, a, a2 + i);
-            FloatVector x3 = FloatVector.fromArray(sp, a, a3 + i);
-            FloatVector w = FloatVector.fromArray(sp, b, b0 + i);
-            s00 = x0.fma(w, s00);
-            s10 = x1.fma(w, s10);
-            s20 = x2.fma(w, s20);
-            s30 = x3.fma(w, s30);
-            w = FloatVector.fromArray(sp, b, b1 + i);
-            s01 = x0.fma(w, s01);
-            s11 = x1.fma(w, s11);
-            s21 = x2.fma(w, s21);
-            s31 = x3.fma(w, s31);
-            w = FloatVector.fromArray(sp, b, b2 + i);
-            s02 = x0.fma(w, s02);
-            s12 = x1.fma(w, s12);
-            s22 = x2.fma(w, s22);
-            s32 = x3.fma(w, s32);
-        }
-        s00.intoArray(red, 0);
-        s01.intoArray(red, len);
-        s02.intoArray(red, 2 * len);
-        s10.intoArray(red, 3 * len);
-        s11.intoArray(red, 4 * len);
-        s12.intoArray(red, 5 * len);
-        s20.intoArray(red, 6 * len);
-        s21.intoArray(red, 7 * len);
-        s22.intoArray(red, 8 * len);
-        s30.intoArray(red, 9 * len);
-        s31.intoArray(red, 10 * len);
-        s32.intoArray(red, 11 * len);
-        lanes.sums(red, 12, sums);
-        finishBlock(sums, 4, 3, a, a0, b, b0, kv, k, bias, col, y, y0, ldy);
+    private int reductionBlock(int k) {
+        int blocks = Math.max(ceilDiv(k * micro.width(), PANEL_BLOCK_FLOATS), ceilDiv(k, 1024));
+        return ceilDiv(k, Math.max(1, blocks));
     }
 
-    /** Four rows by one column, for the columns left over from {@link #block4x3}. */
-    private void block4x1(float[] a, int a0, int k, float[] b, int b0, float[] bias, int col, float[] y, int y0,
-            int ldy, float[] red, float[] sums) {
-        VectorSpecies<Float> sp = lanes.floats();
-        int len = sp.length();
-        int kv = sp.loopBound(k);
-        int a1 = a0 + k;
-        int a2 = a1 + k;
-        int a3 = a2 + k;
-        FloatVector s0 = FloatVector.zero(sp);
-        FloatVector s1 = s0;
-        FloatVector s2 = s0;
-        FloatVector s3 = s0;
-        for (int i = 0; i < kv; i += len) {
-            FloatVector w = FloatVector.fromArray(sp, b, b0 + i);
-            s0 = FloatVector.fromArray(sp, a, a0 + i).fma(w, s0);
-            s1 = FloatVector.fromArray(sp, a, a1 + i).fma(w, s1);
-            s2 = FloatVector.fromArray(sp, a, a2 + i).fma(w, s2);
-            s3 = FloatVector.fromArray(sp, a, a3 + i).fma(w, s3);
+    /** Rows {@code [r0, r1)} by panels {@code [p0, p1)} of {@link #gemm}. */
+    private void gemmTask(Source src, JvWeights w, Epilogue ep, float[] y, int yOff, int r0, int r1, int p0, int p1,
+            int kBlock) {
+        int width = micro.width();
+        int n = w.out();
+        int k = w.in();
+        int rows = JvMicroKernel.ROWS;
+        int[] base = src.off() == null ? null : new int[rows];
+        int full = Math.min(p1, n / width);
+        for (int k0 = 0; k0 < k; k0 += kBlock) {
+            int k1 = Math.min(k, k0 + kBlock);
+            for (int p = p0; p < full; p++) {
+                for (int r = r0; r < r1; r += rows) {
+                    int m = Math.min(rows, r1 - r);
+                    int y0 = yOff + r * n + p * width;
+                    tile(src, base, r, m, w.panels, p * k * width, width, k0, k1, y, y0, n, k0 > 0);
+                    if (ep != null && k1 == k) {
+                        finish(ep, y, yOff, n, r, m, p * width, (p + 1) * width);
+                    }
+                }
+            }
         }
-        s0.intoArray(red, 0);
-        s1.intoArray(red, len);
-        s2.intoArray(red, 2 * len);
-        s3.intoArray(red, 3 * len);
-        lanes.sums(red, 4, sums);
-        finishBlock(sums, 4, 1, a, a0, b, b0, kv, k, bias, col, y, y0, ldy);
+        if (p1 * width > n) {
+            // The last panel is partial: its tiles go through a scratch tile, the whole reduction at once.
+            int p = p1 - 1;
+            int cols = n - p * width;
+            float[] t = new float[rows * width];
+            for (int r = r0; r < r1; r += rows) {
+                int m = Math.min(rows, r1 - r);
+                tile(src, base, r, m, w.panels, p * k * width, width, 0, k, t, 0, width, false);
+                for (int q = 0; q < m; q++) {
+                    System.arraycopy(t, q * width, y, yOff + (r + q) * n + p * width, cols);
+                }
+                if (ep != null) {
+                    finish(ep, y, yOff, n, r, m, p * width, n);
+                }
+            }
+        }
     }
 
-    /** One row by three columns, for the rows left over from {@link #block4x3}. */
-    private void block1x3(float[] a, int a0, int k, float[] b, int b0, float[] bias, int col, float[] y, int y0,
-            float[] red, float[] sums) {
-        VectorSpecies<Float> sp = lanes.floats();
-        int len = sp.length();
-        int kv = sp.loopBound(k);
-        int b1 = b0 + k;
-        int b2 = b1 + k;
-        FloatVector s0 = FloatVector.zero(sp);
-        FloatVector s1 = s0;
-        FloatVector s2 = s0;
-        for (int i = 0; i < kv; i += len) {
-            FloatVector x = FloatVector.fromArray(sp, a, a0 + i);
-            s0 = x.fma(FloatVector.fromArray(sp, b, b0 + i), s0);
-            s1 = x.fma(FloatVector.fromArray(sp, b, b1 + i), s1);
-            s2 = x.fma(FloatVector.fromArray(sp, b, b2 + i), s2);
+    /** Rows {@code [r, r + m)} ({@code m <= ROWS}) of {@code src} times a panel: a tile, or single rows. */
+    private void tile(Source src, int[] base, int r, int m, float[] b, int b0, int ldb, int k0, int k1, float[] y,
+            int y0, int ldy, boolean accumulate) {
+        if (src.off() == null) {
+            rowsTimesPanel(src.a(), src.aOff() + r * src.lda(), src.lda(), m, b, b0, ldb, k0, k1, y, y0, ldy,
+                    accumulate);
+            return;
         }
-        s0.intoArray(red, 0);
-        s1.intoArray(red, len);
-        s2.intoArray(red, 2 * len);
-        lanes.sums(red, 3, sums);
-        finishBlock(sums, 1, 3, a, a0, b, b0, kv, k, bias, col, y, y0, 0);
+        for (int q = 0; q < m; q++) {
+            base[q] = src.base(r + q);
+        }
+        if (m >= 3) {
+            micro.tileIndexed(src.a(), base, m, src.off(), b, b0, ldb, k0, k1, y, y0, ldy, accumulate);
+        } else {
+            for (int q = 0; q < m; q++) {
+                micro.rowIndexed(src.a(), base[q], src.off(), b, b0, ldb, k0, k1, y, y0 + q * ldy, accumulate);
+            }
+        }
     }
 
     /**
-     * The dot product of {@code n} floats in the canonical order: lane accumulators, halving tree,
-     * scalar tail. Every register block above performs exactly these operations per element.
+     * {@code m <= ROWS} row-major rows times a panel. One or two rows run as single rows: a tile that
+     * repeats them would do three to six times their work to gain only the second row's latency.
      */
-    private float dot(float[] a, int a0, float[] b, int b0, int n, float[] red, float[] sums) {
-        VectorSpecies<Float> sp = lanes.floats();
-        int nv = sp.loopBound(n);
-        FloatVector s = FloatVector.zero(sp);
-        for (int i = 0; i < nv; i += sp.length()) {
-            s = FloatVector.fromArray(sp, a, a0 + i).fma(FloatVector.fromArray(sp, b, b0 + i), s);
-        }
-        s.intoArray(red, 0);
-        lanes.sums(red, 1, sums);
-        return tail(sums[0], a, a0, b, b0, nv, n);
-    }
-
-    /**
-     * Completes a {@code rows x cols} register block from its lane sums ({@code sums[r * cols + c]}):
-     * folds in the scalar tail, adds the bias and stores.
-     */
-    private static void finishBlock(float[] sums, int rows, int cols, float[] a, int a0, float[] b, int b0, int kv,
-            int k, float[] bias, int col, float[] y, int y0, int ldy) {
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                float s = tail(sums[r * cols + c], a, a0 + r * k, b, b0 + c * k, kv, k);
-                y[y0 + r * ldy + c] = bias == null ? s : s + bias[col + c];
+    private void rowsTimesPanel(float[] a, int a0, int lda, int m, float[] b, int b0, int ldb, int k0, int k1,
+            float[] y, int y0, int ldy, boolean accumulate) {
+        if (m >= 3) {
+            micro.tile(a, a0, lda, m, b, b0, ldb, k0, k1, y, y0, ldy, accumulate);
+        } else {
+            for (int q = 0; q < m; q++) {
+                micro.row(a, a0 + q * lda, b, b0, ldb, k0, k1, y, y0 + q * ldy, accumulate);
             }
         }
     }
 
-    /** Folds the scalar tail {@code [kv, k)} of a dot product into its lane sum {@code s}, in index order. */
-    private static float tail(float s, float[] a, int a0, float[] b, int b0, int kv, int k) {
-        for (int i = kv; i < k; i++) {
-            s = Math.fma(a[a0 + i], b[b0 + i], s);
+    /**
+     * The epilogue on rows {@code [r, r + m)}, columns {@code [c0, c1)} of {@code y} (row stride
+     * {@code ldy} from {@code yOff}). Each combination has a loop of its own, so that no vector
+     * passes through a merge the JIT might box; the scalar tails repeat the lanewise operations one
+     * for one.
+     */
+    private void finish(Epilogue ep, float[] y, int yOff, int ldy, int r, int m, int c0, int c1) {
+        float[] scale = ep.scale();
+        float[] shift = ep.shift();
+        float[] res = ep.residual();
+        boolean relu = ep.relu();
+        for (int q = r; q < r + m; q++) {
+            int o = yOff + q * ldy;
+            if (scale == null && res == null && !relu) {
+                if (shift != null) {
+                    addBias(y, o, shift, c0, c1);
+                }
+            } else if (scale != null && shift != null) {
+                affine(y, o, scale, shift, res, q * ldy, relu, c0, c1);
+            } else {
+                general(ep, y, o, q * ldy, c0, c1);
+            }
         }
-        return s;
+    }
+
+    /** {@code y[o + c] += bias[c]}. */
+    private void addBias(float[] y, int o, float[] bias, int c0, int c1) {
+        VectorSpecies<Float> sp = lanes.floats();
+        int c = c0;
+        for (int end = c1 - sp.length(); c <= end; c += sp.length()) {
+            FloatVector.fromArray(sp, y, o + c).add(FloatVector.fromArray(sp, bias, c)).intoArray(y, o + c);
+        }
+        for (; c < c1; c++) {
+            y[o + c] = y[o + c] + bias[c];
+        }
+    }
+
+    /** {@code y = relu?(y * scale + shift (+ res))}: a convolution's BatchNorm, residual and ReLU. */
+    private void affine(float[] y, int o, float[] scale, float[] shift, float[] res, int ro, boolean relu, int c0,
+            int c1) {
+        VectorSpecies<Float> sp = lanes.floats();
+        int c = c0;
+        int end = c1 - sp.length();
+        if (res == null && relu) {
+            for (; c <= end; c += sp.length()) {
+                FloatVector v = FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                        .add(FloatVector.fromArray(sp, shift, c));
+                v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(y, o + c);
+            }
+        } else if (res == null) {
+            for (; c <= end; c += sp.length()) {
+                FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                        .add(FloatVector.fromArray(sp, shift, c)).intoArray(y, o + c);
+            }
+        } else if (relu) {
+            for (; c <= end; c += sp.length()) {
+                FloatVector v = FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                        .add(FloatVector.fromArray(sp, shift, c)).add(FloatVector.fromArray(sp, res, ro + c));
+                v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(y, o + c);
+            }
+        } else {
+            for (; c <= end; c += sp.length()) {
+                FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                        .add(FloatVector.fromArray(sp, shift, c)).add(FloatVector.fromArray(sp, res, ro + c))
+                        .intoArray(y, o + c);
+            }
+        }
+        for (; c < c1; c++) {
+            float v = y[o + c] * scale[c] + shift[c];
+            if (res != null) {
+                v = v + res[ro + c];
+            }
+            y[o + c] = relu && v < 0f ? 0f : v;
+        }
+    }
+
+    /** Any other combination, in scalar code (no caller uses one today). */
+    private static void general(Epilogue ep, float[] y, int o, int ro, int c0, int c1) {
+        for (int c = c0; c < c1; c++) {
+            float v = y[o + c];
+            if (ep.scale() != null) {
+                v = v * ep.scale()[c];
+            }
+            if (ep.shift() != null) {
+                v = v + ep.shift()[c];
+            }
+            if (ep.residual() != null) {
+                v = v + ep.residual()[ro + c];
+            }
+            y[o + c] = ep.relu() && v < 0f ? 0f : v;
+        }
     }
 
     /**
@@ -371,6 +469,7 @@ public final class JvVectorKernels implements JvKernels {
             out[j] = red[base];
         }
     }
+
 
     // ---------------------------------------------------------------- layerNorm
 
@@ -457,16 +556,24 @@ public final class JvVectorKernels implements JvKernels {
      * relative error under 1.2e-7 (so erf is within 1.2e-7 absolute), with {@code x^2} split exactly
      * into two floats so that {@code exp(-x^2/2)} loses nothing for large {@code |x|}. The relative
      * error is below about 5e-7 wherever the result is a normal float; below {@code x = -13.2}, where
-     * it would be subnormal, it is flushed to zero. The last partial vector is processed masked, by
-     * the same lanewise operations.
+     * it would be subnormal, it is flushed to zero. The last partial vector is processed on a padded
+     * copy, by the same lanewise operations.
      */
     @Override
     public void gelu(float[] x, int off, int len) {
         VectorSpecies<Float> sp = lanes.floats();
+        int lanesN = sp.length();
         int end = off + len;
-        for (int i = off; i < end; i += sp.length()) {
-            VectorMask<Float> m = sp.indexInRange(i, end);
-            FloatVector xv = FloatVector.fromArray(sp, x, i, m);
+        float[] tail = new float[lanesN];
+        for (int i = off; i < end; i += lanesN) {
+            // A last partial vector runs on a copy padded with zeros, through the same operations.
+            boolean full = i + lanesN <= end;
+            float[] src = full ? x : tail;
+            int at = full ? i : 0;
+            if (!full) {
+                System.arraycopy(x, i, tail, 0, end - i);
+            }
+            FloatVector xv = FloatVector.fromArray(sp, src, at);
             FloatVector ax = xv.abs().min(GELU_CLAMP);
             // t = 1 / (1 + z/2), z = |x| / sqrt 2; p = ERFC_C0 + t (ERFC_C1 + t (...)).
             FloatVector one = FloatVector.broadcast(sp, 1f);
@@ -498,20 +605,33 @@ public final class JvVectorKernels implements JvKernels {
             FloatVector ex = q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, s.compare(VectorOperators.LT, EXP_MIN));
             FloatVector e = ex.mul(t).mul(0.5f);
             FloatVector y = xv.mul(e).blend(xv.mul(one.sub(e)), xv.compare(VectorOperators.GE, 0f));
-            y.intoArray(x, i, m);
+            y.intoArray(src, at);
+            if (!full) {
+                System.arraycopy(tail, 0, x, i, end - i);
+            }
         }
     }
 
     /**
-     * {@code s[j] = exp(s[j] - max)} for {@code j < n}, then returns their sum (lane accumulators,
-     * halving tree): the numerators of a softmax. Same exp as {@link #gelu}, with {@code b = 0}.
+     * {@code s[off + j] = exp(s[off + j] - max)} for {@code j < n}, then returns their sum (lane
+     * accumulators over {@code j}, halving tree): the numerators of a softmax. Same exp as {@link
+     * #gelu}, with {@code b = 0}.
      */
-    private float softmaxExp(float[] s, int n, float max, float[] red, float[] sums) {
+    private float softmaxExp(float[] s, int off, int n, float max, float[] red, float[] sums) {
         VectorSpecies<Float> sp = lanes.floats();
+        int lanesN = sp.length();
         FloatVector acc = FloatVector.zero(sp);
-        for (int j = 0; j < n; j += sp.length()) {
-            VectorMask<Float> m = sp.indexInRange(j, n);
-            FloatVector a = FloatVector.fromArray(sp, s, j, m).sub(max).max(EXP_CLAMP);
+        for (int j = 0; j < n; j += lanesN) {
+            // A last partial vector runs on a copy padded with -inf, whose exp is exactly 0 and adds
+            // nothing to the sums: the same bits as masked lanes, without masks.
+            boolean full = j + lanesN <= n;
+            float[] src = full ? s : red;
+            int at = full ? off + j : 0;
+            if (!full) {
+                Arrays.fill(red, Float.NEGATIVE_INFINITY);
+                System.arraycopy(s, off + j, red, 0, n - j);
+            }
+            FloatVector a = FloatVector.fromArray(sp, src, at).sub(max).max(EXP_CLAMP);
             FloatVector fx = a.fma(LOG2E, ROUND_MAGIC);
             FloatVector k = fx.sub(ROUND_MAGIC);
             FloatVector r = k.fma(k.broadcast(-LN2_HI), a).sub(k.mul(LN2_LO));
@@ -523,77 +643,15 @@ public final class JvVectorKernels implements JvKernels {
             FloatVector scale = fx.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
                     .reinterpretAsFloats();
             FloatVector ex = q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, a.compare(VectorOperators.LT, EXP_MIN));
-            ex.intoArray(s, j, m);
-            acc = acc.add(ex, m);
+            ex.intoArray(src, at);
+            acc = acc.add(ex);
+            if (!full) {
+                System.arraycopy(red, 0, s, off + j, n - j);
+            }
         }
         acc.intoArray(red, 0);
         lanes.sums(red, 1, sums);
         return sums[0];
-    }
-
-    // ---------------------------------------------------------------- attention
-
-    /**
-     * {@inheritDoc}
-     *
-     * <p>Scores are dot products along {@code headDim} in the canonical order; the softmax subtracts
-     * the row maximum and uses the lanewise exp of {@link #gelu} (about an ulp from {@link Math#exp});
-     * {@code p . V} accumulates one lane vector per {@code headDim} chunk with fused multiply-adds in
-     * key order. Queries are independent, so a row gives the same bits alone or in a batch.
-     */
-    @Override
-    public void attention(float[] q, int qOff, int qStride, float[] k, int kOff, int kStride, float[] v, int vOff,
-            int vStride, int nq, int nk, int headDim, float[] bias, int biasOff, int biasStride, boolean causal,
-            int causalOffset, float[] out, int outOff, int outStride, float[] scratch) {
-        VectorSpecies<Float> sp = lanes.floats();
-        int len = sp.length();
-        int cv = sp.loopBound(headDim);
-        float[] red = new float[len];
-        float[] sums = new float[1];
-        for (int i = 0; i < nq; i++) {
-            int limit = causal ? (int) Math.max(0, Math.min(nk, (long) i + causalOffset + 1)) : nk;
-            int qo = qOff + i * qStride;
-            int oo = outOff + i * outStride;
-            if (limit == 0) {
-                // Nothing to attend to: the control leaves an all-zero row, and so do we.
-                Arrays.fill(out, oo, oo + headDim, 0f);
-                continue;
-            }
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < limit; j++) {
-                float s = dot(q, qo, k, kOff + j * kStride, headDim, red, sums);
-                if (bias != null) {
-                    s += bias[biasOff + i * biasStride + j];
-                }
-                scratch[j] = s;
-                max = Math.max(max, s);
-            }
-            float sum = softmaxExp(scratch, limit, max, red, sums);
-            FloatVector sumb = FloatVector.broadcast(sp, sum);
-            int j = 0;
-            for (int bound = sp.loopBound(limit); j < bound; j += len) {
-                FloatVector.fromArray(sp, scratch, j).div(sumb).intoArray(scratch, j);
-            }
-            for (; j < limit; j++) {
-                scratch[j] = scratch[j] / sum;
-            }
-            int c = 0;
-            for (; c < cv; c += len) {
-                FloatVector acc = FloatVector.zero(sp);
-                for (j = 0; j < limit; j++) {
-                    FloatVector vj = FloatVector.fromArray(sp, v, vOff + j * vStride + c);
-                    acc = vj.fma(FloatVector.broadcast(sp, scratch[j]), acc);
-                }
-                acc.intoArray(out, oo + c);
-            }
-            for (; c < headDim; c++) {
-                float acc = 0;
-                for (j = 0; j < limit; j++) {
-                    acc = Math.fma(v[vOff + j * vStride + c], scratch[j], acc);
-                }
-                out[oo + c] = acc;
-            }
-        }
     }
 
     // ---------------------------------------------------------------- conv2d
@@ -601,70 +659,206 @@ public final class JvVectorKernels implements JvKernels {
     /**
      * {@inheritDoc}
      *
-     * <p>Output pixels are taken in blocks; each block is unrolled (im2col) into a scratch matrix
-     * {@code [pixels, inC*k*k]} and multiplied by the weights, which already have the layout
-     * {@code [outC, inC*k*k]}, with the GEMM kernel of {@link #linear}. Blocks run on the pool when the
-     * convolution is large.
+     * <p>A matrix product of the output pixels by the packed weights: a 1x1 convolution of stride 1
+     * reads the image as its rows; any other reads each pixel's receptive field in place, through a
+     * table of offsets per reduction index into the image (copied into a zero border first when
+     * {@code pad > 0}), so no im2col matrix is built.
      */
     @Override
-    public void conv2d(float[] in, int inC, int h, int w, float[] weight, int outC, int kernel, int stride, int pad,
-            float[] out, int outH, int outW) {
-        int pixels = outH * outW;
-        if (pixels <= 0 || outC <= 0) {
+    public void conv2d(float[] in, int h, int w, JvWeights weight, int stride, int pad, float[] scale, float[] shift,
+            float[] residual, boolean relu, float[] out, int outH, int outW) {
+        weight.requireOwner(micro);
+        int c = weight.inChannels();
+        int kernel = weight.kernel();
+        if (outH <= 0 || outW <= 0) {
             return;
         }
-        int kk = inC * kernel * kernel;
-        int block = Math.max(NR, Math.min(1024, IM2COL_FLOATS / Math.max(kk, 1) / NR * NR));
-        int blocks = ceilDiv(pixels, block);
-        long macs = (long) outC * pixels * Math.max(kk, 1);
-        if (blocks == 1) {
-            // A single block (few output pixels): let the GEMM split its channels over the pool.
-            float[] buf = new float[pixels * kk];
-            im2col(in, inC, h, w, kernel, stride, pad, outW, 0, pixels, buf);
-            gemm(weight, 0, outC, kk, buf, 0, pixels, null, out, 0, pixels);
-        } else if (pool == null || pool.getParallelism() <= 1 || macs < PARALLEL_MACS) {
-            // On the calling thread one scratch matrix serves every block.
-            float[] buf = new float[block * kk];
-            for (int bi = 0; bi < blocks; bi++) {
-                convBlock(in, inC, h, w, weight, outC, kernel, stride, pad, out, outW, pixels, kk, bi * block,
-                        Math.min(pixels, (bi + 1) * block), buf);
-            }
-        } else {
-            forEach(blocks, bi -> convBlock(in, inC, h, w, weight, outC, kernel, stride, pad, out, outW, pixels,
-                    kk, bi * block, Math.min(pixels, (bi + 1) * block), new float[block * kk]));
+        if ((long) h * w * c > in.length) {
+            throw new IndexOutOfBoundsException("a " + h + "x" + w + "x" + c + " image needs " + (long) h * w * c
+                    + " floats, got " + in.length);
         }
-    }
-
-    /** Output pixels {@code [p0, p1)} of every channel: im2col into {@code buf}, then the GEMM. */
-    private void convBlock(float[] in, int inC, int h, int w, float[] weight, int outC, int kernel, int stride,
-            int pad, float[] out, int outW, int pixels, int kk, int p0, int p1, float[] buf) {
-        im2col(in, inC, h, w, kernel, stride, pad, outW, p0, p1, buf);
-        gemmTile(weight, 0, kk, buf, 0, null, out, p0, pixels, 0, outC, 0, p1 - p0);
-    }
-
-    /** Writes row {@code p - p0} of {@code col} as the receptive field of output pixel {@code p}, zero-padded. */
-    private static void im2col(float[] in, int inC, int h, int w, int kernel, int stride, int pad, int outW, int p0,
-            int p1, float[] col) {
-        int idx = 0;
-        for (int p = p0; p < p1; p++) {
-            int oy = p / outW;
-            int ox = p - oy * outW;
-            for (int ic = 0; ic < inC; ic++) {
-                for (int ky = 0; ky < kernel; ky++) {
-                    int iy = oy * stride + ky - pad;
-                    if (iy < 0 || iy >= h) {
-                        Arrays.fill(col, idx, idx + kernel, 0f);
-                        idx += kernel;
-                        continue;
-                    }
-                    int rowBase = (ic * h + iy) * w;
-                    for (int kx = 0; kx < kernel; kx++) {
-                        int ix = ox * stride + kx - pad;
-                        col[idx++] = ix < 0 || ix >= w ? 0f : in[rowBase + ix];
+        if ((outH - 1) * stride + kernel > h + 2 * pad || (outW - 1) * stride + kernel > w + 2 * pad) {
+            throw new IllegalArgumentException("output " + outH + "x" + outW + " does not fit a " + h + "x" + w
+                    + " image with kernel " + kernel + ", stride " + stride + ", padding " + pad);
+        }
+        boolean plain = scale == null && shift == null && residual == null && !relu;
+        Epilogue ep = plain ? null : new Epilogue(scale, shift, residual, relu);
+        Source src;
+        if (kernel == 1 && stride == 1 && pad == 0 && outW == w) {
+            src = Source.rows(in, 0, c);
+        } else {
+            float[] image = pad == 0 ? in : padded(in, h, w, c, pad);
+            int wp = w + 2 * pad;
+            int[] off = new int[kernel * kernel * c];
+            for (int ky = 0; ky < kernel; ky++) {
+                for (int kx = 0; kx < kernel; kx++) {
+                    for (int ic = 0; ic < c; ic++) {
+                        off[(ky * kernel + kx) * c + ic] = (ky * wp + kx) * c + ic;
                     }
                 }
             }
+            src = Source.conv(image, off, outW, stride * wp * c, stride * c);
         }
+        gemm(src, outH * outW, weight, ep, out, 0);
+    }
+
+    /** A channels-last image inside a zero border of {@code pad} pixels. */
+    private static float[] padded(float[] in, int h, int w, int c, int pad) {
+        int wp = w + 2 * pad;
+        float[] out = new float[(h + 2 * pad) * wp * c];
+        for (int y = 0; y < h; y++) {
+            System.arraycopy(in, y * w * c, out, ((y + pad) * wp + pad) * c, w * c);
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    /** {@inheritDoc} Transposed to {@code [headDim][keys]}, keys padded with zeros to whole panels. */
+    @Override
+    public JvKeys keys(float[] k, int kOff, int kStride, int nk, int headDim) {
+        int width = micro.width();
+        int stride = Math.max(width, ceilDiv(nk, width) * width);
+        float[] t = new float[headDim * stride];
+        for (int j = 0; j < nk; j++) {
+            int src = kOff + j * kStride;
+            for (int c = 0; c < headDim; c++) {
+                t[c * stride + j] = k[src + c];
+            }
+        }
+        return new JvKeys(nk, headDim, micro, t, 0, stride);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Tiles of six queries: their scores against every allowed key by the micro-kernel (over
+     * {@code headDim} in order), the bias added, the softmax numerators by the lanewise exp of
+     * {@link #gelu} after subtracting the row maximum, their sum by lane accumulators and the halving
+     * tree, then the numerators times the values by the micro-kernel (keys in order; the keys that
+     * only some of a causal tile's queries see are added row by row, continuing the same sequence),
+     * and the quotient by the sum. A query gives the same bits alone or in any tile.
+     */
+    @Override
+    public void attention(float[] q, int qOff, int qStride, JvKeys keys, float[] v, int vOff, int vStride, int nq,
+            float[] bias, int biasOff, int biasStride, boolean causal, int causalOffset, float[] out, int outOff,
+            int outStride) {
+        keys.requireOwner(micro);
+        if (nq <= 0) {
+            return;
+        }
+        int nk = keys.count();
+        int hd = keys.headDim();
+        int width = micro.width();
+        int rows = JvMicroKernel.ROWS;
+        float[] kt = keys.data;
+        int ks = keys.stride;
+        int hdPad = ceilDiv(hd, width) * width;
+        float[] vv = v;
+        int vo = vOff;
+        int ldv = vStride;
+        if (nk > 0 && (long) vOff + (long) (nk - 1) * vStride + hdPad > v.length) {
+            // The panels would read past the array: the values go into rows padded to whole panels.
+            vv = new float[nk * hdPad];
+            for (int j = 0; j < nk; j++) {
+                System.arraycopy(v, vOff + j * vStride, vv, j * hdPad, hd);
+            }
+            vo = 0;
+            ldv = hdPad;
+        }
+        VectorSpecies<Float> sp = lanes.floats();
+        int len = sp.length();
+        float[] s = new float[rows * ks];
+        float[] o = new float[rows * hdPad];
+        float[] red = new float[len];
+        float[] sums = new float[1];
+        int[] limit = new int[rows];
+        float[] total = new float[rows];
+        for (int i0 = 0; i0 < nq; i0 += rows) {
+            int m = Math.min(rows, nq - i0);
+            int lo = nk;
+            int hi = 0;
+            for (int r = 0; r < m; r++) {
+                limit[r] = causal ? (int) Math.max(0, Math.min(nk, (long) i0 + r + causalOffset + 1)) : nk;
+                lo = Math.min(lo, limit[r]);
+                hi = Math.max(hi, limit[r]);
+            }
+            if (hi > 0) {
+                for (int j0 = 0; j0 < hi; j0 += width) {
+                    rowsTimesPanel(q, qOff + i0 * qStride, qStride, m, kt, j0, ks, 0, hd, s, j0, ks, false);
+                }
+                for (int r = 0; r < m; r++) {
+                    if (limit[r] > 0) {
+                        total[r] = softmaxRow(s, r * ks, limit[r], bias, biasOff + (i0 + r) * biasStride, red, sums);
+                    }
+                }
+                for (int c0 = 0; c0 < hdPad; c0 += width) {
+                    if (m >= 3) {
+                        micro.tile(s, 0, ks, m, vv, vo + c0, ldv, 0, lo, o, c0, hdPad, false);
+                        for (int r = 0; r < m; r++) {
+                            if (limit[r] > lo) {
+                                micro.row(s, r * ks, vv, vo + c0, ldv, lo, limit[r], o, r * hdPad + c0, true);
+                            }
+                        }
+                    } else {
+                        for (int r = 0; r < m; r++) {
+                            micro.row(s, r * ks, vv, vo + c0, ldv, 0, limit[r], o, r * hdPad + c0, false);
+                        }
+                    }
+                }
+            }
+            for (int r = 0; r < m; r++) {
+                int oo = outOff + (i0 + r) * outStride;
+                if (limit[r] == 0) {
+                    // Nothing to attend to: the control leaves an all-zero row, and so do we.
+                    Arrays.fill(out, oo, oo + hd, 0f);
+                    continue;
+                }
+                float z = total[r];
+                int c = 0;
+                for (; c + len <= hd; c += len) {
+                    FloatVector.fromArray(sp, o, r * hdPad + c).div(z).intoArray(out, oo + c);
+                }
+                for (; c < hd; c++) {
+                    out[oo + c] = o[r * hdPad + c] / z;
+                }
+            }
+        }
+    }
+
+    /**
+     * Adds the bias to the {@code n} scores from {@code s[off]}, turns them into softmax numerators
+     * ({@link #softmaxExp}) and returns their sum.
+     */
+    private float softmaxRow(float[] s, int off, int n, float[] bias, int bOff, float[] red, float[] sums) {
+        VectorSpecies<Float> sp = lanes.floats();
+        int len = sp.length();
+        FloatVector mx = FloatVector.broadcast(sp, Float.NEGATIVE_INFINITY);
+        int j = 0;
+        if (bias != null) {
+            for (; j + len <= n; j += len) {
+                FloatVector x = FloatVector.fromArray(sp, s, off + j).add(FloatVector.fromArray(sp, bias, bOff + j));
+                x.intoArray(s, off + j);
+                mx = mx.max(x);
+            }
+        } else {
+            for (; j + len <= n; j += len) {
+                mx = mx.max(FloatVector.fromArray(sp, s, off + j));
+            }
+        }
+        // The maximum is exact whatever the order; only its use as the shift below matters.
+        mx.intoArray(red, 0);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < len; i++) {
+            max = Math.max(max, red[i]);
+        }
+        for (; j < n; j++) {
+            if (bias != null) {
+                s[off + j] = s[off + j] + bias[bOff + j];
+            }
+            max = Math.max(max, s[off + j]);
+        }
+        return softmaxExp(s, off, n, max, red, sums);
     }
 
     // ---------------------------------------------------------------- cosine

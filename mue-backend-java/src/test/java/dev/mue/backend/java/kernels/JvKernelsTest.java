@@ -30,8 +30,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Tolerances. Dot products (linear, conv2d) are checked against a double reference with the
  * classical worst-case bound for float summation, {@code (n + 2) * 2^-24 * sum |x_i w_i|}, which no
  * correct summation order can exceed and which is far smaller than any single dropped or misplaced
- * term. Elementwise and normalised kernels use stated relative/absolute tolerances. The batch
- * invariance of linear and conv2d is checked bitwise.
+ * term. Elementwise and normalised kernels use stated relative/absolute tolerances. The fixed
+ * sequence of operations behind every matrix product (a fused multiply-add chain in reduction
+ * order) is checked bitwise against a scalar rendering of it, and the batch invariance of linear,
+ * conv2d and attention bitwise across rows, offsets, tiles and threads.
  */
 class JvKernelsTest {
     private static final double U = 0x1p-24;
@@ -106,6 +108,11 @@ class JvKernelsTest {
         assertEquals(FloatVector.SPECIES_PREFERRED, k.species());
         assertEquals("vector", k.name());
         assertEquals(FloatVector.SPECIES_128, new JvVectorKernels(FloatVector.SPECIES_128, null).species());
+        // Six rows by four vectors on AVX-512 (32 registers), by two on narrower vectors (16 registers).
+        assertEquals(64, new JvVectorKernels(FloatVector.SPECIES_512, null).micro().width());
+        assertEquals(16, new JvVectorKernels(FloatVector.SPECIES_256, null).micro().width());
+        assertEquals(8, new JvVectorKernels(FloatVector.SPECIES_128, null).micro().width());
+        assertEquals(6, JvMicroKernel.ROWS);
     }
 
     // ------------------------------------------------------------------ linear
@@ -123,6 +130,61 @@ class JvKernelsTest {
             assertArrayEquals(expected, y, k.name());
             k.linear(x, 0, 2, 3, w, null, 2, y, 0);
             assertArrayEquals(new float[] {-2, 3, -2, 7.5f}, y, k.name() + " without bias");
+            JvWeights packed = k.packLinear(w, 2, 3);
+            assertEquals(2, packed.out());
+            assertEquals(3, packed.in());
+            k.linear(x, 0, 2, packed, bias, y, 0);
+            assertArrayEquals(expected, y, k.name() + " packed");
+        }
+    }
+
+    @Test
+    void weightsArePackedForTheKernelsThatUseThem() {
+        float[] w = new float[6];
+        JvWeights naive = NAIVE.packLinear(w, 2, 3);
+        JvWeights vec = new JvVectorKernels(null).packLinear(w, 2, 3);
+        float[] y = new float[2];
+        assertThrows(IllegalArgumentException.class, () -> new JvVectorKernels(null).linear(new float[3], 0, 1,
+                naive, null, y, 0));
+        assertThrows(IllegalArgumentException.class, () -> NAIVE.linear(new float[3], 0, 1, vec, null, y, 0));
+        assertThrows(IllegalArgumentException.class, () -> NAIVE.packLinear(w, 2, 4), "size mismatch");
+        assertThrows(IllegalArgumentException.class, () -> NAIVE.packConv(w, 2, 3, 3), "size mismatch");
+        // Kernels of the same vector shape share the layout.
+        new JvVectorKernels(pool2).linear(new float[3], 0, 1, vec, null, y, 0);
+    }
+
+    /**
+     * The contract behind batch invariance, stated exactly: each output is {@code fma(x_i, w_i, acc)}
+     * for {@code i} in order from zero, then plus the bias. Reduction lengths over 1024 are computed
+     * in blocks, partial sums stored and reloaded.
+     */
+    @ParameterizedTest
+    @MethodSource("species")
+    void linearIsTheFmaChainInReductionOrderBitwise(String speciesName) {
+        SplittableRandom rnd = new SplittableRandom(16);
+        for (ForkJoinPool pool : new ForkJoinPool[] {null, pool2}) {
+            JvKernels vec = new JvVectorKernels(speciesNamed(speciesName), pool);
+            for (int[] shape : new int[][] {{1, 5, 3}, {7, 33, 17}, {13, 130, 70}, {6, 1100, 129}, {2, 2500, 40},
+                {40, 300, 200}}) {
+                int rows = shape[0];
+                int in = shape[1];
+                int out = shape[2];
+                float[] x = random(rnd, rows * in, -1, 1);
+                float[] w = random(rnd, out * in, -1, 1);
+                float[] bias = random(rnd, out, -1, 1);
+                float[] y = new float[rows * out];
+                vec.linear(x, 0, rows, vec.packLinear(w, out, in), bias, y, 0);
+                for (int r = 0; r < rows; r++) {
+                    for (int o = 0; o < out; o++) {
+                        float acc = 0;
+                        for (int i = 0; i < in; i++) {
+                            acc = Math.fma(x[r * in + i], w[o * in + i], acc);
+                        }
+                        assertEquals(Float.floatToIntBits(acc + bias[o]), Float.floatToIntBits(y[r * out + o]),
+                                Arrays.toString(shape) + " at " + r + "," + o);
+                    }
+                }
+            }
         }
     }
 
@@ -224,7 +286,7 @@ class JvKernelsTest {
         VectorSpecies<Float> sp = speciesNamed(speciesName);
         SplittableRandom rnd = new SplittableRandom(13);
         // The last runs inline up to 5 rows and on the pool from 6 (PARALLEL_MACS); the others inline.
-        int[][] shapes = {{1, 5}, {7, 11}, {33, 13}, {130, 300}, {517, 700}};
+        int[][] shapes = {{1, 5}, {7, 11}, {33, 13}, {130, 300}, {517, 700}, {1500, 70}};
         assertTrue(517L * 700 * 5 < JvVectorKernels.PARALLEL_MACS);
         assertTrue(517L * 700 * 6 >= JvVectorKernels.PARALLEL_MACS);
         for (int[] shape : shapes) {
@@ -282,8 +344,14 @@ class JvKernelsTest {
         for (JvKernels k : List.of(NAIVE, new JvVectorKernels(null), new JvVectorKernels(FloatVector.SPECIES_128,
                 pool2))) {
             float[] out = new float[4];
-            k.conv2d(in, 1, 3, 3, weight, 1, 3, 2, 1, out, 2, 2);
+            JvWeights w = k.packConv(weight, 1, 1, 3);
+            assertEquals(9, w.in());
+            k.conv2d(in, 3, 3, w, 2, 1, null, null, null, false, out, 2, 2);
             assertArrayEquals(expected, out, k.name());
+            // Affine 0.5x - 50, a residual of 1, then ReLU: 47 - 50 + 1 < 0, 53 - 50 + 1 = 4.
+            k.conv2d(in, 3, 3, w, 2, 1, new float[] {0.5f}, new float[] {-50}, new float[] {1, 1, 1, 1}, true,
+                    out, 2, 2);
+            assertArrayEquals(new float[] {0, 4, 4, 0}, out, k.name() + " with epilogue");
         }
     }
 
@@ -299,7 +367,8 @@ class JvKernelsTest {
                     for (int stride : new int[] {1, 2, 3}) {
                         for (int pad : new int[] {0, 1, 3}) {
                             for (int outC : new int[] {1, 3, 4, 8}) {
-                                if (checkConv(vec, rnd, inC, hw[0], hw[1], kernel, stride, pad, outC)) {
+                                if (checkConv(vec, rnd, inC, hw[0], hw[1], kernel, stride, pad, outC,
+                                        (checked & 1) == 0)) {
                                     checked++;
                                 }
                             }
@@ -316,35 +385,45 @@ class JvKernelsTest {
         SplittableRandom rnd = new SplittableRandom(22);
         for (ForkJoinPool pool : new ForkJoinPool[] {pool2, pool4}) {
             JvKernels vec = new JvVectorKernels(pool);
-            // Many im2col blocks over the pool; a single block whose channels the GEMM splits.
+            // Many row tiles over the pool; few pixels whose channels the product splits into panels.
             assertTrue(16L * 32 * 32 * 147 >= JvVectorKernels.PARALLEL_MACS);
-            assertTrue(checkConv(vec, rnd, 3, 64, 64, 7, 2, 3, 16));
+            assertTrue(checkConv(vec, rnd, 3, 64, 64, 7, 2, 3, 16, true));
             assertTrue(256L * 16 * 576 >= JvVectorKernels.PARALLEL_MACS);
-            assertTrue(checkConv(vec, rnd, 64, 4, 4, 3, 1, 1, 256));
+            assertTrue(checkConv(vec, rnd, 64, 4, 4, 3, 1, 1, 256, false));
+            assertTrue(checkConv(vec, rnd, 200, 6, 6, 1, 1, 0, 300, true));
         }
     }
 
-    /** Returns false when the shape has no output. */
+    /**
+     * Checks a convolution (channels-last, through the packed weights) against a double reference,
+     * with a random affine, residual and ReLU when {@code epilogue}; returns false when the shape has
+     * no output.
+     */
     private static boolean checkConv(JvKernels vec, SplittableRandom rnd, int inC, int h, int w, int kernel,
-            int stride, int pad, int outC) {
-        int outH = (h + 2 * pad - kernel) / stride + 1;
-        int outW = (w + 2 * pad - kernel) / stride + 1;
+            int stride, int pad, int outC, boolean epilogue) {
         if (h + 2 * pad < kernel || w + 2 * pad < kernel) {
             return false;
         }
+        int outH = (h + 2 * pad - kernel) / stride + 1;
+        int outW = (w + 2 * pad - kernel) / stride + 1;
         float[] in = random(rnd, inC * h * w, -1, 1);
         float[] weight = random(rnd, outC * inC * kernel * kernel, -1, 1);
+        float[] scale = epilogue ? random(rnd, outC, 0.5, 1.5) : null;
+        float[] shift = epilogue ? random(rnd, outC, -1, 1) : null;
+        float[] res = epilogue ? random(rnd, outC * outH * outW, -1, 1) : null;
         float[] ov = sentinels(outC * outH * outW + 2);
         float[] on = sentinels(ov.length);
-        vec.conv2d(in, inC, h, w, weight, outC, kernel, stride, pad, ov, outH, outW);
-        NAIVE.conv2d(in, inC, h, w, weight, outC, kernel, stride, pad, on, outH, outW);
+        vec.conv2d(in, h, w, vec.packConv(weight, outC, inC, kernel), stride, pad, scale, shift, res, epilogue, ov,
+                outH, outW);
+        NAIVE.conv2d(in, h, w, NAIVE.packConv(weight, outC, inC, kernel), stride, pad, scale, shift, res, epilogue,
+                on, outH, outW);
         String what = "conv inC=" + inC + " " + h + "x" + w + " k=" + kernel + " s=" + stride + " p=" + pad
-                + " outC=" + outC;
+                + " outC=" + outC + " epilogue=" + epilogue;
         assertUntouched(ov, 0, outC * outH * outW, what);
         int n = inC * kernel * kernel;
-        for (int oc = 0; oc < outC; oc++) {
-            for (int oy = 0; oy < outH; oy++) {
-                for (int ox = 0; ox < outW; ox++) {
+        for (int oy = 0; oy < outH; oy++) {
+            for (int ox = 0; ox < outW; ox++) {
+                for (int oc = 0; oc < outC; oc++) {
                     double ref = 0;
                     double abs = 0;
                     for (int ic = 0; ic < inC; ic++) {
@@ -354,7 +433,7 @@ class JvKernelsTest {
                                 int ix = ox * stride + kx - pad;
                                 if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
                                     double p = (double) weight[((oc * inC + ic) * kernel + ky) * kernel + kx]
-                                            * in[(ic * h + iy) * w + ix];
+                                            * in[(iy * w + ix) * inC + ic];
                                     ref += p;
                                     abs += Math.abs(p);
                                 }
@@ -362,13 +441,75 @@ class JvKernelsTest {
                         }
                     }
                     double tol = (n + 2) * U * abs;
-                    int at = (oc * outH + oy) * outW + ox;
-                    assertEquals(ref, ov[at], tol, what + " at " + oc + "," + oy + "," + ox);
-                    assertEquals(ref, on[at], tol, what + " (naive) at " + oc + "," + oy + "," + ox);
+                    int at = (oy * outW + ox) * outC + oc;
+                    if (epilogue) {
+                        ref = ref * scale[oc] + shift[oc] + res[at];
+                        tol = tol * scale[oc] + 4 * U * (Math.abs(ref) + Math.abs(shift[oc]) + Math.abs(res[at]));
+                        ref = Math.max(0, ref);
+                    }
+                    assertEquals(ref, ov[at], tol, what + " at " + oy + "," + ox + "," + oc);
+                    assertEquals(ref, on[at], tol, what + " (naive) at " + oy + "," + ox + "," + oc);
                 }
             }
         }
         return true;
+    }
+
+    /**
+     * A convolution's output is the fused multiply-add chain over {@code (ky, kx, ic)}, zero padding
+     * included, then the epilogue: bitwise, whatever path (plain rows, in-place receptive fields)
+     * computes it.
+     */
+    @ParameterizedTest
+    @MethodSource("species")
+    void conv2dIsTheFmaChainInReductionOrderBitwise(String speciesName) {
+        SplittableRandom rnd = new SplittableRandom(24);
+        JvKernels vec = new JvVectorKernels(speciesNamed(speciesName), pool2);
+        // {inC, h, w, kernel, stride, pad, outC}
+        int[][] shapes = {{3, 20, 17, 7, 2, 3, 19}, {8, 9, 9, 3, 1, 1, 70}, {16, 8, 8, 1, 1, 0, 33},
+            {16, 8, 8, 1, 2, 0, 8}, {130, 5, 5, 3, 1, 1, 5}};
+        for (int[] sh : shapes) {
+            int inC = sh[0];
+            int h = sh[1];
+            int w = sh[2];
+            int kernel = sh[3];
+            int stride = sh[4];
+            int pad = sh[5];
+            int outC = sh[6];
+            int outH = (h + 2 * pad - kernel) / stride + 1;
+            int outW = (w + 2 * pad - kernel) / stride + 1;
+            float[] in = random(rnd, inC * h * w, -1, 1);
+            float[] weight = random(rnd, outC * inC * kernel * kernel, -1, 1);
+            float[] scale = random(rnd, outC, 0.5, 1.5);
+            float[] shift = random(rnd, outC, -1, 1);
+            float[] res = random(rnd, outC * outH * outW, -1, 1);
+            float[] out = new float[outC * outH * outW];
+            vec.conv2d(in, h, w, vec.packConv(weight, outC, inC, kernel), stride, pad, scale, shift, res, true, out,
+                    outH, outW);
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    for (int oc = 0; oc < outC; oc++) {
+                        float acc = 0;
+                        for (int ky = 0; ky < kernel; ky++) {
+                            for (int kx = 0; kx < kernel; kx++) {
+                                for (int ic = 0; ic < inC; ic++) {
+                                    int iy = oy * stride + ky - pad;
+                                    int ix = ox * stride + kx - pad;
+                                    boolean inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                                    acc = Math.fma(inside ? in[(iy * w + ix) * inC + ic] : 0f,
+                                            weight[((oc * inC + ic) * kernel + ky) * kernel + kx], acc);
+                                }
+                            }
+                        }
+                        int at = (oy * outW + ox) * outC + oc;
+                        float v = acc * scale[oc] + shift[oc] + res[at];
+                        v = v < 0f ? 0f : v;
+                        assertEquals(Float.floatToIntBits(v), Float.floatToIntBits(out[at]),
+                                Arrays.toString(sh) + " at " + oy + "," + ox + "," + oc);
+                    }
+                }
+            }
+        }
     }
 
     /** A channel's output does not depend on how many channels share the call or on the thread count. */
@@ -377,8 +518,8 @@ class JvKernelsTest {
     void conv2dIsBitwiseInvariantToChannelsAndThreads(String speciesName) {
         VectorSpecies<Float> sp = speciesNamed(speciesName);
         SplittableRandom rnd = new SplittableRandom(23);
-        // {inC, h, w, kernel, stride, pad, outC}: inline; many im2col blocks, on the pool from 10
-        // channels up; one block whose channels the GEMM splits over the pool.
+        // {inC, h, w, kernel, stride, pad, outC}: inline; many row tiles, on the pool from 10
+        // channels up; few pixels whose channels split into panels over the pool.
         int[][] shapes = {{5, 7, 9, 3, 2, 0, 4}, {16, 40, 40, 3, 1, 1, 12}, {64, 4, 4, 3, 1, 1, 256}};
         assertTrue(10L * 1600 * 144 >= JvVectorKernels.PARALLEL_MACS);
         assertTrue(9L * 1600 * 144 < JvVectorKernels.PARALLEL_MACS);
@@ -398,15 +539,21 @@ class JvKernelsTest {
             float[] in = random(rnd, inC * h * w, -1, 1);
             float[] weight = random(rnd, outC * kk, -1, 1);
             float[] ref = new float[outC * plane];
-            new JvVectorKernels(sp, null).conv2d(in, inC, h, w, weight, outC, kernel, stride, pad, ref, outH, outW);
+            JvKernels one = new JvVectorKernels(sp, null);
+            one.conv2d(in, h, w, one.packConv(weight, outC, inC, kernel), stride, pad, null, null, null, false, ref,
+                    outH, outW);
             for (ForkJoinPool pool : new ForkJoinPool[] {null, pool1, pool2, pool4}) {
                 JvKernels k = new JvVectorKernels(sp, pool);
                 for (int m : channelCounts(outC)) {
                     float[] out = new float[m * plane];
-                    k.conv2d(in, inC, h, w, Arrays.copyOf(weight, m * kk), m, kernel, stride, pad, out, outH,
-                            outW);
-                    assertTrue(Arrays.equals(Arrays.copyOf(ref, m * plane), out), "shape=" + Arrays.toString(s)
-                            + " channels=" + m + " threads=" + (pool == null ? 0 : pool.getParallelism()));
+                    k.conv2d(in, h, w, k.packConv(Arrays.copyOf(weight, m * kk), m, inC, kernel), stride, pad, null,
+                            null, null, false, out, outH, outW);
+                    for (int p = 0; p < plane; p++) {
+                        assertTrue(Arrays.equals(Arrays.copyOfRange(ref, p * outC, p * outC + m),
+                                Arrays.copyOfRange(out, p * m, (p + 1) * m)), "shape=" + Arrays.toString(s)
+                                + " channels=" + m + " pixel=" + p + " threads="
+                                + (pool == null ? 0 : pool.getParallelism()));
+                    }
                 }
             }
         }
@@ -569,23 +716,21 @@ class JvKernelsTest {
         float[] q = {1, 1};
         float[] k = {0, ln3};
         float[] v = {4, 8};
-        float[] scratch = new float[2];
         for (JvKernels kern : List.of(NAIVE, new JvVectorKernels(null), new JvVectorKernels(FloatVector.SPECIES_128,
                 null))) {
             float[] out = new float[2];
             // Scores 0 and ln 3: softmax 1/4, 3/4, so 4/4 + 8*3/4 = 7.
-            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 1, 2, 1, null, 0, 0, false, 0, out, 0, 1, scratch);
+            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 1, 2, 1, null, 0, 0, false, 0, out, 0, 1);
             assertEquals(7, out[0], 1e-5, kern.name());
             // A bias of ln 3 on the first key evens the scores: 6.
-            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 1, 2, 1, new float[] {ln3, 0}, 0, 2, false, 0, out, 0, 1,
-                    scratch);
+            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 1, 2, 1, new float[] {ln3, 0}, 0, 2, false, 0, out, 0, 1);
             assertEquals(6, out[0], 1e-5, kern.name() + " with bias");
             // Causal: query 0 sees key 0 only, query 1 sees both.
-            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 2, 2, 1, null, 0, 0, true, 0, out, 0, 1, scratch);
+            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 2, 2, 1, null, 0, 0, true, 0, out, 0, 1);
             assertEquals(4, out[0], 0f, kern.name() + " causal row 0");
             assertEquals(7, out[1], 1e-5, kern.name() + " causal row 1");
             // Offset -1: query 0 sees nothing (an all-zero row), query 1 sees key 0.
-            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 2, 2, 1, null, 0, 0, true, -1, out, 0, 1, scratch);
+            kern.attention(q, 0, 1, k, 0, 1, v, 0, 1, 2, 2, 1, null, 0, 0, true, -1, out, 0, 1);
             assertArrayEquals(new float[] {0, 4}, out, kern.name() + " causal offset -1");
         }
     }
@@ -631,9 +776,9 @@ class JvKernelsTest {
         float[] ov = sentinels(outOff + nq * (headDim + 1) + 1);
         float[] on = sentinels(ov.length);
         vec.attention(q, qOff, stride, k, kOff, stride, v, vOff, stride, nq, nk, headDim, bias, biasOff, nk + 1,
-                causal, causalOffset, ov, outOff, headDim + 1, new float[nk]);
+                causal, causalOffset, ov, outOff, headDim + 1);
         NAIVE.attention(q, qOff, stride, k, kOff, stride, v, vOff, stride, nq, nk, headDim, bias, biasOff, nk + 1,
-                causal, causalOffset, on, outOff, headDim + 1, new float[nk]);
+                causal, causalOffset, on, outOff, headDim + 1);
         String what = "attention nq=" + nq + " nk=" + nk + " d=" + headDim + " bias=" + withBias + " causal="
                 + causal + "/" + causalOffset;
         for (int i = 0; i < ov.length; i++) {
@@ -647,28 +792,90 @@ class JvKernelsTest {
         }
     }
 
-    /** A query row gives the same bits alone (with its causal offset shifted) as inside a batch. */
-    @Test
-    void attentionIsBitwiseInvariantToBatching() {
+    /**
+     * A query row gives the same bits alone (with its causal offset shifted) as inside a batch of
+     * several tiles, with the keys prepared once or per call, on any species; causal tiles whose
+     * rows see different key counts, and rows that see none, included.
+     */
+    @ParameterizedTest
+    @MethodSource("species")
+    void attentionIsBitwiseInvariantToBatching(String speciesName) {
         SplittableRandom rnd = new SplittableRandom(52);
-        JvKernels vec = new JvVectorKernels(null);
-        int nq = 6;
+        JvKernels vec = new JvVectorKernels(speciesNamed(speciesName), null);
+        int nq = 15;
         int nk = 37;
         int d = 40;
         float[] q = random(rnd, nq * d, -0.5, 0.5);
         float[] k = random(rnd, nk * d, -1, 1);
         float[] v = random(rnd, nk * d, -1, 1);
         float[] bias = random(rnd, nq * nk, -1, 1);
-        for (boolean causal : new boolean[] {false, true}) {
-            float[] all = new float[nq * d];
-            vec.attention(q, 0, d, k, 0, d, v, 0, d, nq, nk, d, bias, 0, nk, causal, 30, all, 0, d, new float[nk]);
-            for (int i = 0; i < nq; i++) {
-                float[] one = new float[d + 3];
-                vec.attention(q, i * d, d, k, 0, d, v, 0, d, 1, nk, d, bias, i * nk, nk, causal, 30 + i, one, 3, d,
-                        new float[nk]);
-                assertArrayEquals(Arrays.copyOfRange(all, i * d, (i + 1) * d), Arrays.copyOfRange(one, 3, 3 + d),
-                        "query " + i + " causal=" + causal);
+        JvKeys keys = vec.keys(k, 0, d, nk, d);
+        assertEquals(nk, keys.count());
+        for (int offset : new int[] {30, 3, -4}) {
+            for (boolean causal : new boolean[] {false, true}) {
+                float[] all = new float[nq * d];
+                vec.attention(q, 0, d, keys, v, 0, d, nq, bias, 0, nk, causal, offset, all, 0, d);
+                for (int i = 0; i < nq; i++) {
+                    float[] one = new float[d + 3];
+                    vec.attention(q, i * d, d, k, 0, d, v, 0, d, 1, nk, d, bias, i * nk, nk, causal, offset + i, one,
+                            3, d);
+                    assertArrayEquals(Arrays.copyOfRange(all, i * d, (i + 1) * d), Arrays.copyOfRange(one, 3, 3 + d),
+                            "query " + i + " causal=" + causal + " offset=" + offset);
+                }
             }
+        }
+    }
+
+    /**
+     * A shape without a micro-kernel of its own (64-bit vectors here) runs the generic one, whose
+     * species is not a constant: slower, the same contract.
+     */
+    @Test
+    void otherShapesKeepTheContract() {
+        JvVectorKernels k = new JvVectorKernels(FloatVector.SPECIES_64, pool2);
+        assertEquals(4, k.micro().width());
+        SplittableRandom rnd = new SplittableRandom(17);
+        int rows = 7;
+        int in = 9;
+        int out = 6;
+        float[] x = random(rnd, rows * in, -1, 1);
+        float[] w = random(rnd, out * in, -1, 1);
+        float[] y = new float[rows * out];
+        k.linear(x, 0, rows, k.packLinear(w, out, in), null, y, 0);
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                float acc = 0;
+                for (int i = 0; i < in; i++) {
+                    acc = Math.fma(x[r * in + i], w[o * in + i], acc);
+                }
+                assertEquals(Float.floatToIntBits(acc), Float.floatToIntBits(y[r * out + o]), r + "," + o);
+            }
+        }
+        assertTrue(checkConv(k, rnd, 3, 7, 6, 3, 2, 1, 5, true));
+        checkAttention(k, rnd, 7, 11, 5, true, true, 2);
+    }
+
+    /** A bias stride of 0 gives every query the same bias row. */
+    @Test
+    void attentionWithASharedBiasRow() {
+        SplittableRandom rnd = new SplittableRandom(53);
+        int nq = 4;
+        int nk = 9;
+        int d = 8;
+        float[] q = random(rnd, nq * d, -1, 1);
+        float[] k = random(rnd, nk * d, -1, 1);
+        float[] v = random(rnd, nk * d, -1, 1);
+        float[] row = random(rnd, nk, -2, 2);
+        float[] full = new float[nq * nk];
+        for (int i = 0; i < nq; i++) {
+            System.arraycopy(row, 0, full, i * nk, nk);
+        }
+        for (JvKernels kern : List.of(NAIVE, new JvVectorKernels(null))) {
+            float[] shared = new float[nq * d];
+            float[] expanded = new float[nq * d];
+            kern.attention(q, 0, d, k, 0, d, v, 0, d, nq, nk, d, row, 0, 0, false, 0, shared, 0, d);
+            kern.attention(q, 0, d, k, 0, d, v, 0, d, nq, nk, d, full, 0, nk, false, 0, expanded, 0, d);
+            assertArrayEquals(expanded, shared, kern.name());
         }
     }
 
