@@ -46,13 +46,13 @@ public final class JvBackendProvider implements BackendProvider {
     }
 
     /**
-     * Fitted to the benchmarks of 2026-12-04 on the project's 2-core AVX-512 VM (JDK 25, 2 threads):
-     * a beam-5 caption of the default model in 38.8 ms (dispatch-bound), an ofa-base 480 px
-     * entailment pass in 2.84 s (58 GFLOP/s).
+     * Fitted to the benchmarks of 2026-12-07 on the project's 2-core AVX-512 VM (JDK 25, 2 threads,
+     * the machine loaded), after the micro-kernels: a beam-5 caption of the default model in about
+     * 12 ms (dispatch-bound), an ofa-base 480 px entailment pass in 1.19-1.28 s (about 135 GFLOP/s).
      */
     @Override
     public CostModel costModel() {
-        return new CostModel(125, 58, "2-core AVX-512 VM, 2026-12-04");
+        return new CostModel(45, 135, "2-core AVX-512 VM, 2026-12-07");
     }
 
     @Override
