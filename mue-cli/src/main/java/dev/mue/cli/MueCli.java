@@ -37,8 +37,8 @@ import picocli.CommandLine.Spec;
                 ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MueCli implements Runnable {
-    /** Class-path resource directory of the bundled default model. */
-    public static final String DEFAULT_MODEL = "dev/mue/cli/default-model";
+    /** Class-path resource directory of the bundled default model (in {@code mue-model-grid}). */
+    public static final String DEFAULT_MODEL = dev.mue.model.grid.GridModel.RESOURCE;
 
     private static final String STACKTRACE = "--stacktrace";
 

@@ -15,6 +15,7 @@ import dev.mue.api.policy.PolicyChoice;
 import dev.mue.api.policy.PolicyFile;
 import dev.mue.api.policy.Task;
 import dev.mue.api.spi.BackendOptions;
+import dev.mue.model.grid.GridModel;
 import java.nio.file.Path;
 import java.util.Locale;
 import picocli.CommandLine.ITypeConverter;
@@ -33,7 +34,7 @@ final class SessionOptions {
     static final double DECAY_TAU = 1.0;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model bundle directory (config.json, model.safetensors, dict.txt); default: the bundled demo model.")
+            description = "Model bundle directory (config.json, model.safetensors, dict.txt); default: the bundled, trained mue-grid model.")
     Path model;
 
     @Option(names = "--backend", paramLabel = "ID", defaultValue = "auto",
@@ -136,12 +137,12 @@ final class SessionOptions {
         if (dir != null) {
             return ModelBundle.load(dir);
         }
-        return ModelBundle.loadResource(MueCli.class.getClassLoader(), MueCli.DEFAULT_MODEL);
+        return GridModel.load();
     }
 
     /** Where the model comes from, for messages. */
     String modelSource() {
-        return model != null ? model.toString() : "classpath:" + MueCli.DEFAULT_MODEL;
+        return model != null ? model.toString() : GridModel.SOURCE;
     }
 
     /** Whether any policy flag was given (then it overrides the file's, the bundle's or the paper's value). */
