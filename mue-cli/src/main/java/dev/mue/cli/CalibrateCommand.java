@@ -92,8 +92,9 @@ final class CalibrateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Task t = Task.parse(task);
-        if (batchSize < 1 || repeats < 1 || threads < 0) {
-            throw new IllegalArgumentException("--batch-size and --repeats must be positive, --threads 0 or more");
+        if (batchSize < 1 || repeats < 1 || threads < 0 || threads > dev.mue.api.spi.BackendOptions.MAX_THREADS) {
+            throw MueCli.usage(spec, "--batch-size and --repeats must be positive, --threads 0 to "
+                    + dev.mue.api.spi.BackendOptions.MAX_THREADS);
         }
         int n = examples != null ? examples : t == Task.ENTAIL ? 1000 : 500;
         // 1 - 0.9 in binary floating point is 0.09999999999999998; the user meant 0.1

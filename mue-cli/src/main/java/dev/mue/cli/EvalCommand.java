@@ -82,13 +82,13 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (!task.equals("ve") && !task.equals("caption")) {
             // the evaluation names entailment "ve"; Task.parse would accept "entail" too
-            throw new IllegalArgumentException("--task must be ve or caption, got '" + task + "'");
+            throw MueCli.usage(spec, "--task must be ve or caption, got '" + task + "'");
         }
         if (examples < 1 || batchSize < 1 || repeats < 1) {
-            throw new IllegalArgumentException("--examples, --batch-size and --repeats must be positive");
+            throw MueCli.usage(spec, "--examples, --batch-size and --repeats must be positive");
         }
         if (sweep && pareto) {
-            throw new IllegalArgumentException("--sweep and --pareto are two different sweeps; give one");
+            throw MueCli.usage(spec, "--sweep and --pareto are two different sweeps; give one");
         }
         if (split == null) {
             split = pareto ? "validation" : "test";
