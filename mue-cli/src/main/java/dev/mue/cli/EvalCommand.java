@@ -125,10 +125,17 @@ final class EvalCommand implements Callable<Integer> {
                 points.add(new OperatingPoint("w/o layer-wise loss, " + p.label(), p.policy(), base));
             }
         }
-        Evaluator ev = new Evaluator(model, session.backend, session.threads, batchSize, repeats);
-        List<EvalRow> rows = task.equals("ve")
-                ? ev.entailment(tasks, tasks.entailments(seed, examples), points)
-                : ev.captioning(tasks, tasks.captions(seed, examples), points, session.decoding(model));
+        CountBar bar = new CountBar(spec.commandLine().getErr(), "examples");
+        Evaluator ev = new Evaluator(model, session.backend, session.threads, batchSize, repeats)
+                .onProgress(bar::update);
+        List<EvalRow> rows;
+        try {
+            rows = task.equals("ve")
+                    ? ev.entailment(tasks, tasks.entailments(seed, examples), points)
+                    : ev.captioning(tasks, tasks.captions(seed, examples), points, session.decoding(model));
+        } finally {
+            bar.clear();
+        }
         List<EvalRow> shown = rows;
         List<Integer> front = null;
         if (pareto) {

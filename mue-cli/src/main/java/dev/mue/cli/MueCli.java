@@ -83,6 +83,7 @@ public final class MueCli implements Runnable {
 
     /** Runs the command line and exits with its exit code. */
     public static void main(String[] args) {
+        quietGpuProbeWithoutDriver();
         // PrintStream swallows write errors; this stream keeps the first one so that its reason
         // (e.g. "No space left on device") can be reported.
         OutputCheck check = new OutputCheck(new FileOutputStream(FileDescriptor.out));
@@ -121,6 +122,18 @@ public final class MueCli implements Runnable {
             return code == EXIT_OK ? EXIT_FAILURE : code;
         }
         return code;
+    }
+
+    /**
+     * On a host without an NVIDIA driver, DJL's probe for GPUs can only fail; its warning there says
+     * nothing about mue's run, so it is raised to error (slf4j-simple reads system properties before
+     * its properties file). Set before any logger exists; an explicit setting is kept.
+     */
+    private static void quietGpuProbeWithoutDriver() {
+        String key = "org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils";
+        if (System.getProperty(key) == null && !java.nio.file.Files.exists(java.nio.file.Path.of("/proc/driver/nvidia"))) {
+            System.setProperty(key, "error");
+        }
     }
 
     /** An output stream that remembers the first write error of the stream it wraps. */
