@@ -25,10 +25,10 @@ class EvalCommandTest {
     }
 
     @Test
-    void badTaskIsOneErrorLine(@TempDir Path dir) {
+    void badTaskIsAUsageError(@TempDir Path dir) {
         CliRun r = CliRun.of("eval", "--task", "vqa", "--out", dir.toString());
-        assertEquals(1, r.exitCode(), r.toString());
-        assertEquals(1, r.errLines().size(), r.toString());
-        assertTrue(r.err().startsWith("mue: error: --task must be ve or caption"), r.err());
+        assertEquals(2, r.exitCode(), r.toString());
+        assertEquals(2, r.errLines().size(), r.toString());
+        assertTrue(r.err().startsWith("mue: --task must be ve or caption"), r.err());
     }
 }
