@@ -80,6 +80,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        session.validate();
         if (!task.equals("ve") && !task.equals("caption")) {
             // the evaluation names entailment "ve"; Task.parse would accept "entail" too
             throw MueCli.usage(spec, "--task must be ve or caption, got '" + task + "'");

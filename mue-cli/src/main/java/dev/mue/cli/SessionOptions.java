@@ -173,8 +173,15 @@ final class SessionOptions {
         if (!hasPolicyFlags()) {
             return base;
         }
+        ExitPolicy flagged;
+        try {
+            flagged = withFlags(base.policy());
+        } catch (IllegalArgumentException | dev.mue.api.InvalidInputException e) {
+            // the model and any policy file have been read: what is out of range is a flag's value
+            throw MueCli.usage(command, e.getMessage());
+        }
         // a policy changed by a flag is no longer the one a certificate speaks for
-        return new PolicyChoice(withFlags(base.policy()), "flags over " + base.source(), null);
+        return new PolicyChoice(flagged, "flags over " + base.source(), null);
     }
 
     /** {@code base} with the given flags applied. */

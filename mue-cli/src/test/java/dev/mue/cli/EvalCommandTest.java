@@ -17,6 +17,9 @@ class EvalCommandTest {
                 "--batch-size", "3", "--out", dir.toString());
         assertEquals(0, r.exitCode(), r.toString());
         assertTrue(r.out().contains("| full model |") && r.out().contains("w/o decomposition"), r.out());
+        // the progress bar: drawn on stderr at the start and the end at least, then erased
+        assertTrue(r.err().contains("] 0/") && r.err().contains(" examples, ") && r.err().contains("eta "), r.err());
+        assertTrue(r.err().endsWith("\r"), "the bar is erased: " + r.err());
         String md = Files.readString(dir.resolve("eval-ve.md"));
         assertTrue(md.startsWith("Visual entailment on 6 validation examples"), md);
         assertEquals(6, md.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| model")).count(),

@@ -62,6 +62,27 @@ class ExitCodeTest {
         }
     }
 
+    /** Every command's help prints without picocli's warnings (train's had an unescaped %). */
+    @Test
+    void everyHelpPrintsWithoutWarnings() {
+        // picocli's own warnings go to System.err, not to the command's error writer
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream system = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(system, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            for (String c : List.of("caption", "entail", "plan", "backends", "init", "import", "eval", "calibrate",
+                    "train", "serve")) {
+                CliRun r = CliRun.of(c, "--help");
+                assertEquals(0, r.exitCode(), r.toString());
+                assertEquals("", r.err(), c + " --help");
+            }
+        } finally {
+            System.setErr(saved);
+        }
+        assertEquals("", system.toString(java.nio.charset.StandardCharsets.UTF_8));
+        assertTrue(CliRun.of("caption", "--help").out().replaceAll("\\s+", " ").contains("the bundled, trained mue-grid model"));
+    }
+
     /** The case: {@code mue ... > /dev/full} exited 0 having written nothing. */
     @Test
     void outputThatCannotBeWrittenFailsTheCommand(@TempDir Path tmp) throws Exception {

@@ -56,7 +56,7 @@ import java.util.Set;
  * {@link Mue#session()}.
  *
  * <p>Inputs are checked before any work: a null image, path, hypothesis or list, or a null element
- * of a list, is an {@link InvalidInputException} naming the argument.
+ * of a list (but premises, where null means none), is an {@link InvalidInputException} naming the argument.
  */
 public final class MueSession implements AutoCloseable {
     /** OFA's captioning prompt. */
@@ -237,10 +237,8 @@ public final class MueSession implements AutoCloseable {
     }
 
     private static void checkEntailmentBatch(int images, List<String> hypotheses, List<String> premises) {
-        elements(hypotheses, "hypotheses");
-        if (premises != null) {
-            elements(premises, "premises");
-        }
+        elements(hypotheses, "hypotheses"); // a premise may be null: that example has none
+
         if (images != hypotheses.size() || (premises != null && premises.size() != images)) {
             throw new InvalidInputException("entailment batch needs one hypothesis (and premise) per image: "
                     + images + " images, " + hypotheses.size() + " hypotheses"
