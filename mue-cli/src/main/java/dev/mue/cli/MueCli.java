@@ -35,7 +35,9 @@ import picocli.CommandLine.Spec;
  * {@code mue: error: <message>}; 2 a usage error (an unknown option or subcommand, a missing or
  * invalid option value), reported as {@code mue: <message>} and a hint to {@code --help}. With
  * {@code --json} either is one JSON object on standard error instead ({@link #errorJson}), so that
- * standard output holds only results. The hidden {@code --stacktrace} flag adds the stack trace.
+ * standard output holds only results. Output that cannot be written is a runtime failure (exit
+ * code 1); when the reader of a pipe has gone (a broken pipe) no message is printed. The hidden
+ * {@code --stacktrace} flag adds the stack trace.
  */
 @Command(name = "mue", mixinStandardHelpOptions = true, versionProvider = MueCli.Version.class,
         sortOptions = false, usageHelpAutoWidth = true,
@@ -113,6 +115,11 @@ public final class MueCli implements Runnable {
         // A result that could not be written is a failure, whatever the command itself returned.
         if (out.checkError()) {
             IOException why = outFailure.get();
+            if (why != null && "Broken pipe".equals(why.getMessage())) {
+                // the reader went away (mue ... | head -1): nothing is lost that anyone reads, so no
+                // message, as a command killed by SIGPIPE prints none; the exit code still says it
+                return code == EXIT_OK ? EXIT_FAILURE : code;
+            }
             String message = "cannot write the output: " + (why == null || why.getMessage() == null
                     ? "the output stream reported an error" : why.getMessage());
             PrintWriter e = cl.getErr();
