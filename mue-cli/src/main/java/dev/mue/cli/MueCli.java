@@ -1,8 +1,12 @@
 package dev.mue.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -14,9 +18,12 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -102,7 +109,7 @@ public final class MueCli implements Runnable {
         return run(out, err, () -> null, args);
     }
 
-    private static int run(PrintStream out, PrintStream err, java.util.function.Supplier<IOException> outFailure,
+    private static int run(PrintStream out, PrintStream err, Supplier<IOException> outFailure,
             String... args) {
         CommandLine cl = commandLine(out, err, args);
         int code;
@@ -138,16 +145,16 @@ public final class MueCli implements Runnable {
      */
     private static void quietGpuProbeWithoutDriver() {
         String key = "org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils";
-        if (System.getProperty(key) == null && !java.nio.file.Files.exists(java.nio.file.Path.of("/proc/driver/nvidia"))) {
+        if (System.getProperty(key) == null && !Files.exists(Path.of("/proc/driver/nvidia"))) {
             System.setProperty(key, "error");
         }
     }
 
     /** An output stream that remembers the first write error of the stream it wraps. */
-    private static final class OutputCheck extends java.io.FilterOutputStream {
+    private static final class OutputCheck extends FilterOutputStream {
         private volatile IOException failure;
 
-        OutputCheck(java.io.OutputStream out) {
+        OutputCheck(OutputStream out) {
             super(out);
         }
 
@@ -197,17 +204,16 @@ public final class MueCli implements Runnable {
      * "error": {"message": ..., "exception": ..., "exit_code": ...}}}.
      */
     static String errorJson(String message, String exception, int exitCode) {
-        com.fasterxml.jackson.databind.node.ObjectNode root = ERROR_JSON.createObjectNode();
+        ObjectNode root = ERROR_JSON.createObjectNode();
         root.put("schema_version", JSON_SCHEMA_VERSION);
-        com.fasterxml.jackson.databind.node.ObjectNode e = root.putObject("error");
+        ObjectNode e = root.putObject("error");
         e.put("message", message);
         e.put("exception", exception);
         e.put("exit_code", exitCode);
         return root.toString();
     }
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper ERROR_JSON =
-            new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final ObjectMapper ERROR_JSON = new ObjectMapper();
 
     /** Whether the command that ran (the innermost subcommand) was given {@code --json}. */
     private static boolean json(CommandLine.ParseResult parseResult) {
