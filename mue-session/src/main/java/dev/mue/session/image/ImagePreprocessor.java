@@ -1,6 +1,7 @@
 package dev.mue.session.image;
 
 import dev.mue.api.InvalidInputException;
+import dev.mue.api.MueException;
 import dev.mue.api.model.ModelConfig.ImageResize;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
@@ -346,8 +347,13 @@ public final class ImagePreprocessor {
             } finally {
                 reader.dispose();
             }
-        } catch (IllegalArgumentException | IllegalStateException | IndexOutOfBoundsException e) {
-            // Some ImageIO plugins report malformed headers with unchecked exceptions.
+        } catch (MueException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // ImageIO plugins report malformed input with whatever unchecked exception their parser
+            // hits (IllegalArgumentException, IndexOutOfBounds, and, as fuzzing found in TwelveMonkeys'
+            // JPEG and WebP readers, NegativeArraySizeException and NullPointerException): all mean
+            // the same to the caller, an image that cannot be decoded.
             throw new InvalidInputException(subject + " is malformed: " + e, e);
         }
     }
