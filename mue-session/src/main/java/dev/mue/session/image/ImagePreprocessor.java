@@ -270,7 +270,7 @@ public final class ImagePreprocessor {
             if (in == null) {
                 throw new InvalidInputException("cannot open image file " + file);
             }
-            return decode(in, file.toString(), "image file " + file);
+            return decode(new EndGuard(in), file.toString(), "image file " + file);
         } catch (IOException e) {
             throw new InvalidInputException("image file " + file + " is damaged or truncated: " + e.getMessage(), e);
         }
@@ -292,7 +292,7 @@ public final class ImagePreprocessor {
         }
         // An in-memory stream: ImageIO's default for an InputStream may cache it in a temporary file.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
-            return decode(in, name, "image " + name);
+            return decode(new EndGuard(in), name, "image " + name);
         } catch (IOException e) {
             throw new InvalidInputException("image " + name + " is damaged or truncated: " + e.getMessage(), e);
         }
@@ -349,12 +349,94 @@ public final class ImagePreprocessor {
             }
         } catch (MueException e) {
             throw e;
+        } catch (EndGuard.ReadPastEnd e) {
+            throw new InvalidInputException(subject + " is truncated: its decoder kept reading past the end of the data", e);
         } catch (RuntimeException e) {
             // ImageIO plugins report malformed input with whatever unchecked exception their parser
             // hits (IllegalArgumentException, IndexOutOfBounds, and, as fuzzing found in TwelveMonkeys'
             // JPEG and WebP readers, NegativeArraySizeException and NullPointerException): all mean
             // the same to the caller, an image that cannot be decoded.
             throw new InvalidInputException(subject + " is malformed: " + e, e);
+        }
+    }
+
+    /**
+     * The stream a reader gets: the file's or the bytes', with a limit on reads past the end. A
+     * decoder that goes on past the end of truncated data would otherwise decode the rest of a large
+     * picture from nothing; TwelveMonkeys' WebP lossless reader does so one byte at a time, each
+     * through an EOFException, and fuzzing found a 178-byte file that took minutes that way.
+     */
+    private static final class EndGuard extends javax.imageio.stream.ImageInputStreamImpl {
+        /** Reads at the end tolerated: decoders look ahead a little; a truncated image reads on and on. */
+        static final int MAX_READS_AT_END = 4096;
+
+        /** Thrown once the limit is passed; unchecked, so that no decoder swallows it as it does EOFException. */
+        static final class ReadPastEnd extends RuntimeException {
+            private static final long serialVersionUID = 1L;
+
+            ReadPastEnd() {
+                super("read past the end " + MAX_READS_AT_END + " times", null, false, false);
+            }
+        }
+
+        private final ImageInputStream in;
+        private int readsAtEnd;
+
+        EndGuard(ImageInputStream in) {
+            this.in = in;
+        }
+
+        @Override
+        public int read() throws IOException {
+            sync();
+            bitOffset = 0;
+            int b = in.read();
+            if (b < 0) {
+                atEnd();
+            } else {
+                streamPos++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            sync();
+            bitOffset = 0;
+            int n = in.read(buf, off, len);
+            if (n < 0) {
+                atEnd();
+            } else {
+                streamPos += n;
+            }
+            return n;
+        }
+
+        private void sync() throws IOException {
+            if (in.getStreamPosition() != streamPos) {
+                in.seek(streamPos);
+            }
+        }
+
+        private void atEnd() {
+            if (++readsAtEnd > MAX_READS_AT_END) {
+                throw new ReadPastEnd();
+            }
+        }
+
+        @Override
+        public long length() {
+            try {
+                return in.length();
+            } catch (IOException e) {
+                return -1; // unknown, as the interface allows
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            super.close();
+            in.close();
         }
     }
 

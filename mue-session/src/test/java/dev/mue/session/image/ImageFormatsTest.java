@@ -90,6 +90,19 @@ class ImageFormatsTest {
         assertTrue(d[1] < 6, "mean " + d[1] + " (max " + d[0] + ") levels from Pillow's (libwebp's) decode");
     }
 
+    /**
+     * Found by fuzzing: a 178-byte lossless WebP that declares 2853 x 2049 pixels and ends after a
+     * few bytes. TwelveMonkeys' reader decoded the rest from nothing, one EOFException per byte,
+     * for minutes; it is refused as truncated now.
+     */
+    @Test
+    void aTruncatedLosslessWebpIsRefusedNotDecodedFromNothing() throws IOException {
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> ImagePreprocessor.decode(resource("truncated-lossless.webp"), "truncated-lossless.webp"));
+        assertEquals("image truncated-lossless.webp is truncated: its decoder kept reading past the end of the data",
+                e.getMessage());
+    }
+
     @Test
     void anUnreadableFormatNamesTheFormatsRead() {
         InvalidInputException e = assertThrows(InvalidInputException.class,
