@@ -8,6 +8,7 @@
 module dev.mue.cli {
     requires dev.mue.api;
     requires dev.mue.session;
+    requires dev.mue.model.grid;
     requires dev.mue.planner;
     requires dev.mue.train;
     requires dev.mue.importer;

@@ -92,14 +92,20 @@ final class CalibrateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Task t = Task.parse(task);
-        if (batchSize < 1 || repeats < 1 || threads < 0) {
-            throw new IllegalArgumentException("--batch-size and --repeats must be positive, --threads 0 or more");
+        if (batchSize < 1 || repeats < 1 || threads < 0 || threads > dev.mue.api.spi.BackendOptions.MAX_THREADS) {
+            throw MueCli.usage(spec, "--batch-size and --repeats must be positive, --threads 0 to "
+                    + dev.mue.api.spi.BackendOptions.MAX_THREADS);
         }
         int n = examples != null ? examples : t == Task.ENTAIL ? 1000 : 500;
         // 1 - 0.9 in binary floating point is 0.09999999999999998; the user meant 0.1
         double epsilon = java.math.BigDecimal.ONE.subtract(java.math.BigDecimal.valueOf(confidence)).doubleValue();
-        CalibrationRequest request = new CalibrationRequest(t, risk, epsilon, split, seed, n, pathFraction,
-                CandidateGrid.defaults(t), dev.mue.session.decode.DecodingOptions.captioning());
+        CalibrationRequest request;
+        try {
+            request = new CalibrationRequest(t, risk, epsilon, split, seed, n, pathFraction, CandidateGrid.defaults(t),
+                    dev.mue.session.decode.DecodingOptions.captioning());
+        } catch (IllegalArgumentException e) {
+            throw MueCli.usage(spec, e.getMessage());
+        }
         // read an existing output first: a file that is not a policy file is never overwritten
         ModelPolicies existing = Files.exists(out) ? PolicyFile.read(out, out.toString()) : null;
         Path dir = out.toAbsolutePath().getParent();

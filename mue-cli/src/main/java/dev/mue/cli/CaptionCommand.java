@@ -19,7 +19,7 @@ final class CaptionCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files (PNG, JPEG, GIF, BMP).")
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files (PNG, JPEG, GIF, BMP, TIFF, WebP).")
     List<Path> images;
 
     @Option(names = "--batch", description = "Caption all images as one batch instead of one at a time.")

@@ -80,15 +80,16 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        session.validate();
         if (!task.equals("ve") && !task.equals("caption")) {
             // the evaluation names entailment "ve"; Task.parse would accept "entail" too
-            throw new IllegalArgumentException("--task must be ve or caption, got '" + task + "'");
+            throw MueCli.usage(spec, "--task must be ve or caption, got '" + task + "'");
         }
         if (examples < 1 || batchSize < 1 || repeats < 1) {
-            throw new IllegalArgumentException("--examples, --batch-size and --repeats must be positive");
+            throw MueCli.usage(spec, "--examples, --batch-size and --repeats must be positive");
         }
         if (sweep && pareto) {
-            throw new IllegalArgumentException("--sweep and --pareto are two different sweeps; give one");
+            throw MueCli.usage(spec, "--sweep and --pareto are two different sweeps; give one");
         }
         if (split == null) {
             split = pareto ? "validation" : "test";
@@ -125,10 +126,17 @@ final class EvalCommand implements Callable<Integer> {
                 points.add(new OperatingPoint("w/o layer-wise loss, " + p.label(), p.policy(), base));
             }
         }
-        Evaluator ev = new Evaluator(model, session.backend, session.threads, batchSize, repeats);
-        List<EvalRow> rows = task.equals("ve")
-                ? ev.entailment(tasks, tasks.entailments(seed, examples), points)
-                : ev.captioning(tasks, tasks.captions(seed, examples), points, session.decoding(model));
+        CountBar bar = new CountBar(spec.commandLine().getErr(), "examples");
+        Evaluator ev = new Evaluator(model, session.backend, session.threads, batchSize, repeats)
+                .onProgress(bar::update);
+        List<EvalRow> rows;
+        try {
+            rows = task.equals("ve")
+                    ? ev.entailment(tasks, tasks.entailments(seed, examples), points)
+                    : ev.captioning(tasks, tasks.captions(seed, examples), points, session.decoding(model));
+        } finally {
+            bar.clear();
+        }
         List<EvalRow> shown = rows;
         List<Integer> front = null;
         if (pareto) {

@@ -58,7 +58,12 @@ final class ImportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ImportOptions options = new ImportOptions(heads, imageSize, name, dtype, force);
+        ImportOptions options;
+        try {
+            options = new ImportOptions(heads, imageSize, name, dtype, force);
+        } catch (IllegalArgumentException e) {
+            throw MueCli.usage(spec, e.getMessage());
+        }
         ImportReport report = OfaImport.importCheckpoint(checkpoint, dict, out, options);
         PrintWriter w = spec.commandLine().getOut();
         report.lines().forEach(w::println);

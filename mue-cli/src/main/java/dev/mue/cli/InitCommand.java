@@ -63,9 +63,14 @@ final class InitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ModelConfig config = ModelConfig.preset(preset);
-        if (imageSize != null) {
-            config = config.withImageSize(imageSize);
+        ModelConfig config;
+        try {
+            config = ModelConfig.preset(preset);
+            if (imageSize != null) {
+                config = config.withImageSize(imageSize);
+            }
+        } catch (IllegalArgumentException e) {
+            throw MueCli.usage(spec, e.getMessage());
         }
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw new IllegalArgumentException("cannot write the bundle: " + out + " exists and is not a directory");

@@ -40,6 +40,7 @@ final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        session.validate();
         Model m = session.loadModel();
         PolicyChoice choice = session.choice(Task.parse(task), m, session.filePolicies());
         Plan plan = Planner.compile(m, choice.policy(), session.shapes(m));

@@ -12,6 +12,7 @@ import dev.mue.api.ExitTrace;
 import dev.mue.api.GateRecord;
 import dev.mue.api.GenerationResult;
 import dev.mue.session.MueSession;
+import dev.mue.api.policy.PolicyFile;
 import dev.mue.api.policy.Task;
 import dev.mue.api.text.Tokenizer;
 import dev.mue.api.text.Vocabulary;
@@ -22,7 +23,9 @@ import java.util.Locale;
 
 /**
  * Prints results as text (a result line, the exits summary and, with {@code --trace}, every gate)
- * or as JSON (one object per result, one per line, with the full trace).
+ * or as JSON (one object per result, one per line, with the full trace). The JSON objects follow
+ * {@code docs/cli-json.schema.json}: each carries {@code schema_version}
+ * ({@link MueCli#JSON_SCHEMA_VERSION}), and the policy is an object in {@code policy.json}'s form.
  */
 final class ResultPrinter {
     private static final ObjectMapper JSON = JsonMapper.builder().build();
@@ -52,6 +55,7 @@ final class ResultPrinter {
     void caption(String image, GenerationResult r) {
         if (options.json) {
             ObjectNode o = JSON.createObjectNode();
+            o.put("schema_version", MueCli.JSON_SCHEMA_VERSION);
             o.put("task", "caption");
             o.put("image", image);
             o.put("text", r.text());
@@ -76,6 +80,7 @@ final class ResultPrinter {
     void entailment(String image, String hypothesis, String premise, EntailmentResult r) {
         if (options.json) {
             ObjectNode o = JSON.createObjectNode();
+            o.put("schema_version", MueCli.JSON_SCHEMA_VERSION);
             o.put("task", "entailment");
             o.put("image", image);
             o.put("hypothesis", hypothesis);
@@ -112,8 +117,13 @@ final class ResultPrinter {
     private void common(ObjectNode o, Task task) {
         o.put("backend", session.backendId());
         o.put("model", session.model().source());
-        o.put("policy", session.plan(task).policy().describe());
+        try {
+            o.set("policy", JSON.readTree(PolicyFile.policyJson(session.plan(task).policy())));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot read back the policy JSON: " + e.getOriginalMessage(), e);
+        }
         o.put("policy_source", session.policy(task).describeSource());
+        o.put("policy_certified", session.policy(task).certificate() != null);
     }
 
     private void json(ObjectNode o) {

@@ -93,11 +93,14 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (session.threads < 0) {
-            throw new IllegalArgumentException("--threads must be 0 or more, got " + session.threads);
+        session.validate();
+        ServeConfig config;
+        try {
+            config = new ServeConfig(host, port, maxBatch, maxDelayMillis, queue, workers, timeoutMillis, maxBodyBytes,
+                    maxTextChars, drainMillis, !noPolicyOverride, minThreshold, maxPolicies, maxConnections);
+        } catch (IllegalArgumentException e) {
+            throw MueCli.usage(spec, e.getMessage());
         }
-        ServeConfig config = new ServeConfig(host, port, maxBatch, maxDelayMillis, queue, workers, timeoutMillis,
-                maxBodyBytes, maxTextChars, drainMillis, !noPolicyOverride, minThreshold, maxPolicies, maxConnections);
         Model m = session.loadModel();
         ModelPolicies file = session.filePolicies();
         SessionSpec sessions = new SessionSpec(m, session.modelSource(), session.backend,

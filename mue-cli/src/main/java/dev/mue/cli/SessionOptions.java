@@ -15,10 +15,14 @@ import dev.mue.api.policy.PolicyChoice;
 import dev.mue.api.policy.PolicyFile;
 import dev.mue.api.policy.Task;
 import dev.mue.api.spi.BackendOptions;
+import dev.mue.model.grid.GridModel;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /**
@@ -28,12 +32,16 @@ import picocli.CommandLine.TypeConversionException;
  * each threshold flag then overrides one field of it (and the result no longer carries a certificate).
  */
 final class SessionOptions {
+    /** The command these options belong to, for usage errors. */
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
     /** The paper's decay parameters, used by {@code --schedule decay}. */
     static final double DECAY_BETA = 0.95;
     static final double DECAY_TAU = 1.0;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model bundle directory (config.json, model.safetensors, dict.txt); default: the bundled demo model.")
+            description = "Model bundle directory (config.json, model.safetensors, dict.txt); default: the bundled, trained mue-grid model.")
     Path model;
 
     @Option(names = "--backend", paramLabel = "ID", defaultValue = "auto",
@@ -136,12 +144,12 @@ final class SessionOptions {
         if (dir != null) {
             return ModelBundle.load(dir);
         }
-        return ModelBundle.loadResource(MueCli.class.getClassLoader(), MueCli.DEFAULT_MODEL);
+        return GridModel.load();
     }
 
     /** Where the model comes from, for messages. */
     String modelSource() {
-        return model != null ? model.toString() : "classpath:" + MueCli.DEFAULT_MODEL;
+        return model != null ? model.toString() : GridModel.SOURCE;
     }
 
     /** Whether any policy flag was given (then it overrides the file's, the bundle's or the paper's value). */
@@ -165,8 +173,15 @@ final class SessionOptions {
         if (!hasPolicyFlags()) {
             return base;
         }
+        ExitPolicy flagged;
+        try {
+            flagged = withFlags(base.policy());
+        } catch (IllegalArgumentException | dev.mue.api.InvalidInputException e) {
+            // the model and any policy file have been read: what is out of range is a flag's value
+            throw MueCli.usage(command, e.getMessage());
+        }
         // a policy changed by a flag is no longer the one a certificate speaks for
-        return new PolicyChoice(withFlags(base.policy()), "flags over " + base.source(), null);
+        return new PolicyChoice(flagged, "flags over " + base.source(), null);
     }
 
     /** {@code base} with the given flags applied. */
@@ -228,7 +243,7 @@ final class SessionOptions {
             return d;
         }
         if (!bos.equals("ban") && !bos.equals("allow")) {
-            throw new IllegalArgumentException("--bos must be ban or allow, got '" + bos + "'");
+            throw MueCli.usage(command, "--bos must be ban or allow, got '" + bos + "'");
         }
         return d.withBanBos(bos.equals("ban"));
     }
@@ -239,7 +254,7 @@ final class SessionOptions {
         int need = maxLength + 1;
         if (s.maxDecoderTokens() < need) {
             if (m.config().maxPositions() < need) {
-                throw new IllegalArgumentException("--max-length " + maxLength
+                throw MueCli.usage(command, "--max-length " + maxLength
                         + " needs more decoder positions than the model's " + m.config().maxPositions());
             }
             s = new PlanShapes(s.maxTextTokens(), need);
@@ -249,14 +264,45 @@ final class SessionOptions {
 
     /** Opens a session: loads the model, compiles the plan, prepares the backend. */
     MueSession open() {
-        if (threads < 0) {
-            throw new IllegalArgumentException("--threads must be 0 or more, got " + threads);
-        }
+        validate();
         Model m = loadModel();
-        DecodingOptions d = decoding(m);
         ModelPolicies file = filePolicies();
-        return Mue.session().model(m).backend(backend).policy(Task.CAPTION, choice(Task.CAPTION, m, file))
-                .policy(Task.ENTAIL, choice(Task.ENTAIL, m, file)).decoding(d)
-                .backendOptions(BackendOptions.defaults().withThreads(threads)).open();
+        DecodingOptions d;
+        PolicyChoice caption;
+        PolicyChoice entail;
+        try {
+            d = decoding(m);
+            caption = choice(Task.CAPTION, m, file);
+            entail = choice(Task.ENTAIL, m, file);
+        } catch (IllegalArgumentException | dev.mue.api.InvalidInputException e) {
+            // only the flags vary here (the model and the policy file have been read): a bad value is a usage error
+            throw MueCli.usage(command, e.getMessage());
+        }
+        return Mue.session().model(m).backend(backend).policy(Task.CAPTION, caption).policy(Task.ENTAIL, entail)
+                .decoding(d).backendOptions(BackendOptions.defaults().withThreads(threads)).open();
+    }
+
+    /** Checks the values that need no model: each out-of-range one is a usage error (exit code 2). */
+    void validate() {
+        if (threads < 0 || threads > BackendOptions.MAX_THREADS) {
+            throw MueCli.usage(command, "--threads must be 0 (one per core) to " + BackendOptions.MAX_THREADS + ", got "
+                    + threads);
+        }
+        if (beam < 1) {
+            throw MueCli.usage(command, "--beam must be 1 or more, got " + beam);
+        }
+        if (maxLength < 1) {
+            throw MueCli.usage(command, "--max-length must be 1 or more, got " + maxLength);
+        }
+        if (bos != null && !bos.equals("ban") && !bos.equals("allow")) {
+            throw MueCli.usage(command, "--bos must be ban or allow, got '" + bos + "'");
+        }
+        if (backend != null && !backend.equals("auto")) {
+            List<String> known = dev.mue.api.spi.Backends.providers().stream().map(p -> p.id()).toList();
+            if (!known.contains(backend)) {
+                // an id no provider has is a mistyped flag; a known one that cannot start is a runtime failure
+                throw MueCli.usage(command, "unknown backend '" + backend + "' for --backend; known backends: " + known);
+            }
+        }
     }
 }

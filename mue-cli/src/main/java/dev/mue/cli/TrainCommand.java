@@ -36,7 +36,7 @@ final class TrainCommand implements Callable<Integer> {
     int batchSize;
 
     @Option(names = "--lr", defaultValue = "1e-3", paramLabel = "RATE",
-            description = "Peak learning rate (6% warm-up, then linear decay). Default: ${DEFAULT-VALUE}.")
+            description = "Peak learning rate (6%% warm-up, then linear decay). Default: ${DEFAULT-VALUE}.")
     double learningRate;
 
     @Option(names = "--seed", defaultValue = "20261128", paramLabel = "N",
@@ -74,8 +74,13 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        TrainingRun.Settings s = new TrainingRun.Settings(steps, batchSize, learningRate, seed, threads,
-                checkpointEvery, validateEvery, validationExamples, finalLayerOnly, encoderExitRate);
+        TrainingRun.Settings s;
+        try {
+            s = new TrainingRun.Settings(steps, batchSize, learningRate, seed, threads, checkpointEvery, validateEvery,
+                    validationExamples, finalLayerOnly, encoderExitRate);
+        } catch (IllegalArgumentException e) {
+            throw MueCli.usage(spec, e.getMessage());
+        }
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter outWriter = spec.commandLine().getOut();
         FashionMnist data = FashionMnist.load();

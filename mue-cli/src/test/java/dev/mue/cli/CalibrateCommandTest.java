@@ -79,8 +79,8 @@ class CalibrateCommandTest {
         assertEquals("{\"my\": \"notes\"}", Files.readString(foreign), "never overwritten");
         CliRun bad = CliRun.of("calibrate", "--task", "ve", "--risk", "1.5", "--confidence", "0.9", "--out",
                 dir.resolve("x.json").toString());
-        assertEquals(1, bad.exitCode(), bad::toString);
-        assertTrue(bad.err().startsWith("mue: error: --risk (delta) must be in (0, 1)"), bad::toString);
+        assertEquals(2, bad.exitCode(), bad::toString);
+        assertTrue(bad.err().startsWith("mue: --risk (delta) must be in (0, 1)"), bad::toString);
     }
 
     @Test

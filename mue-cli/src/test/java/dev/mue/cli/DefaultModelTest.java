@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * certificates were made on these very weights.
  */
 class DefaultModelTest {
-    static final Path SOURCE = Path.of("src", "main", "resources", "dev", "mue", "cli", "default-model");
+    static final Path SOURCE = Path.of("..", "mue-model-grid", "src", "main", "resources", "dev", "mue", "model", "grid", "mue-grid");
     static final List<String> FILES = List.of(ModelBundle.CONFIG, ModelBundle.WEIGHTS, ModelBundle.VOCABULARY);
 
     private static Model model() {

@@ -17,6 +17,9 @@ class EvalCommandTest {
                 "--batch-size", "3", "--out", dir.toString());
         assertEquals(0, r.exitCode(), r.toString());
         assertTrue(r.out().contains("| full model |") && r.out().contains("w/o decomposition"), r.out());
+        // the progress bar: drawn on stderr at the start and the end at least, then erased
+        assertTrue(r.err().contains("] 0/") && r.err().contains(" examples, ") && r.err().contains("eta "), r.err());
+        assertTrue(r.err().endsWith("\r"), "the bar is erased: " + r.err());
         String md = Files.readString(dir.resolve("eval-ve.md"));
         assertTrue(md.startsWith("Visual entailment on 6 validation examples"), md);
         assertEquals(6, md.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| model")).count(),
@@ -25,10 +28,10 @@ class EvalCommandTest {
     }
 
     @Test
-    void badTaskIsOneErrorLine(@TempDir Path dir) {
+    void badTaskIsAUsageError(@TempDir Path dir) {
         CliRun r = CliRun.of("eval", "--task", "vqa", "--out", dir.toString());
-        assertEquals(1, r.exitCode(), r.toString());
-        assertEquals(1, r.errLines().size(), r.toString());
-        assertTrue(r.err().startsWith("mue: error: --task must be ve or caption"), r.err());
+        assertEquals(2, r.exitCode(), r.toString());
+        assertEquals(2, r.errLines().size(), r.toString());
+        assertTrue(r.err().startsWith("mue: --task must be ve or caption"), r.err());
     }
 }

@@ -35,10 +35,10 @@ class TrainCommandTest {
     }
 
     @Test
-    void badSettingsAreOneErrorLine(@TempDir Path dir) {
+    void badSettingsAreAUsageError(@TempDir Path dir) {
         CliRun r = CliRun.of("train", "--out", dir.toString(), "--steps", "0");
-        assertEquals(1, r.exitCode(), r.toString());
-        assertEquals(1, r.errLines().size(), r.toString());
-        assertTrue(r.err().startsWith("mue: error: invalid training settings"), r.err());
+        assertEquals(2, r.exitCode(), r.toString());
+        assertEquals(2, r.errLines().size(), r.toString());
+        assertTrue(r.err().startsWith("mue: invalid training settings"), r.err());
     }
 }

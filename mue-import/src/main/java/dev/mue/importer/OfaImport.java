@@ -251,7 +251,8 @@ public final class OfaImport {
                 moveAtomically(tmp, abs);
                 tmp = null;
             } else {
-                for (String f : List.of(ModelBundle.CONFIG, ModelBundle.VOCABULARY, ModelBundle.WEIGHTS)) {
+                for (String f : List.of(ModelBundle.CONFIG, ModelBundle.VOCABULARY, ModelBundle.WEIGHTS,
+                        ModelBundle.CHECKSUM)) {
                     moveAtomically(tmp.resolve(f), abs.resolve(f));
                 }
                 // A replaced bundle's policies were calibrated for another model; keeping them would

@@ -249,7 +249,7 @@ class OfaImportTest {
         ImportReport r = OfaImport.importCheckpoint(ckpt, dict, out, ImportOptions.defaults().withForce(true));
         assertTrue(r.removedPolicy());
         try (var files = Files.list(out)) {
-            assertEquals(List.of("config.json", "dict.txt", "model.safetensors"),
+            assertEquals(List.of("config.json", "dict.txt", "model.safetensors", "model.safetensors.sha256"),
                     files.map(p -> p.getFileName().toString()).sorted().toList());
         }
         try (var files = Files.list(tmp)) {

@@ -22,7 +22,7 @@ public final class WeightValidator {
      */
     public static void validate(ModelConfig config, Weights weights) {
         Map<String, int[]> expected = WeightLayout.expected(config);
-        List<String> problems = new ArrayList<>();
+        Problems problems = new Problems();
         for (Map.Entry<String, int[]> e : expected.entrySet()) {
             if (!weights.contains(e.getKey())) {
                 problems.add("missing " + e.getKey() + " " + Arrays.toString(e.getValue()));
@@ -50,11 +50,28 @@ public final class WeightValidator {
             checkVariances(weights, problems);
         }
         if (!problems.isEmpty()) {
-            throw new WeightMismatchException(problems);
+            throw new WeightMismatchException(problems.first, problems.total);
         }
     }
 
-    private static void checkVariances(Weights weights, List<String> problems) {
+    /** The first {@link WeightMismatchException#MAX_LISTED} problems as text, and a count of all. */
+    private static final class Problems {
+        final List<String> first = new ArrayList<>();
+        int total;
+
+        void add(String p) {
+            if (first.size() < WeightMismatchException.MAX_LISTED) {
+                first.add(p);
+            }
+            total++;
+        }
+
+        boolean isEmpty() {
+            return total == 0;
+        }
+    }
+
+    private static void checkVariances(Weights weights, Problems problems) {
         for (String name : weights.names()) {
             if (name.endsWith("running_var")) {
                 for (float v : weights.data(name)) {

@@ -18,7 +18,7 @@ import java.util.List;
  * samples; the session's own results for them are what every server response must equal.
  */
 final class Fixtures {
-    static final Path MODEL_DIR = Path.of("..", "mue-cli", "src", "main", "resources", "dev", "mue", "cli", "default-model");
+    static final Path MODEL_DIR = Path.of("..", "mue-model-grid", "src", "main", "resources", "dev", "mue", "model", "grid", "mue-grid");
     static final Path SAMPLES = Path.of("..", "samples");
     static final int SAMPLE_COUNT = 6;
     /** Hypotheses about sample 0 ("a sneaker, two pullovers and a dress"): entailed, contradicted, counted. */

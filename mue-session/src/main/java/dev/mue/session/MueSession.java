@@ -50,8 +50,13 @@ import java.util.Set;
  * policy ({@link #policy(Task)} says which and where it came from); when the two policies are the
  * same they share one plan, otherwise entailment's plan is compiled and prepared on first use.
  *
- * <p>Thread-safe for concurrent calls; close it to release the backend. Create with
+ * <p>Thread-safe for concurrent calls; close it to release the backend. {@link #close()} lets the
+ * calls already running finish (it blocks until they return) and refuses every call that starts
+ * after it began with a {@link SessionClosedException}; nothing in flight is cancelled. Create with
  * {@link Mue#session()}.
+ *
+ * <p>Inputs are checked before any work: a null image, path, hypothesis or list, or a null element
+ * of a list (but premises, where null means none), is an {@link InvalidInputException} naming the argument.
  */
 public final class MueSession implements AutoCloseable {
     /** OFA's captioning prompt. */
@@ -73,6 +78,10 @@ public final class MueSession implements AutoCloseable {
     private final DecodingOptions decoding;
     private final boolean truncateText;
     private final int[][] answerTokens;
+    /** Guards {@link #inFlight} and {@link #closed}: calls register here so that close can wait for them. */
+    private final Object lifecycle = new Object();
+    private int inFlight;
+    private boolean closed;
 
     MueSession(Model model, Map<Task, PolicyChoice> choices, DecodingOptions decoding, PlanShapes shapes,
             String backendId, BackendOptions options, boolean truncateText) {
@@ -117,7 +126,7 @@ public final class MueSession implements AutoCloseable {
 
     /** The plan {@code task} runs (entailment's is compiled and prepared here if it has not been yet). */
     public Plan plan(Task task) {
-        return task == Task.CAPTION ? plan : entail().plan();
+        return task == Task.CAPTION ? plan : guarded(() -> entail().plan());
     }
 
     /** The policy {@code task} runs with and where it came from (explicit, a file, the bundle, the paper). */
@@ -155,18 +164,17 @@ public final class MueSession implements AutoCloseable {
 
     /** Captions an image file. */
     public GenerationResult caption(Path image) {
-        return captionBatch(List.of(image)).get(0);
+        return captionBatch(List.of(required(image, "image"))).get(0);
     }
 
     /** Captions an image. */
     public GenerationResult caption(BufferedImage image) {
-        return generateImages(List.of(ImagePreprocessor.preprocess(image, model.config().imageSize(), resize())),
-                CAPTION_PROMPT).get(0);
+        return captionImages(List.of(required(image, "image"))).get(0);
     }
 
     /** Captions several in-memory images as one batch; results are those of single calls. */
     public List<GenerationResult> captionImages(List<BufferedImage> images) {
-        return generateImages(preprocessAll(images), CAPTION_PROMPT);
+        return guarded(() -> generateImages(preprocessAll(images), CAPTION_PROMPT));
     }
 
     /**
@@ -176,12 +184,12 @@ public final class MueSession implements AutoCloseable {
      */
     public List<EntailmentResult> entailImages(List<BufferedImage> images, List<String> hypotheses,
             List<String> premises) {
-        checkEntailmentBatch(images.size(), hypotheses, premises);
-        return entailPixels(preprocessAll(images), hypotheses, premises);
+        checkEntailmentBatch(elements(images, "images").size(), hypotheses, premises);
+        return guarded(() -> entailPixels(preprocessAll(images), hypotheses, premises));
     }
 
     private List<float[]> preprocessAll(List<BufferedImage> images) {
-        if (images.isEmpty()) {
+        if (elements(images, "images").isEmpty()) {
             throw new InvalidInputException("no images given");
         }
         List<float[]> out = new ArrayList<>();
@@ -193,17 +201,18 @@ public final class MueSession implements AutoCloseable {
 
     /** Captions several image files as one batch; results are those of single calls. */
     public List<GenerationResult> captionBatch(List<Path> images) {
-        return generateImages(loadAll(images), CAPTION_PROMPT);
+        return guarded(() -> generateImages(loadAll(images), CAPTION_PROMPT));
     }
 
     /** Generates text for an image file and a prompt (e.g. a question). */
     public GenerationResult generate(Path image, String prompt) {
-        return generateImages(loadAll(List.of(image)), prompt).get(0);
+        return generateBatch(List.of(required(image, "image")), prompt).get(0);
     }
 
     /** Generates text for several image files with one prompt, as one batch. */
     public List<GenerationResult> generateBatch(List<Path> images, String prompt) {
-        return generateImages(loadAll(images), prompt);
+        required(prompt, "prompt");
+        return guarded(() -> generateImages(loadAll(images), prompt));
     }
 
     /** Decides whether an image entails a hypothesis. */
@@ -211,9 +220,10 @@ public final class MueSession implements AutoCloseable {
         return entail(image, hypothesis, null);
     }
 
-    /** Decides whether an image and a premise text entail a hypothesis. */
+    /** Decides whether an image and a premise text (null for none) entail a hypothesis. */
     public EntailmentResult entail(Path image, String hypothesis, String premise) {
-        return entailBatch(List.of(image), List.of(hypothesis), premise == null ? null : List.of(premise)).get(0);
+        return entailBatch(List.of(required(image, "image")), List.of(required(hypothesis, "hypothesis")),
+                premise == null ? null : List.of(premise)).get(0);
     }
 
     /**
@@ -222,11 +232,13 @@ public final class MueSession implements AutoCloseable {
      * @param premises null for none, else one per image
      */
     public List<EntailmentResult> entailBatch(List<Path> images, List<String> hypotheses, List<String> premises) {
-        checkEntailmentBatch(images.size(), hypotheses, premises);
-        return entailPixels(loadAll(images), hypotheses, premises);
+        checkEntailmentBatch(elements(images, "images").size(), hypotheses, premises);
+        return guarded(() -> entailPixels(loadAll(images), hypotheses, premises));
     }
 
     private static void checkEntailmentBatch(int images, List<String> hypotheses, List<String> premises) {
+        elements(hypotheses, "hypotheses"); // a premise may be null: that example has none
+
         if (images != hypotheses.size() || (premises != null && premises.size() != images)) {
             throw new InvalidInputException("entailment batch needs one hypothesis (and premise) per image: "
                     + images + " images, " + hypotheses.size() + " hypotheses"
@@ -279,7 +291,7 @@ public final class MueSession implements AutoCloseable {
     }
 
     private List<float[]> loadAll(List<Path> images) {
-        if (images.isEmpty()) {
+        if (elements(images, "images").isEmpty()) {
             throw new InvalidInputException("no images given");
         }
         List<float[]> out = new ArrayList<>();
@@ -420,9 +432,71 @@ public final class MueSession implements AutoCloseable {
         return plan.encoderStreams();
     }
 
-    /** Closes the executables and the backend. */
+    /** {@code value}, or an {@link InvalidInputException} naming {@code what} when it is null. */
+    private static <T> T required(T value, String what) {
+        if (value == null) {
+            throw new InvalidInputException(what + " must not be null");
+        }
+        return value;
+    }
+
+    /** {@code list}, checked to be non-null with no null element. */
+    private static <T> List<T> elements(List<T> list, String what) {
+        required(list, what);
+        for (int i = 0; i < list.size(); i++) {
+            if (list.get(i) == null) {
+                throw new InvalidInputException(what + " element " + i + " is null");
+            }
+        }
+        return list;
+    }
+
+    /**
+     * Runs one call of this session: refused once {@link #close()} has begun, and counted while it
+     * runs so that close waits for it.
+     */
+    private <T> T guarded(java.util.function.Supplier<T> call) {
+        synchronized (lifecycle) {
+            if (closed) {
+                throw new SessionClosedException("this session on backend " + backend.id() + " is closed");
+            }
+            inFlight++;
+        }
+        try {
+            return call.get();
+        } finally {
+            synchronized (lifecycle) {
+                if (--inFlight == 0) {
+                    lifecycle.notifyAll();
+                }
+            }
+        }
+    }
+
+    /**
+     * Closes the executables and the backend. Calls already running finish first: this blocks until
+     * they have returned (an interrupt does not cut that short; it is kept for the caller). Calls
+     * that start once close has begun get a {@link SessionClosedException}. Closing twice does nothing.
+     */
     @Override
     public void close() {
+        boolean interrupted = false;
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            while (inFlight > 0) {
+                try {
+                    lifecycle.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
         Executable second;
         synchronized (this) {
             second = entailExecutable != executable ? entailExecutable : null;

@@ -61,7 +61,7 @@ public final class ServeLoadBenchmark {
 
     /** Runs every cell and prints the table. */
     public static void main(String[] args) throws Exception {
-        Path model = Path.of("mue-cli/src/main/resources/dev/mue/cli/default-model");
+        Path model = Path.of("mue-model-grid/src/main/resources/dev/mue/model/grid/mue-grid");
         Path samples = Path.of("samples");
         double seconds = 4;
         double warmup = 3;

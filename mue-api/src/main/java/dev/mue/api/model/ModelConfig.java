@@ -156,8 +156,11 @@ public record ModelConfig(String name, int dModel, int encoderLayers, int decode
             throw new IllegalArgumentException("image_size " + imageSize + " gives a " + grid + "x" + grid
                     + " grid, larger than image_bucket_size " + imageBucketSize);
         }
-        if (!(attnScaleFactor > 0) || !(layerNormEps > 0)) {
-            throw new IllegalArgumentException("attn_scale_factor and layer_norm_eps must be positive");
+        if (!(attnScaleFactor > 0) || !(layerNormEps > 0) || attnScaleFactor == Double.POSITIVE_INFINITY
+                || layerNormEps == Double.POSITIVE_INFINITY) {
+            // JSON's 1e705 reads as infinity, which no config can mean and none can write back
+            throw new IllegalArgumentException("attn_scale_factor and layer_norm_eps must be positive and finite, got "
+                    + attnScaleFactor + " and " + layerNormEps);
         }
         if (resnet == null) {
             throw new IllegalArgumentException("model config needs a resnet section");
@@ -168,6 +171,45 @@ public record ModelConfig(String name, int dModel, int encoderLayers, int decode
         if (conventions.tokenBucketPositions() != 0 && conventions.tokenBucketPositions() <= tokenBucketSize / 2) {
             throw new IllegalArgumentException("token_bucket_positions " + conventions.tokenBucketPositions()
                     + " must exceed half the token_bucket_size " + tokenBucketSize);
+        }
+        checkTableSizes(dModel, heads, ffnDim, vocabSize, maxPositions, tokenBucketSize, imageBucketSize, resnet);
+    }
+
+    /** Most elements of one weight tensor: a Java array cannot quite reach {@code Integer.MAX_VALUE} on every VM. */
+    public static final long MAX_TENSOR_ELEMENTS = Integer.MAX_VALUE - 8;
+
+    /**
+     * Refuses sizes whose tables would not fit one Java array. Every derived size is computed in
+     * {@code long}: {@code max_positions + 2} or {@code 2 * token_bucket_size - 1} overflow an
+     * {@code int} near its limit and would otherwise come out negative.
+     */
+    private static void checkTableSizes(int d, int heads, int ffn, int vocab, int maxPositions, int tokenBuckets,
+            int imageBuckets, ResNetConfig resnet) {
+        long imageSide = 2L * imageBuckets - 1;
+        long stageOut = 16L * resnet.baseWidth();
+        long stageWidth = 4L * resnet.baseWidth();
+        long[][] tables = {
+            {vocab, d}, {maxPositions + 2L, d}, {2L * tokenBuckets - 1, heads},
+            {(long) imageBuckets * imageBuckets + 1, d}, {imageSide * imageSide + 3, heads}, {ffn, d},
+            {stageOut, d}, {stageWidth, 9 * stageWidth},
+        };
+        String[] what = {
+            "vocab_size x d_model (token embedding)", "(max_positions + 2) x d_model (position table)",
+            "(2 token_bucket_size - 1) x heads (relative position table)",
+            "(image_bucket_size^2 + 1) x d_model (image position table)",
+            "((2 image_bucket_size - 1)^2 + 3) x heads (image relative position table)", "ffn_dim x d_model",
+            "16 base_width x d_model (image_proj)", "(4 base_width)^2 x 3 x 3 (the last stage's 3x3 convolution)",
+        };
+        for (int i = 0; i < tables.length; i++) {
+            long rows = tables[i][0];
+            long cols = tables[i][1];
+            // rows and cols are at most about 2^33 each, so a product over 2^63 is caught by the division
+            if (rows > MAX_TENSOR_ELEMENTS || cols > MAX_TENSOR_ELEMENTS || rows * cols / cols != rows
+                    || rows * cols > MAX_TENSOR_ELEMENTS) {
+                throw new IllegalArgumentException(what[i] + " is " + rows + " x " + cols + " = "
+                        + java.math.BigInteger.valueOf(rows).multiply(java.math.BigInteger.valueOf(cols))
+                        + " elements, more than the limit of " + MAX_TENSOR_ELEMENTS + " for one tensor");
+            }
         }
     }
 

@@ -25,8 +25,17 @@ public record ResNetConfig(int stemChannels, int baseWidth, int[] blocks) {
             throw new IllegalArgumentException("ResNet needs three positive stage block counts, got "
                     + Arrays.toString(blocks));
         }
+        // Stage widths double twice and outputs are four times wider: keep 16 * baseWidth and every
+        // convolution's weight count well inside an int.
+        if (stemChannels > MAX_WIDTH || baseWidth > MAX_WIDTH) {
+            throw new IllegalArgumentException("ResNet widths must be at most " + MAX_WIDTH + ", got stem "
+                    + stemChannels + " base " + baseWidth);
+        }
         blocks = blocks.clone();
     }
+
+    /** Largest stem or base width accepted (OFA's are 64). */
+    public static final int MAX_WIDTH = 4096;
 
     /** ResNet50's first three stages, as in {@code ofa-tiny}. */
     public static ResNetConfig resnet50() {

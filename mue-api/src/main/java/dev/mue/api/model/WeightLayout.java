@@ -41,6 +41,40 @@ public final class WeightLayout {
         return m;
     }
 
+    /** Stops the counting walk of {@link #parameterCount} once it passes its cap. */
+    private static final class CountExceeded extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        CountExceeded() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * How many parameters a model of config {@code c} has, without building the list of tensors:
+     * the exact count when it is at most {@code stopAbove}, otherwise some count above it (the walk
+     * stops there, so a config with millions of layers costs no more than its cap).
+     */
+    public static long parameterCount(ModelConfig c, long stopAbove) {
+        long[] n = {0};
+        try {
+            walk(c, (key, shape) -> {
+                long e = 1;
+                for (int x : shape) {
+                    e *= x; // ModelConfig keeps every table inside one Java array, so this cannot overflow
+                }
+                n[0] += e;
+                if (n[0] > stopAbove) {
+                    throw new CountExceeded();
+                }
+                return NO_DATA;
+            });
+        } catch (CountExceeded e) {
+            return n[0];
+        }
+        return n[0];
+    }
+
     /**
      * The weights as typed per-layer records, BatchNorm folded. The planner calls this once per
      * plan, after validating the weights against {@link #expected}.

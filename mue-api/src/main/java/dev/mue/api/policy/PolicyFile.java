@@ -259,6 +259,20 @@ public final class PolicyFile {
         }
     }
 
+    /**
+     * One policy as the compact JSON object that {@code policy.json} holds per task (without a
+     * certificate): {@code encoder}, the thresholds, {@code decoder} with its schedule,
+     * {@code kv_policy}, {@code image_relative_bias}, {@code min_exit_layer} and the criteria when
+     * not MuE's cosine. What {@code mue caption --json} reports as a result's policy.
+     */
+    public static String policyJson(ExitPolicy policy) {
+        try {
+            return JSON.writeValueAsString(task(new TaskPolicy(policy, null)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write policy JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
     /** Writes {@code policies} to {@code file} atomically (never half-written). */
     public static void write(ModelPolicies policies, Path file) throws IOException {
         String text = toJson(policies);

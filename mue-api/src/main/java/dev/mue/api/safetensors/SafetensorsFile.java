@@ -9,13 +9,11 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.mue.api.ModelFormatException;
 import dev.mue.api.tensor.DType;
 import dev.mue.api.tensor.FloatTensor;
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.FloatBuffer;
-import java.nio.MappedByteBuffer;
 import java.nio.ShortBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
@@ -36,15 +34,21 @@ import java.util.Map;
 
 /**
  * Reads a safetensors file without trusting it: the whole header is validated when the file is
- * opened, and tensor data is memory-mapped only when a tensor is read.
+ * opened, and tensor data is memory-mapped only when a tensor is read. {@link #read(ByteBuffer, String)}
+ * reads the same format from memory (a bundle shipped as class-path resources) with the same checks.
  *
  * <p>A safetensors file is an unsigned 64-bit little-endian header length {@code n}, {@code n}
  * bytes of UTF-8 JSON, then the data area. The JSON maps each tensor name to its {@code dtype},
  * {@code shape} and {@code data_offsets} (relative to the data area), plus an optional
  * {@code __metadata__} map of strings. {@link #open} checks every one of those fields, the byte
- * count of every tensor and that no two tensors share bytes, so that a truncated or hostile file is
- * reported as a {@link ModelFormatException} naming the file, the tensor and the defect rather than
- * surfacing later as a wrong number or an out-of-memory error.
+ * count of every tensor, that no two tensors share bytes and, as the reference implementation does,
+ * that the tensors tile the data area exactly (no gap, no trailing bytes), so that a truncated or
+ * hostile file is reported as a {@link ModelFormatException} naming the file, the tensor and the
+ * defect rather than surfacing later as a wrong number or an out-of-memory error.
+ *
+ * <p>The format carries no checksum: bytes of another dtype relabelled in the header, or flipped
+ * bits inside a tensor, load as wrong numbers. A bundle's optional {@code model.safetensors.sha256}
+ * sidecar (see {@code ModelBundle}) is what catches those.
  *
  * <p>Instances are safe for concurrent reads. Close them (try-with-resources) to release the file.
  */
@@ -68,17 +72,64 @@ public final class SafetensorsFile implements AutoCloseable {
             .build();
 
     private final Path path;
-    private final FileChannel channel;
+    private final String source;
+    private final Data data;
     private final long dataStart;
     private final Map<String, TensorInfo> tensors;
     private final List<String> names;
     private final Map<String, String> metadata;
     private volatile boolean closed;
 
-    private SafetensorsFile(Path path, FileChannel channel, long dataStart, Map<String, TensorInfo> tensors,
+    /** Where the bytes come from: a file mapped piece by piece, or a buffer in memory. */
+    private interface Data {
+        /** Bytes available now (a file may shrink while open). */
+        long size() throws IOException;
+
+        /** {@code length} bytes from {@code position}, little-endian, independent of other views. */
+        ByteBuffer view(long position, int length) throws IOException;
+
+        void close();
+    }
+
+    private record FileData(FileChannel channel) implements Data {
+        @Override
+        public long size() throws IOException {
+            return channel.size();
+        }
+
+        @Override
+        public ByteBuffer view(long position, int length) throws IOException {
+            return channel.map(FileChannel.MapMode.READ_ONLY, position, length).order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        @Override
+        public void close() {
+            closeQuietly(channel);
+        }
+    }
+
+    private record MemoryData(ByteBuffer buffer) implements Data {
+        @Override
+        public long size() {
+            return buffer.capacity();
+        }
+
+        @Override
+        public ByteBuffer view(long position, int length) {
+            return buffer.slice((int) position, length).order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        @Override
+        public void close() {
+            // nothing held but the buffer, which the garbage collector frees
+        }
+    }
+
+    private SafetensorsFile(Path path, String source, Data data, long dataStart, Map<String, TensorInfo> tensors,
             Map<String, String> metadata) {
         this.path = path;
-        this.channel = channel;
+        this.source = source;
+        this.data = data;
         this.dataStart = dataStart;
         this.tensors = Collections.unmodifiableMap(tensors);
         this.names = List.copyOf(tensors.keySet());
@@ -106,26 +157,43 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (IOException e) {
             throw new ModelFormatException("cannot open safetensors file " + file + ": " + e.getMessage(), e);
         }
+        Data data = new FileData(channel);
         try {
-            return parse(file, channel);
+            return parse(file, file.toString(), data);
         } catch (IOException e) {
-            closeQuietly(channel);
+            data.close();
             throw new ModelFormatException("cannot read safetensors file " + file + ": " + e.getMessage(), e);
         } catch (RuntimeException | Error e) {
-            closeQuietly(channel);
+            data.close();
             throw e;
         }
     }
 
-    private static SafetensorsFile parse(Path file, FileChannel channel) throws IOException {
-        long fileSize = channel.size();
+    /**
+     * Validates safetensors bytes held in memory, e.g. a model shipped as a class-path resource,
+     * with every check of {@link #open}; nothing is written to disk.
+     *
+     * @param bytes  the whole file, from position 0 to the buffer's capacity; not copied, so it
+     *               must not change while this reader is used
+     * @param source names the bytes in messages (a resource path, {@code memory}, ...)
+     * @throws ModelFormatException if the bytes are malformed in any way
+     */
+    public static SafetensorsFile read(ByteBuffer bytes, String source) {
+        Data data = new MemoryData(bytes.duplicate().clear().asReadOnlyBuffer());
+        try {
+            return parse(null, source, data);
+        } catch (IOException e) {
+            throw new ModelFormatException("cannot read safetensors " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static SafetensorsFile parse(Path path, String file, Data data) throws IOException {
+        long fileSize = data.size();
         if (fileSize < PREFIX_BYTES) {
             throw new ModelFormatException(file + ": file is " + fileSize
                     + " bytes, shorter than the 8-byte header length prefix");
         }
-        ByteBuffer prefix = ByteBuffer.allocate(PREFIX_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(channel, prefix, 0);
-        long headerLength = prefix.getLong(0);
+        long headerLength = data.view(0, PREFIX_BYTES).getLong(0);
         // The length is unsigned; a negative long is a value of 2^63 or more.
         if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) {
             throw new ModelFormatException(file + ": header length " + Long.toUnsignedString(headerLength)
@@ -139,7 +207,7 @@ public final class SafetensorsFile implements AutoCloseable {
                     + " runs past the end of the file (only " + (fileSize - PREFIX_BYTES)
                     + " bytes follow the length prefix)");
         }
-        MappedByteBuffer headerBytes = channel.map(FileChannel.MapMode.READ_ONLY, PREFIX_BYTES, headerLength);
+        ByteBuffer headerBytes = data.view(PREFIX_BYTES, (int) headerLength);
         String headerText;
         try {
             CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
@@ -173,10 +241,11 @@ public final class SafetensorsFile implements AutoCloseable {
             }
         }
         checkNoOverlap(file, tensors.values());
-        return new SafetensorsFile(file, channel, dataStart, tensors, metadata);
+        checkTiled(file, tensors.values(), dataSize);
+        return new SafetensorsFile(path, file, data, dataStart, tensors, metadata);
     }
 
-    private static void parseMetadata(Path file, JsonNode node, Map<String, String> into) {
+    private static void parseMetadata(String file, JsonNode node, Map<String, String> into) {
         if (!node.isObject()) {
             throw new ModelFormatException(file + ": " + METADATA_KEY + " is a JSON " + node.getNodeType()
                     + ", not an object of strings");
@@ -190,7 +259,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static TensorInfo parseTensor(Path file, String name, JsonNode node, long dataSize) {
+    private static TensorInfo parseTensor(String file, String name, JsonNode node, long dataSize) {
         String where = file + ": tensor '" + name + "'";
         if (name.isEmpty()) {
             throw new ModelFormatException(file + ": a tensor has an empty name");
@@ -291,7 +360,7 @@ public final class SafetensorsFile implements AutoCloseable {
         return offsets;
     }
 
-    private static void checkNoOverlap(Path file, Iterable<TensorInfo> infos) {
+    private static void checkNoOverlap(String file, Iterable<TensorInfo> infos) {
         List<TensorInfo> sorted = new ArrayList<>();
         for (TensorInfo t : infos) {
             // An empty tensor occupies no bytes, so it cannot collide with anything.
@@ -313,9 +382,47 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** The file this reader was opened on. */
+    /**
+     * The reference implementation's rule: sorted by offset, the tensors start at 0, each begins where
+     * the previous one ends, and the last one ends at the end of the data. A gap or trailing bytes
+     * are data that no tensor accounts for: a damaged file, or one whose header was edited.
+     */
+    private static void checkTiled(String file, Iterable<TensorInfo> infos, long dataSize) {
+        List<TensorInfo> sorted = new ArrayList<>();
+        infos.forEach(sorted::add);
+        sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        long expected = 0;
+        String previous = null;
+        for (TensorInfo t : sorted) {
+            if (t.begin() != expected) {
+                throw new ModelFormatException(file + ": tensor '" + t.name() + "' data_offsets [" + t.begin() + ", "
+                        + t.end() + "] leave " + (t.begin() - expected) + " bytes unused after "
+                        + (previous == null ? "the start of the data area" : "tensor '" + previous + "'")
+                        + "; tensors must be contiguous");
+            }
+            expected = t.end();
+            previous = t.name();
+        }
+        if (expected != dataSize) {
+            throw new ModelFormatException(file + ": " + (dataSize - expected) + " bytes of trailing data after "
+                    + (previous == null ? "the header (it lists no tensor)" : "the last tensor '" + previous + "'")
+                    + " (data area " + dataSize + " bytes, tensors end at " + expected + ")");
+        }
+    }
+
+    /** The file this reader was opened on, or null when it reads bytes in memory ({@link #read(ByteBuffer, String)}). */
     public Path path() {
         return path;
+    }
+
+    /** What this reader reads, for messages: the file's path or the name given to {@link #read(ByteBuffer, String)}. */
+    public String source() {
+        return source;
+    }
+
+    /** Bytes of tensor data (the file less its length prefix and header). */
+    public long dataBytes() {
+        return tensors.values().stream().mapToLong(TensorInfo::end).max().orElse(0);
     }
 
     /** Tensor names in header order, excluding {@code __metadata__}. */
@@ -336,7 +443,7 @@ public final class SafetensorsFile implements AutoCloseable {
     public TensorInfo info(String name) {
         TensorInfo info = tensors.get(name);
         if (info == null) {
-            throw new ModelFormatException("no tensor '" + name + "' in " + path);
+            throw new ModelFormatException("no tensor '" + name + "' in " + source);
         }
         return info;
     }
@@ -358,19 +465,19 @@ public final class SafetensorsFile implements AutoCloseable {
         TensorInfo info = info(name);
         long count = info.elementCount();
         if (count == 0) {
-            throw new ModelFormatException(path + ": tensor '" + name + "' has shape "
+            throw new ModelFormatException(source + ": tensor '" + name + "' has shape "
                     + Arrays.toString(info.shape()) + " with no elements; mue cannot load empty tensors");
         }
         if (count > MAX_ARRAY_ELEMENTS) {
-            throw new ModelFormatException(path + ": tensor '" + name + "' has " + count
+            throw new ModelFormatException(source + ": tensor '" + name + "' has " + count
                     + " elements, more than the limit of " + MAX_ARRAY_ELEMENTS + " for one array");
         }
         try {
             long needed = dataStart + info.end();
-            long size = channel.size();
+            long size = data.size();
             if (size < needed) {
                 // Reading a mapping past the end of a file crashes with SIGBUS, so check first.
-                throw new ModelFormatException(path + ": tensor '" + name + "' ends at byte " + needed
+                throw new ModelFormatException(source + ": tensor '" + name + "' ends at byte " + needed
                         + " but the file is now only " + size + " bytes; was it truncated while open?");
             }
             float[] out = new float[(int) count];
@@ -380,18 +487,16 @@ public final class SafetensorsFile implements AutoCloseable {
             int done = 0;
             while (done < count) {
                 int n = (int) Math.min(chunkElements, count - done);
-                MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_ONLY, position, (long) n * elementBytes);
-                map.order(ByteOrder.LITTLE_ENDIAN);
-                convert(info.dtype(), map, out, done, n);
+                convert(info.dtype(), data.view(position, n * elementBytes), out, done, n);
                 done += n;
                 position += (long) n * elementBytes;
             }
             return new FloatTensor(name, info.shape(), out);
         } catch (ClosedChannelException e) {
-            throw new IllegalStateException("safetensors file " + path + " was closed while reading '" + name + "'",
+            throw new IllegalStateException("safetensors file " + source + " was closed while reading '" + name + "'",
                     e);
         } catch (IOException e) {
-            throw new ModelFormatException("cannot read tensor '" + name + "' from " + path + ": " + e.getMessage(), e);
+            throw new ModelFormatException("cannot read tensor '" + name + "' from " + source + ": " + e.getMessage(), e);
         }
     }
 
@@ -418,7 +523,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("safetensors file " + path + " is closed");
+            throw new IllegalStateException("safetensors file " + source + " is closed");
         }
     }
 
@@ -426,7 +531,7 @@ public final class SafetensorsFile implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        closeQuietly(channel);
+        data.close();
     }
 
     private static void closeQuietly(FileChannel channel) {
@@ -437,19 +542,8 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static void readFully(FileChannel channel, ByteBuffer buf, long position) throws IOException {
-        long pos = position;
-        while (buf.hasRemaining()) {
-            int n = channel.read(buf, pos);
-            if (n < 0) {
-                throw new EOFException("unexpected end of file at byte " + pos);
-            }
-            pos += n;
-        }
-    }
-
     @Override
     public String toString() {
-        return "SafetensorsFile[" + path + ", " + names.size() + " tensors]";
+        return "SafetensorsFile[" + source + ", " + names.size() + " tensors]";
     }
 }

@@ -1,5 +1,6 @@
 package dev.mue.api.spi;
 
+import dev.mue.api.InvalidInputException;
 import java.util.Map;
 
 /**
@@ -10,10 +11,16 @@ import java.util.Map;
  * @param properties backend-specific settings
  */
 public record BackendOptions(int threads, String device, Map<String, String> properties) {
-    /** Validates and copies. */
+    /**
+     * Most worker threads accepted: far beyond any core count mue runs on, and well inside the
+     * limits of the pools backends create (a {@code ForkJoinPool} refuses more than 32,767).
+     */
+    public static final int MAX_THREADS = 1024;
+
+    /** Validates and copies; a thread count outside 0 to {@link #MAX_THREADS} is an {@link InvalidInputException}. */
     public BackendOptions {
-        if (threads < 0) {
-            throw new IllegalArgumentException("threads must be >= 0, got " + threads);
+        if (threads < 0 || threads > MAX_THREADS) {
+            throw new InvalidInputException("threads must be 0 (one per core) to " + MAX_THREADS + ", got " + threads);
         }
         device = device == null ? "" : device;
         properties = Map.copyOf(properties);

@@ -15,14 +15,24 @@ import java.util.Set;
  * @param compiledBranches whether exit gates are compiled into the backend's graph (vs. evaluated on the host)
  * @param kvPolicies       supported decoder key/value policies
  * @param encoderModes     supported encoder modes
+ * @param notes            what limits the backend in this JVM, one line each, e.g. the java backend
+ *                         running its scalar kernels because {@code jdk.incubator.vector} is not
+ *                         resolved; empty when nothing does
  */
 public record Capabilities(List<String> devices, String computeType, boolean batchCompaction,
-        boolean compiledBranches, Set<KvPolicy> kvPolicies, Set<EncoderMode> encoderModes) {
+        boolean compiledBranches, Set<KvPolicy> kvPolicies, Set<EncoderMode> encoderModes, List<String> notes) {
     /** Copies the collections. */
     public Capabilities {
         devices = List.copyOf(devices);
         kvPolicies = Set.copyOf(kvPolicies);
         encoderModes = Set.copyOf(encoderModes);
+        notes = List.copyOf(notes);
+    }
+
+    /** Capabilities without notes. */
+    public Capabilities(List<String> devices, String computeType, boolean batchCompaction, boolean compiledBranches,
+            Set<KvPolicy> kvPolicies, Set<EncoderMode> encoderModes) {
+        this(devices, computeType, batchCompaction, compiledBranches, kvPolicies, encoderModes, List.of());
     }
 
     /** One-line description for {@code mue backends}. */
@@ -30,6 +40,7 @@ public record Capabilities(List<String> devices, String computeType, boolean bat
         return "devices " + devices + ", " + computeType + ", compaction " + (batchCompaction ? "yes" : "no")
                 + ", branches " + (compiledBranches ? "compiled" : "host") + ", kv " + kvPolicies.stream().sorted()
                 .map(k -> k.name().toLowerCase(java.util.Locale.ROOT)).toList() + ", encoder "
-                + encoderModes.stream().sorted().map(k -> k.name().toLowerCase(java.util.Locale.ROOT)).toList();
+                + encoderModes.stream().sorted().map(k -> k.name().toLowerCase(java.util.Locale.ROOT)).toList()
+                + (notes.isEmpty() ? "" : "; " + String.join("; ", notes));
     }
 }

@@ -1,5 +1,6 @@
 package dev.mue.api.text;
 
+import dev.mue.api.InvalidInputException;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -57,7 +58,7 @@ public final class Tokenizer {
      * (a model with more embedding rows than entries) as {@code <extra_N>}. Decoding never fails
      * on an index the model can emit.
      *
-     * @throws IllegalArgumentException if an index is negative
+     * @throws InvalidInputException if an index is negative
      */
     public String decode(int[] indices) {
         StringBuilder out = new StringBuilder();
@@ -65,7 +66,7 @@ public final class Tokenizer {
         int n = 0;
         for (int index : indices) {
             if (index < 0) {
-                throw new IllegalArgumentException("token index " + index + " is negative");
+                throw new InvalidInputException("token index " + index + " is negative");
             }
             if (index < vocabulary.size() && vocabulary.isBpe(index)) {
                 run[n++] = vocabulary.bpeOf(index);

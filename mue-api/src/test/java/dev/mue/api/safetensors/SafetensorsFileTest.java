@@ -329,6 +329,50 @@ class SafetensorsFileTest {
     }
 
     @Test
+    void rejectsTrailingDataAfterTheLastTensorAsTheReferenceReaderDoes() throws IOException {
+        byte[] data = new byte[16 + 4];
+        System.arraycopy(floats(1, 2, 3, 4), 0, data, 0, 16);
+        Path file = raw("junk.safetensors", "{\"a\":" + entry("F32", "[4]", "[0,16]") + "}", data);
+        assertFormatError(file, "4 bytes of trailing data after the last tensor 'a' (data area 20 bytes, tensors end at 16)");
+    }
+
+    @Test
+    void rejectsAGapBetweenTensors() throws IOException {
+        Path file = raw("gap.safetensors",
+                "{\"a\":" + entry("F32", "[1]", "[0,4]") + ",\"b\":" + entry("F32", "[1]", "[8,12]") + "}", new byte[12]);
+        assertFormatError(file, "tensor 'b' data_offsets [8, 12] leave 4 bytes unused after tensor 'a'");
+    }
+
+    @Test
+    void rejectsDataWhenTheHeaderListsNoTensor() throws IOException {
+        Path file = raw("none.safetensors", "{}", new byte[3]);
+        assertFormatError(file, "3 bytes of trailing data after the header (it lists no tensor)");
+    }
+
+    @Test
+    void readsTheSameFromMemoryAsFromAFile() throws IOException {
+        Path file = dir.resolve("m.safetensors");
+        SafetensorsWriter.write(file, List.of(MATRIX, VECTOR, SCALAR), DType.BF16, Map.of("k", "v"));
+        byte[] bytes = Files.readAllBytes(file);
+        try (SafetensorsFile disk = SafetensorsFile.open(file);
+                SafetensorsFile mem = SafetensorsFile.read(ByteBuffer.wrap(bytes), "memory:m")) {
+            assertEquals(disk.names(), mem.names());
+            assertEquals(disk.metadata(), mem.metadata());
+            assertEquals(disk.dataBytes(), mem.dataBytes());
+            for (String n : disk.names()) {
+                assertEquals(disk.readFloat(n), mem.readFloat(n));
+            }
+            assertEquals("memory:m", mem.source());
+            assertEquals(null, mem.path());
+        }
+        bytes[bytes.length - 1] = 0;
+        byte[] longer = java.util.Arrays.copyOf(bytes, bytes.length + 2);
+        ModelFormatException e = assertThrows(ModelFormatException.class,
+                () -> SafetensorsFile.read(ByteBuffer.wrap(longer), "memory:m"));
+        assertTrue(e.getMessage().startsWith("memory:m: 2 bytes of trailing data"), e.getMessage());
+    }
+
+    @Test
     void rejectsMissingFile() {
         Path file = dir.resolve("absent.safetensors");
         assertFormatError(file, "safetensors file not found: " + file);

@@ -90,7 +90,8 @@ class TokenizerTest {
         assertEquals("", t.decode(new int[0]));
         // A model may have more embedding rows than the dictionary has entries: readable, no crash.
         assertEquals("Hello<extra_6>", t.decode(new int[] {4, 6}));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.decode(new int[] {-1}));
+        dev.mue.api.InvalidInputException e = assertThrows(dev.mue.api.InvalidInputException.class,
+                () -> t.decode(new int[] {-1}));
         assertEquals("token index -1 is negative", e.getMessage());
     }
 

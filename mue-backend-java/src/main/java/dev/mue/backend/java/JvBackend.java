@@ -34,6 +34,18 @@ public final class JvBackend implements Backend {
         LOG.info("java backend: {} kernels, {} threads", kernels, threads);
     }
 
+    /** What {@code mue backends} and the one-time warning say when the Vector API is not there. */
+    static final String SCALAR_NOTE = "scalar kernels, several times slower: jdk.incubator.vector is not resolved"
+            + " (run java with --add-modules jdk.incubator.vector; ./mue does)";
+
+    private static final java.util.concurrent.atomic.AtomicBoolean WARNED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Whether the Vector API is missing from this JVM, so that the vector kernels cannot run. */
+    static boolean vectorApiMissing() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()
+                && JvBackend.class.getModule().getLayer() == null;
+    }
+
     static JvKernels pickKernels(String choice, ForkJoinPool pool) {
         if (choice.equals("naive")) {
             return new JvNaiveKernels();
@@ -41,10 +53,14 @@ public final class JvBackend implements Backend {
         if (!choice.equals("vector")) {
             throw new BackendUnavailableException("unknown java kernels '" + choice + "'; use naive or vector");
         }
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()
-                && JvBackend.class.getModule().getLayer() == null) {
+        if (vectorApiMissing()) {
             LOG.warn("jdk.incubator.vector is not resolved (run with --add-modules jdk.incubator.vector); "
                     + "falling back to the scalar kernels");
+            // Once per JVM on stderr as well: a library user without an SLF4J binding sees no log at all,
+            // and a 7x slowdown should not go unnoticed.
+            if (WARNED.compareAndSet(false, true)) {
+                System.err.println("mue: warning: java backend: " + SCALAR_NOTE);
+            }
             return new JvNaiveKernels();
         }
         return JvVectorKernelsLoader.create(pool);

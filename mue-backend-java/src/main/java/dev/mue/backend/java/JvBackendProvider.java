@@ -42,7 +42,7 @@ public final class JvBackendProvider implements BackendProvider {
     @Override
     public Capabilities capabilities() {
         return new Capabilities(List.of("cpu"), "float32", true, false, EnumSet.allOf(KvPolicy.class),
-                EnumSet.allOf(EncoderMode.class));
+                EnumSet.allOf(EncoderMode.class), JvBackend.vectorApiMissing() ? List.of(JvBackend.SCALAR_NOTE) : List.of());
     }
 
     /**

@@ -206,7 +206,10 @@ public final class TorchCheckpoint implements AutoCloseable {
             throw new CheckpointFormatException(file + ": storage " + s.key() + " of tensor " + key
                     + " is damaged: " + e.getMessage(), e);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot read storage " + s.key() + " of tensor " + key, e);
+            // a zip entry whose local header or data runs past the end of the file reads as an
+            // EOFException here: a truncated or damaged checkpoint, like the cases above
+            throw new CheckpointFormatException(file + ": cannot read storage " + s.key() + " of tensor " + key + ": "
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
         }
     }
 
@@ -329,7 +332,9 @@ public final class TorchCheckpoint implements AutoCloseable {
             Object obj;
             try (BoundedInput in = new BoundedInput(new BufferedInputStream(Files.newInputStream(file), 1 << 16), 0, size)) {
                 Object magic = new SafeUnpickler(Map.of(), null, file + " (magic number)").read(in);
-                if (!(magic instanceof Number m) || !new BigInteger(m.toString()).equals(LEGACY_MAGIC)) {
+                // the magic number is an integer pickle; a float (or anything else) is simply not it
+                if (!((magic instanceof BigInteger || magic instanceof Long || magic instanceof Integer)
+                        && new BigInteger(magic.toString()).equals(LEGACY_MAGIC))) {
                     throw new CheckpointFormatException(file + ": a pickle that is not a PyTorch checkpoint (wrong magic number)");
                 }
                 Object protocol = new SafeUnpickler(Map.of(), null, file + " (protocol)").read(in);

@@ -1,6 +1,7 @@
 package dev.mue.session.image;
 
 import dev.mue.api.InvalidInputException;
+import dev.mue.api.MueException;
 import dev.mue.api.model.ModelConfig.ImageResize;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
@@ -18,7 +19,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
@@ -38,7 +41,17 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * <p>The result is a channel-major (CHW) float array of length {@code 3 * size * size} with values
  * in [-1, 1]. Files are never trusted: missing, empty, unrecognised, truncated or absurdly large
  * images are rejected with an {@link InvalidInputException} naming the file, and the size check
- * uses the dimensions from the image header, before any pixel buffer is allocated.
+ * uses the dimensions from the image header, before any pixel buffer is allocated. So does the
+ * memory check: the pixels an image decodes to, and the planes preprocessing makes of them, must
+ * fit the heap that is free at that moment ({@link Runtime#maxMemory()} less what is used); what
+ * still runs out of memory while decoding is reported the same way, never as an
+ * {@link OutOfMemoryError}.
+ *
+ * <p>Formats: whatever ImageIO reads, less WBMP: PNG, JPEG, GIF, BMP and TIFF from the JDK, and
+ * through TwelveMonkeys' plugins JPEG in CMYK and YCCK (Adobe) and WebP (lossy, lossless, alpha).
+ * A CMYK JPEG is read as its CMYK samples and converted as Pillow's {@code convert("RGB")} does
+ * ({@code R = (255 - C)(255 - K) / 255}, ...; no colour profile), so it gives what OFA's pipeline
+ * gives, not a colorimetric conversion.
  */
 public final class ImagePreprocessor {
     /** Largest image accepted, in pixels (width times height), checked before decoding. */
@@ -47,6 +60,8 @@ public final class ImagePreprocessor {
     public static final int MAX_SIDE = 20_000;
     /** Largest output side accepted by {@link #load} and {@link #preprocess}. */
     public static final int MAX_SIZE = 4096;
+    /** The formats read, for messages. */
+    public static final String FORMATS = "PNG, JPEG, GIF, BMP, TIFF or WebP";
 
     // PIL's bicubic filter: Keys' cubic convolution with a = -0.5 and a support of 2 input pixels.
     private static final double BICUBIC_A = -0.5;
@@ -100,11 +115,22 @@ public final class ImagePreprocessor {
      * @throws InvalidInputException if {@code size} is out of range
      */
     public static float[] preprocess(BufferedImage image, int size, ImageResize resize) {
-        Objects.requireNonNull(image, "image");
+        if (image == null) {
+            throw new InvalidInputException("image must not be null");
+        }
         Objects.requireNonNull(resize, "resize");
         checkSize(size);
         int w = image.getWidth();
         int h = image.getHeight();
+        checkMemory("image of " + w + "x" + h + " pixels", 0, (long) w * h);
+        try {
+            return preprocess(image, size, resize, w, h);
+        } catch (OutOfMemoryError e) {
+            throw outOfMemory("image of " + w + "x" + h + " pixels", e);
+        }
+    }
+
+    private static float[] preprocess(BufferedImage image, int size, ImageResize resize, int w, int h) {
         float[] out = new float[3 * size * size];
         for (int c = 0; c < 3; c++) {
             // One plane at a time: for a large photo the full-resolution planes dominate memory.
@@ -244,7 +270,7 @@ public final class ImagePreprocessor {
             if (in == null) {
                 throw new InvalidInputException("cannot open image file " + file);
             }
-            return decode(in, file.toString(), "image file " + file);
+            return decode(new EndGuard(in), file.toString(), "image file " + file);
         } catch (IOException e) {
             throw new InvalidInputException("image file " + file + " is damaged or truncated: " + e.getMessage(), e);
         }
@@ -266,7 +292,7 @@ public final class ImagePreprocessor {
         }
         // An in-memory stream: ImageIO's default for an InputStream may cache it in a temporary file.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
-            return decode(in, name, "image " + name);
+            return decode(new EndGuard(in), name, "image " + name);
         } catch (IOException e) {
             throw new InvalidInputException("image " + name + " is damaged or truncated: " + e.getMessage(), e);
         }
@@ -281,16 +307,36 @@ public final class ImagePreprocessor {
                 int width = reader.getWidth(0);
                 int height = reader.getHeight(0);
                 checkDimensions(label, width, height);
+                ImageTypeSpecifier raw = reader.getRawImageType(0);
+                checkMemory("image " + label, decodedBytes(raw, width, height), (long) width * height);
                 List<String> warnings = new ArrayList<>();
                 // Collect rather than throw from the listener: the JPEG decoder calls it from native
                 // code, where an exception would not unwind cleanly.
                 reader.addIIOReadWarningListener(new IIOReadWarningListener() {
                     @Override
                     public void warningOccurred(ImageReader source, String warning) {
-                        warnings.add(warning);
+                        // A missing or odd colour profile is not damage: mue converts as Pillow does,
+                        // without profiles (TwelveMonkeys warns about every CMYK JPEG without one).
+                        if (!warning.contains("ICC")) {
+                            warnings.add(warning);
+                        }
                     }
                 });
-                BufferedImage image = reader.read(0, reader.getDefaultReadParam());
+                ImageReadParam param = reader.getDefaultReadParam();
+                boolean cmyk = raw != null && raw.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK;
+                if (cmyk) {
+                    // the samples as stored (Adobe's inversion undone), converted below as Pillow does
+                    param.setDestinationType(raw);
+                }
+                BufferedImage image;
+                try {
+                    image = reader.read(0, param);
+                    if (cmyk && image != null) {
+                        image = pilCmykToRgb(image, adobe(reader));
+                    }
+                } catch (OutOfMemoryError e) {
+                    throw outOfMemory("image " + label, e);
+                }
                 if (!warnings.isEmpty()) {
                     throw new InvalidInputException(subject + " is damaged or truncated: " + String.join("; ", warnings));
                 }
@@ -301,9 +347,96 @@ public final class ImagePreprocessor {
             } finally {
                 reader.dispose();
             }
-        } catch (IllegalArgumentException | IllegalStateException | IndexOutOfBoundsException e) {
-            // Some ImageIO plugins report malformed headers with unchecked exceptions.
+        } catch (MueException e) {
+            throw e;
+        } catch (EndGuard.ReadPastEnd e) {
+            throw new InvalidInputException(subject + " is truncated: its decoder kept reading past the end of the data", e);
+        } catch (RuntimeException e) {
+            // ImageIO plugins report malformed input with whatever unchecked exception their parser
+            // hits (IllegalArgumentException, IndexOutOfBounds, and, as fuzzing found in TwelveMonkeys'
+            // JPEG and WebP readers, NegativeArraySizeException and NullPointerException): all mean
+            // the same to the caller, an image that cannot be decoded.
             throw new InvalidInputException(subject + " is malformed: " + e, e);
+        }
+    }
+
+    /**
+     * The stream a reader gets: the file's or the bytes', with a limit on reads past the end. A
+     * decoder that goes on past the end of truncated data would otherwise decode the rest of a large
+     * picture from nothing; TwelveMonkeys' WebP lossless reader does so one byte at a time, each
+     * through an EOFException, and fuzzing found a 178-byte file that took minutes that way.
+     */
+    private static final class EndGuard extends javax.imageio.stream.ImageInputStreamImpl {
+        /** Reads at the end tolerated: decoders look ahead a little; a truncated image reads on and on. */
+        static final int MAX_READS_AT_END = 4096;
+
+        /** Thrown once the limit is passed; unchecked, so that no decoder swallows it as it does EOFException. */
+        static final class ReadPastEnd extends RuntimeException {
+            private static final long serialVersionUID = 1L;
+
+            ReadPastEnd() {
+                super("read past the end " + MAX_READS_AT_END + " times", null, false, false);
+            }
+        }
+
+        private final ImageInputStream in;
+        private int readsAtEnd;
+
+        EndGuard(ImageInputStream in) {
+            this.in = in;
+        }
+
+        @Override
+        public int read() throws IOException {
+            sync();
+            bitOffset = 0;
+            int b = in.read();
+            if (b < 0) {
+                atEnd();
+            } else {
+                streamPos++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            sync();
+            bitOffset = 0;
+            int n = in.read(buf, off, len);
+            if (n < 0) {
+                atEnd();
+            } else {
+                streamPos += n;
+            }
+            return n;
+        }
+
+        private void sync() throws IOException {
+            if (in.getStreamPosition() != streamPos) {
+                in.seek(streamPos);
+            }
+        }
+
+        private void atEnd() {
+            if (++readsAtEnd > MAX_READS_AT_END) {
+                throw new ReadPastEnd();
+            }
+        }
+
+        @Override
+        public long length() {
+            try {
+                return in.length();
+            } catch (IOException e) {
+                return -1; // unknown, as the interface allows
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            super.close();
+            in.close();
         }
     }
 
@@ -318,7 +451,113 @@ public final class ImagePreprocessor {
             }
             r.dispose();
         }
-        throw new InvalidInputException("not a readable image (PNG or JPEG expected): " + label);
+        throw new InvalidInputException("not a readable image (" + FORMATS + " expected): " + label);
+    }
+
+    /** Bytes of the decoded pixels: bands times bytes per sample of the reader's raw type (4 bytes a pixel if unknown). */
+    private static long decodedBytes(ImageTypeSpecifier raw, int width, int height) {
+        long pixels = (long) width * height;
+        if (raw == null) {
+            return pixels * 4;
+        }
+        java.awt.image.SampleModel sm = raw.getSampleModel(1, 1);
+        long bits = 0;
+        for (int b = 0; b < sm.getNumBands(); b++) {
+            bits += sm.getSampleSize(b);
+        }
+        // packed or interleaved, a band takes at least a byte when it is decoded
+        return pixels * Math.max(sm.getNumBands(), (bits + 7) / 8)
+                * Math.max(1, java.awt.image.DataBuffer.getDataTypeSize(sm.getDataType()) / 8);
+    }
+
+    /**
+     * Refuses an image whose decoded pixels ({@code decoded} bytes) and the planes preprocessing
+     * makes of it (a float and an int plane of {@code pixels} values, and an image the size of the
+     * decoded one in the worst case, when Java2D converts it) do not fit the heap that is free now.
+     */
+    private static void checkMemory(String subject, long decoded, long pixels) {
+        long need = 2 * decoded + pixels * (Float.BYTES + Integer.BYTES + Float.BYTES);
+        java.lang.Runtime rt = java.lang.Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (need > free) {
+            throw new InvalidInputException(subject + " needs about " + mib(need) + " MiB to decode and preprocess but only "
+                    + mib(free) + " MiB of the " + mib(rt.maxMemory()) + " MiB heap are free; send a smaller image or"
+                    + " give the JVM more memory (-Xmx, e.g. through MUE_JAVA_OPTS)");
+        }
+    }
+
+    private static InvalidInputException outOfMemory(String subject, OutOfMemoryError e) {
+        java.lang.Runtime rt = java.lang.Runtime.getRuntime();
+        return new InvalidInputException(subject + " ran out of memory while decoding (" + e.getMessage() + ", heap "
+                + mib(rt.maxMemory()) + " MiB); send a smaller image or give the JVM more memory (-Xmx)", e);
+    }
+
+    private static long mib(long bytes) {
+        return bytes >> 20;
+    }
+
+    /**
+     * Pillow's {@code cmyk2rgb}: each of R, G and B is {@code (255 - K) - C (255 - K) / 255}, in
+     * Pillow's rounding ({@code MULDIV255}), without any colour profile.
+     */
+    private static BufferedImage pilCmykToRgb(BufferedImage cmyk, boolean inverted) {
+        Raster r = cmyk.getRaster();
+        int w = r.getWidth();
+        int h = r.getHeight();
+        if (r.getNumBands() != 4) {
+            throw new InvalidInputException("CMYK image has " + r.getNumBands() + " bands, not 4");
+        }
+        double[] scale = new double[4];
+        for (int b = 0; b < 4; b++) {
+            scale[b] = 255.0 / ((1L << cmyk.getColorModel().getComponentSize(b)) - 1);
+        }
+        BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        int[] px = new int[4];
+        int[] rgb = new int[w];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                r.getPixel(r.getMinX() + x, r.getMinY() + y, px);
+                int k = (int) Math.round(px[3] * scale[3]);
+                int nk = 255 - (inverted ? 255 - k : k);
+                int v = 0;
+                for (int c = 0; c < 3; c++) {
+                    int ink = (int) Math.round(px[c] * scale[c]);
+                    ink = inverted ? 255 - ink : ink;
+                    int t = ink * nk + 128;
+                    int mul = ((t >> 8) + t) >> 8;
+                    v = (v << 8) | Math.min(255, Math.max(0, nk - mul));
+                }
+                rgb[x] = v;
+            }
+            out.setRGB(0, y, w, 1, rgb, 0, w);
+        }
+        return out;
+    }
+
+    /**
+     * Whether the JPEG has Adobe's APP14 marker: Adobe's applications (and libjpeg, writing for
+     * Pillow) store CMYK inverted then, and Pillow reads such files as {@code CMYK;I}.
+     */
+    private static boolean adobe(ImageReader reader) throws IOException {
+        javax.imageio.metadata.IIOMetadata md = reader.getImageMetadata(0);
+        String format = "javax_imageio_jpeg_image_1.0";
+        if (md == null || !java.util.Arrays.asList(md.getMetadataFormatNames() == null ? new String[0]
+                : md.getMetadataFormatNames()).contains(format)) {
+            return false;
+        }
+        return hasNode(md.getAsTree(format), "app14Adobe");
+    }
+
+    private static boolean hasNode(org.w3c.dom.Node n, String name) {
+        if (name.equals(n.getNodeName())) {
+            return true;
+        }
+        for (org.w3c.dom.Node c = n.getFirstChild(); c != null; c = c.getNextSibling()) {
+            if (hasNode(c, name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void checkDimensions(String label, int width, int height) {

@@ -236,7 +236,7 @@ class ImagePreprocessorTest {
     @Test
     void textFileIsRejected() throws IOException {
         Path file = Files.writeString(dir.resolve("notes.png"), "this is not an image\n");
-        assertRejected(file, "not a readable image (PNG or JPEG expected): " + file);
+        assertRejected(file, "not a readable image (PNG, JPEG, GIF, BMP, TIFF or WebP expected): " + file);
     }
 
     @Test
@@ -281,7 +281,7 @@ class ImagePreprocessorTest {
         assertDecodeRejected(Arrays.copyOf(whole, whole.length / 2), "half.png", "half.png is damaged or truncated");
         assertDecodeRejected(new byte[0], "empty.png", "image empty.png is empty (0 bytes)");
         assertDecodeRejected("not an image\n".getBytes(US_ASCII), "notes.png",
-                "not a readable image (PNG or JPEG expected): notes.png");
+                "not a readable image (PNG, JPEG, GIF, BMP, TIFF or WebP expected): notes.png");
         assertDecodeRejected(pngHeaderOnly(100_000, 100_000), "bomb.png", "image bomb.png is 100000x100000");
     }
 

@@ -2,6 +2,7 @@ package dev.mue.spark.exec;
 
 import dev.mue.api.model.Model;
 import dev.mue.api.model.ModelBundle;
+import dev.mue.model.grid.GridModel;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -14,8 +15,8 @@ import org.apache.spark.SparkFiles;
  * loads the model itself.
  */
 public sealed interface ModelSource extends Serializable {
-    /** Class-path folder of the default model (the mue-cli jar's resources). */
-    String DEFAULT_MODEL_RESOURCE = "dev/mue/cli/default-model";
+    /** Class-path folder of the default model (the mue-model-grid jar's resources). */
+    String DEFAULT_MODEL_RESOURCE = GridModel.RESOURCE;
 
     /** Loads the bundle on this JVM. */
     Model load();
@@ -24,12 +25,12 @@ public sealed interface ModelSource extends Serializable {
     record Bundled() implements ModelSource {
         @Override
         public Model load() {
-            return ModelBundle.loadResource(ModelSource.class.getClassLoader(), DEFAULT_MODEL_RESOURCE);
+            return GridModel.load();
         }
 
         @Override
         public String toString() {
-            return "classpath:" + DEFAULT_MODEL_RESOURCE;
+            return GridModel.SOURCE;
         }
     }
 

@@ -32,6 +32,7 @@ public final class Evaluator {
     private final int threads;
     private final int batch;
     private final int repeats;
+    private java.util.function.BiConsumer<Long, Long> progress = (done, total) -> { };
 
     /** An evaluator of {@code model} on {@code backend} (null: automatic) in batches of {@code batch}, timed once. */
     public Evaluator(Model model, String backend, int threads, int batch) {
@@ -53,6 +54,17 @@ public final class Evaluator {
         this.threads = threads;
         this.batch = batch;
         this.repeats = repeats;
+    }
+
+    /**
+     * Reports progress to {@code listener} after every pass over a row's examples: examples run so
+     * far and in all (warm-up and timed passes of every row), e.g. for a progress bar.
+     *
+     * @return this evaluator
+     */
+    public Evaluator onProgress(java.util.function.BiConsumer<Long, Long> listener) {
+        this.progress = java.util.Objects.requireNonNull(listener);
+        return this;
     }
 
     /** Visual entailment accuracy at every operating point; the first point must be the full model. */
@@ -182,12 +194,23 @@ public final class Evaluator {
     private <T> List<Timed<T>> interleaved(List<OperatingPoint> points, Function<OperatingPoint, MueSession> opener,
             BiFunction<MueSession, Integer, List<T>> pass, int n) {
         List<MueSession> sessions = new ArrayList<>();
+        int rows = points.size();
+        long total = n + (long) (rows - 1) * Math.min(n, 4 * batch)
+                + (long) repeats * ((long) rows * n + (rows > 2 ? n : 0));
+        long[] done = {0};
+        BiFunction<MueSession, Integer, List<T>> counted = (s, k) -> {
+            List<T> res = pass.apply(s, k);
+            done[0] += k;
+            progress.accept(done[0], total);
+            return res;
+        };
         try {
             for (OperatingPoint p : points) {
                 sessions.add(opener.apply(p));
             }
+            progress.accept(0L, total);
             for (int r = 0; r < sessions.size(); r++) {
-                pass.apply(sessions.get(r), r == 0 ? n : Math.min(n, 4 * batch));
+                counted.apply(sessions.get(r), r == 0 ? n : Math.min(n, 4 * batch));
             }
             List<List<T>> results = new ArrayList<>();
             double[] best = new double[sessions.size()];
@@ -195,7 +218,7 @@ public final class Evaluator {
             for (int rep = 0; rep < repeats; rep++) {
                 for (int r = 0; r < sessions.size(); r++) {
                     long t0 = System.nanoTime();
-                    List<T> res = pass.apply(sessions.get(r), n);
+                    List<T> res = counted.apply(sessions.get(r), n);
                     best[r] = Math.min(best[r], (System.nanoTime() - t0) / 1e9);
                     if (rep == 0) {
                         results.add(res);
@@ -206,7 +229,7 @@ public final class Evaluator {
                     // conditions drift between its start and end (JIT recompiling as later rows take
                     // new branches, load on a shared machine), so the first row is timed at both ends
                     long t0 = System.nanoTime();
-                    pass.apply(sessions.get(0), n);
+                    counted.apply(sessions.get(0), n);
                     best[0] = Math.min(best[0], (System.nanoTime() - t0) / 1e9);
                 }
             }

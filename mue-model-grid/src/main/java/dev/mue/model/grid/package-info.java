@@ -1,0 +1,4 @@
+/**
+ * The bundled, trained {@code mue-grid} model: {@link dev.mue.model.grid.GridModel#load()}.
+ */
+package dev.mue.model.grid;
