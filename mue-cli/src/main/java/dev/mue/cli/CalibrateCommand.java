@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -86,6 +87,9 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--backend", paramLabel = "ID", defaultValue = "java", description = "Backend id. Default: ${DEFAULT-VALUE}.")
     String backend;
 
+    @Mixin
+    GridOptions gridOptions;
+
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "Backend threads; 0: one per core. Default: ${DEFAULT-VALUE}.")
     int threads;
 
@@ -101,7 +105,7 @@ final class CalibrateCommand implements Callable<Integer> {
         double epsilon = java.math.BigDecimal.ONE.subtract(java.math.BigDecimal.valueOf(confidence)).doubleValue();
         CalibrationRequest request;
         try {
-            request = new CalibrationRequest(t, risk, epsilon, split, seed, n, pathFraction, CandidateGrid.defaults(t),
+            request = new CalibrationRequest(t, risk, epsilon, split, seed, n, pathFraction, gridOptions.grid(spec, t),
                     dev.mue.session.decode.DecodingOptions.captioning());
         } catch (IllegalArgumentException e) {
             throw MueCli.usage(spec, e.getMessage());

@@ -78,6 +78,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     SessionOptions session;
 
+    @Mixin
+    GridOptions gridOptions;
+
     @Override
     public Integer call() throws IOException {
         session.validate();
@@ -94,9 +97,13 @@ final class EvalCommand implements Callable<Integer> {
         if (split == null) {
             split = pareto ? "validation" : "test";
         }
+        Task t = Task.parse(task);
+        CandidateGrid grid = gridOptions.grid(spec, t);
+        if (!pareto && (gridOptions.image != null || gridOptions.text != null || gridOptions.decoder != null)) {
+            throw MueCli.usage(spec, "--grid-image, --grid-text and --grid-decoder shape the --pareto sweep; give --pareto");
+        }
         GridTasks tasks = new GridTasks(split(FashionMnist.load(), split));
         Model model = session.loadModel();
-        Task t = Task.parse(task);
         PolicyChoice choice = session.choice(t, model, session.filePolicies());
         List<OperatingPoint> points = new ArrayList<>();
         int certified = -1;
@@ -104,7 +111,7 @@ final class EvalCommand implements Callable<Integer> {
             points.addAll(OperatingPoint.sweep(task));
         } else if (pareto) {
             points.add(OperatingPoint.full());
-            for (CandidateGrid.Point p : CandidateGrid.defaults(t).points()) {
+            for (CandidateGrid.Point p : grid.points()) {
                 points.add(new OperatingPoint(CalibrateCommand.label(p), p.policy(t), null));
             }
             if (choice.certificate() != null) {
@@ -162,7 +169,7 @@ final class EvalCommand implements Callable<Integer> {
         if (pareto) {
             head += String.format(Locale.ROOT, "%nNon-dominated points (quality against measured time) of %d candidates "
                     + "(image %s x text %s x decoder %s, %s)%s.%n", rows.size() - 1 - (certified >= 0 ? 1 : 0),
-                    CandidateGrid.defaults(t).image(), CandidateGrid.defaults(t).text(), CandidateGrid.defaults(t).decoder(),
+                    grid.image(), grid.text(), grid.decoder(),
                     CandidateGrid.scheduleName(t), certified >= 0 ? (front.contains(certified)
                             ? "; the certified policy is on the front" : "; the certified policy, last row, is not on it")
                             : "");

@@ -97,4 +97,42 @@ class CalibrateCommandTest {
         assertTrue(rows >= 2 && rows <= 55, md);
         assertTrue(Files.size(dir.resolve("eval-ve-pareto.png")) > 1000);
     }
+
+    @Test
+    void gridFlagsReplaceTheDefaultListsAndTheCertificateRecordsThem(@TempDir Path dir) throws Exception {
+        CliRun r = CliRun.of("eval", "--task", "ve", "--pareto", "--examples", "3", "--repeats", "1", "--batch-size", "3",
+                "--grid-image", "0.99,0.98", "--grid-text", "1", "--grid-decoder", "0.9", "--out", dir.toString());
+        assertEquals(0, r.exitCode(), r::toString);
+        String md = Files.readString(dir.resolve("eval-ve-pareto.md"));
+        assertTrue(md.contains("of 2 candidates (image [0.99, 0.98] x text [1.0] x decoder [0.9], fixed)"), md);
+        assertFalse(md.contains("img>1, txt>1, dec 0.95"), "a default candidate ran: " + md);
+        Path out = dir.resolve("p.json");
+        CliRun cal = CliRun.of("calibrate", "--task", "ve", "--risk", "0.9", "--confidence", "0.5", "--examples", "6",
+                "--repeats", "1", "--grid-image", "1,0.9", "--grid-text", "1", "--grid-decoder", "1,0.95", "--out", out.toString());
+        assertEquals(0, cal.exitCode(), cal::toString);
+        assertTrue(cal.out().contains("grid: 3 candidates (image [1.0, 0.9] x text [1.0] x decoder [1.0, 0.95], fixed)"),
+                cal::toString);
+        dev.mue.api.policy.Certificate.Grid g = PolicyFile.read(out, "x").entail().certificate().grid();
+        assertEquals(java.util.List.of(1.0, 0.9), g.image());
+        assertEquals(java.util.List.of(1.0, 0.95), g.decoder());
+    }
+
+    @Test
+    void aBadGridIsAUsageErrorBeforeAnyWork(@TempDir Path dir) {
+        String[][] cases = {
+            {"mue: '--grid-image' repeats a threshold: [1.0, 1.0]", "eval", "--task", "ve", "--pareto", "--grid-image", "1,1"},
+            {"mue: '--grid-decoder' thresholds must be in [-1, 1], got 1.5", "calibrate", "--task", "ve", "--risk", "0.1",
+                "--confidence", "0.9", "--out", dir.resolve("p.json").toString(), "--grid-decoder", "1,1.5"},
+            {"mue: the grid holds only the full model (every threshold 1): nothing to choose from", "eval", "--task",
+                "caption", "--pareto", "--grid-image", "1", "--grid-text", "1", "--grid-decoder", "1"},
+            {"mue: --grid-image, --grid-text and --grid-decoder shape the --pareto sweep; give --pareto", "eval", "--task",
+                "ve", "--grid-image", "0.99"},
+        };
+        for (String[] c : cases) {
+            CliRun r = CliRun.of(java.util.Arrays.copyOfRange(c, 1, c.length));
+            assertEquals(MueCli.EXIT_USAGE, r.exitCode(), r::toString);
+            assertEquals(c[0], r.errLines().get(0), r::toString);
+            assertFalse(Files.exists(dir.resolve("p.json")));
+        }
+    }
 }

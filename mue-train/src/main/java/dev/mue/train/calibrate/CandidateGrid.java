@@ -23,12 +23,27 @@ public record CandidateGrid(List<Double> image, List<Double> text, List<Double> 
     /** The paper's decay parameter tau. */
     public static final double DECAY_TAU = 1.0;
 
-    /** Validates the thresholds. */
+    /**
+     * Validates the thresholds: each list non-empty, in [-1, 1], without repeats, and at least one
+     * candidate besides the full model.
+     */
     public CandidateGrid {
-        image = List.copyOf(image);
-        text = List.copyOf(text);
-        decoder = List.copyOf(decoder);
         new Certificate.Grid(image, text, decoder, "check");
+        image = distinct("grid.image", image);
+        text = distinct("grid.text", text);
+        decoder = distinct("grid.decoder", decoder);
+        if (image.stream().allMatch(t -> t >= 1) && text.stream().allMatch(t -> t >= 1)
+                && decoder.stream().allMatch(t -> t >= 1)) {
+            throw new IllegalArgumentException("the grid holds only the full model (every threshold 1): nothing to choose from");
+        }
+    }
+
+    private static List<Double> distinct(String key, List<Double> v) {
+        List<Double> out = List.copyOf(v);
+        if (new java.util.HashSet<>(out).size() != out.size()) {
+            throw new IllegalArgumentException("'" + key + "' repeats a threshold: " + out);
+        }
+        return out;
     }
 
     /**
