@@ -66,10 +66,11 @@ final class TrainCommand implements Callable<Integer> {
             description = "Train on the last decoder layer's loss alone, not MuE's layer-wise loss: the baseline for mue eval --baseline-model.")
     boolean finalLayerOnly;
 
-    @Option(names = "--encoder-exit-rate", defaultValue = "0", paramLabel = "R",
+    @Option(names = "--encoder-exit-rate", defaultValue = "0.5", paramLabel = "R",
             description = "Exit-aware training: for this share of the examples (0 to 1) the image and text streams each "
                     + "stop at a layer drawn uniformly, so the decoder learns to read shallow encoder states as MuE's "
-                    + "encoder exits give them. Default: ${DEFAULT-VALUE}, the paper's recipe (the encoder at full depth).")
+                    + "encoder exits give them. Default: ${DEFAULT-VALUE}, the shipped model's recipe; 0 is the paper's "
+                    + "(the encoder at full depth).")
     double encoderExitRate;
 
     @Override

@@ -26,8 +26,8 @@ class CalibrateCommandTest {
         assertEquals(0, ve.exitCode(), ve::toString);
         assertTrue(ve.out().contains("certificate:") && ve.out().contains("guarantee: risk <= delta 0.9 with probability >= 0.5"),
                 ve::toString);
-        assertTrue(ve.out().contains("grid: 53 candidates") && ve.out().contains("chosen on 2 examples, tested on 4"), ve::toString);
-        assertTrue(ve.err().contains("calibrate: 53 candidates on 2 path examples"), ve::toString);
+        assertTrue(ve.out().contains("grid: 199 candidates") && ve.out().contains("chosen on 2 examples, tested on 4"), ve::toString);
+        assertTrue(ve.err().contains("calibrate: 199 candidates on 2 path examples"), ve::toString);
         ModelPolicies p = PolicyFile.read(out, "x");
         assertEquals(4, p.entail().certificate().n());
         assertEquals(0.5, p.entail().certificate().epsilon());
@@ -90,11 +90,11 @@ class CalibrateCommandTest {
         assertEquals(0, r.exitCode(), r::toString);
         String md = Files.readString(dir.resolve("eval-ve-pareto.md"));
         assertTrue(md.startsWith("Visual entailment on 3 validation examples"), md);
-        assertTrue(md.contains("Non-dominated points (quality against measured time) of 53 candidates"), md);
+        assertTrue(md.contains("Non-dominated points (quality against measured time) of 199 candidates"), md);
         // the bundle's policy is calibrated: it is marked, on the front or as the last row
         assertTrue(md.contains("certified policy") && r.out().contains("| certified: bundle policy.json (delta "), md);
         long rows = md.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| model")).count();
-        assertTrue(rows >= 2 && rows <= 55, md);
+        assertTrue(rows >= 2 && rows <= 201, md);
         assertTrue(Files.size(dir.resolve("eval-ve-pareto.png")) > 1000);
     }
 
