@@ -101,17 +101,13 @@ final class TrainCommand implements Callable<Integer> {
 
     /** A one-line bar redrawn with carriage returns: step, loss (running mean), throughput, ETA. */
     static final class ProgressBar {
-        private static final int WIDTH = 24;
-        private final PrintWriter err;
+        private final CountBar line;
         private final int total;
-        private final long start = System.nanoTime();
         private double meanLoss = Double.NaN;
         private int firstStep = -1;
-        private long lastDraw;
-        private boolean drawn;
 
         ProgressBar(PrintWriter err, int total) {
-            this.err = err;
+            this.line = new CountBar(err, "steps");
             this.total = total;
         }
 
@@ -120,35 +116,16 @@ final class TrainCommand implements Callable<Integer> {
                 firstStep = p.step() - 1;
             }
             meanLoss = Double.isNaN(meanLoss) ? p.loss() : 0.98 * meanLoss + 0.02 * p.loss();
-            long now = System.nanoTime();
-            if (now - lastDraw < 250_000_000L && p.step() < total) {
+            if (!line.due(p.step(), total)) {
                 return;
             }
-            lastDraw = now;
-            double elapsed = (now - start) / 1e9;
-            int done = p.step() - firstStep;
-            double perStep = elapsed / Math.max(1, done);
-            int filled = (int) ((long) WIDTH * p.step() / total);
-            String line = String.format(Locale.ROOT, "\r[%s%s] %d/%d loss %.3f lr %.1e %.0f ex/s eta %s ",
-                    "#".repeat(filled), ".".repeat(WIDTH - filled), p.step(), total, meanLoss, p.learningRate(),
-                    p.examplesPerSecond(), duration(perStep * (total - p.step())));
-            err.print(line);
-            err.flush();
-            drawn = true;
+            double perStep = line.elapsedSeconds() / Math.max(1, p.step() - firstStep);
+            line.draw(p.step(), total, String.format(Locale.ROOT, "loss %.3f lr %.1e %.0f ex/s eta %s", meanLoss,
+                    p.learningRate(), p.examplesPerSecond(), CountBar.duration(perStep * (total - p.step()))));
         }
 
         void clear() {
-            if (drawn) {
-                err.print("\r" + " ".repeat(100) + "\r");
-                err.flush();
-                drawn = false;
-            }
-        }
-
-        static String duration(double seconds) {
-            long s = Math.round(seconds);
-            return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)
-                    : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+            line.clear();
         }
     }
 }
