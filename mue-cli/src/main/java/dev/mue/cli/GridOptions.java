@@ -14,16 +14,16 @@ import picocli.CommandLine.Option;
  */
 final class GridOptions {
     @Option(names = "--grid-image", split = ",", paramLabel = "T,...",
-            description = "Image-stream thresholds of the grid (default: 1,0.995,0.99,0.98,0.95).")
+            description = "Image-stream thresholds of the grid (default: " + CandidateGrid.DEFAULT_ENCODER + ").")
     List<Double> image;
 
     @Option(names = "--grid-text", split = ",", paramLabel = "T,...",
-            description = "Text-stream thresholds of the grid (default: 1,0.995,0.99,0.98,0.95).")
+            description = "Text-stream thresholds of the grid (default: " + CandidateGrid.DEFAULT_ENCODER + ").")
     List<Double> text;
 
     @Option(names = "--grid-decoder", split = ",", paramLabel = "T,...",
-            description = "Decoder thresholds of the grid (default for ve: 1,0.99,0.98,0.97,0.95,0.9,0.85,0.8; "
-                    + "caption, the decay schedule's theta: 1,0.99,0.98,0.96,0.95,0.9,0.85).")
+            description = "Decoder thresholds of the grid (default for ve: " + CandidateGrid.DEFAULT_VE_DECODER
+                    + "; caption, the decay schedule's theta: " + CandidateGrid.DEFAULT_CAPTION_DECODER + ").")
     List<Double> decoder;
 
     /** The grid of {@code task}; an invalid list (empty, out of [-1, 1], repeated) is a usage error. */

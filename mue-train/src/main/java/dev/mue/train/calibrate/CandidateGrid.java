@@ -18,6 +18,13 @@ import java.util.List;
  * @param decoder decoder thresholds
  */
 public record CandidateGrid(List<Double> image, List<Double> text, List<Double> decoder) {
+    /** The default grid's image and text thresholds, as {@code --grid-image} and {@code --grid-text} take them. */
+    public static final String DEFAULT_ENCODER = "1,0.995,0.99,0.98,0.95";
+    /** The default grid's decoder thresholds for VE (a fixed threshold). */
+    public static final String DEFAULT_VE_DECODER = "1,0.99,0.98,0.97,0.95,0.9,0.85,0.8";
+    /** The default grid's decoder thresholds for captioning (theta of the decay schedule). */
+    public static final String DEFAULT_CAPTION_DECODER = "1,0.99,0.98,0.96,0.95,0.9,0.85";
+
     /** The paper's decay parameters, which captioning candidates use. */
     public static final double DECAY_BETA = 0.95;
     /** The paper's decay parameter tau. */
@@ -56,10 +63,13 @@ public record CandidateGrid(List<Double> image, List<Double> text, List<Double> 
      * decoder threshold), 5 x 5 x 7 - 1 = 174 for captioning (the paper's decay schedule).
      */
     public static CandidateGrid defaults(Task task) {
-        List<Double> encoder = List.of(1.0, 0.995, 0.99, 0.98, 0.95);
-        return task == Task.ENTAIL
-                ? new CandidateGrid(encoder, encoder, List.of(1.0, 0.99, 0.98, 0.97, 0.95, 0.9, 0.85, 0.8))
-                : new CandidateGrid(encoder, encoder, List.of(1.0, 0.99, 0.98, 0.96, 0.95, 0.9, 0.85));
+        List<Double> encoder = thresholds(DEFAULT_ENCODER);
+        return new CandidateGrid(encoder, encoder,
+                thresholds(task == Task.ENTAIL ? DEFAULT_VE_DECODER : DEFAULT_CAPTION_DECODER));
+    }
+
+    private static List<Double> thresholds(String commaSeparated) {
+        return java.util.Arrays.stream(commaSeparated.split(",")).map(Double::valueOf).toList();
     }
 
     /** The decoder schedule of theta for {@code task}. */
