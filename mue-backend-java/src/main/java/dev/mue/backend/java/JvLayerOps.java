@@ -48,7 +48,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         this.p = new JvParams(c, plan.weights(), kernels, pool);
         this.k = kernels;
         this.ops = new JvOps(kernels, pool, p);
-        this.resnet = new JvResNet(p, kernels);
+        this.resnet = new JvResNet(p, kernels, ops);
         this.d = c.dModel();
         PositionBiases b = plan.biases();
         textBlock = b.encoderText();
@@ -97,12 +97,15 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         JvResNet.Map f = resnet.forward(image, c.imageSize());
         int tokens = f.h() * f.w();
         float[] x = ops.linear(p.imageProj, f.data(), tokens);
-        for (int t = 0; t < tokens; t++) {
-            for (int j = 0; j < d; j++) {
-                x[t * d + j] += p.imageType[j];
+        ResolvedWeights.Norm ln = p.imageEmbedLn;
+        ops.rowChunks(tokens, (long) d * 8, (t0, n) -> {
+            for (int t = t0; t < t0 + n; t++) {
+                for (int j = 0; j < d; j++) {
+                    x[t * d + j] += p.imageType[j];
+                }
             }
-        }
-        ops.layerNorm(p.imageEmbedLn, x, tokens, d, x);
+            k.layerNorm(x, t0 * d, n, d, ln.w(), ln.b(), ops.eps, x, t0 * d);
+        });
         return x;
     }
 
@@ -162,9 +165,8 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         ops.scaleQueries(qkv, rows, 3 * d);
         float[] attn = ops.segmentSelfAttention(qkv, x.offsets(), x.lengths(), bias, block.rows(), block.cols(),
                 false);
-        float[] out = x.data().clone();
-        ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, out, rows);
-        ops.ffnBlock(w, pk, out, rows);
+        float[] out = ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, x.data(), rows);
+        out = ops.ffnBlock(w, pk, out, rows);
         return new JvStates(out, x.lengths(), x.offsets(), rows);
     }
 
@@ -306,8 +308,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
                         a * d + hh * hd, d);
             }
         });
-        float[] out = x.data().clone();
-        ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, out, na);
+        float[] out = ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, x.data(), na);
         float[] h2 = ops.layerNorm(w.crossLn(), out, na, d);
         float[] q2 = ops.linear(pk.crossQ(), h2, na);
         ops.scaleQueries(q2, na, d);
@@ -331,8 +332,8 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         }
         crossAttention(memory, layer, q2, Arrays.copyOf(first, groups), Arrays.copyOf(count, groups),
                 Arrays.copyOf(position, groups), Arrays.copyOf(example, groups), false, attn2);
-        ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, na);
-        ops.ffnBlock(w, pk, out, na);
+        out = ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, na);
+        out = ops.ffnBlock(w, pk, out, na);
         return new JvStates(out, x.lengths(), x.offsets(), na);
     }
 
@@ -380,15 +381,14 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         int td = decoderSelfBlock.rows();
         float[] attn = ops.segmentSelfAttention(qkv, x.offsets(), x.lengths(), decoderSelfBias[layer], td, td,
                 true);
-        float[] out = x.data().clone();
-        ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, out, rows);
+        float[] out = ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, x.data(), rows);
         float[] h2 = ops.layerNorm(w.crossLn(), out, rows, d);
         float[] q2 = ops.linear(pk.crossQ(), h2, rows);
         ops.scaleQueries(q2, rows, d);
         float[] attn2 = new float[rows * d];
         crossAttention(memory, layer, q2, x.offsets(), x.lengths(), new int[x.segments()], examples, true, attn2);
-        ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, rows);
-        ops.ffnBlock(w, pk, out, rows);
+        out = ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, rows);
+        out = ops.ffnBlock(w, pk, out, rows);
         return new JvStates(out, x.lengths(), x.offsets(), rows);
     }
 

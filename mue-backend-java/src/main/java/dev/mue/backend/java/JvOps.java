@@ -76,9 +76,28 @@ final class JvOps {
         }
     }
 
-    /** Multiplies each head's slice of every row by its {@code c_attn} scale, in place. */
-    void scaleHeads(float[] x, int rows, float[] cAttn) {
-        for (int r = 0; r < rows; r++) {
+    /**
+     * Runs {@code body(r0, n)} over the rows {@code [0, rows)} in chunks of {@value #ROW_CHUNK}, in
+     * parallel when {@code workPerRow * rows} is large: for elementwise and row-wise operations whose
+     * result does not depend on how the rows are split.
+     */
+    void rowChunks(int rows, long workPerRow, RowRange body) {
+        int chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
+        forEach(chunks, ROW_CHUNK * workPerRow, c -> {
+            int r0 = c * ROW_CHUNK;
+            body.run(r0, Math.min(rows, r0 + ROW_CHUNK) - r0);
+        });
+    }
+
+    /** A range of rows, {@code [r0, r0 + n)}. */
+    @FunctionalInterface
+    interface RowRange {
+        void run(int r0, int n);
+    }
+
+    /** Multiplies each head's slice of rows {@code [r0, r0 + n)} by its {@code c_attn} scale, in place. */
+    private void scaleHeads(float[] x, int r0, int n, float[] cAttn) {
+        for (int r = r0; r < r0 + n; r++) {
             for (int h = 0; h < heads; h++) {
                 float s = cAttn[h];
                 int o = r * d + h * headDim;
@@ -91,44 +110,53 @@ final class JvOps {
 
     /** Multiplies the first {@code d} values of each of {@code rows} rows, {@code stride} apart, by the query scale. */
     void scaleQueries(float[] q, int rows, int stride) {
-        for (int r = 0; r < rows; r++) {
-            for (int i = r * stride; i < r * stride + d; i++) {
-                q[i] *= scale;
+        rowChunks(rows, d, (r0, n) -> {
+            for (int r = r0; r < r0 + n; r++) {
+                for (int i = r * stride; i < r * stride + d; i++) {
+                    q[i] *= scale;
+                }
             }
-        }
-    }
-
-    /** {@code x += y}, elementwise. */
-    static void addInPlace(float[] x, float[] y) {
-        for (int i = 0; i < x.length; i++) {
-            x[i] += y[i];
-        }
-    }
-
-    /** The FFN block: {@code x + fc2(ffn_ln(gelu(fc1(final_ln(x)))))}, in place on {@code x}. */
-    void ffnBlock(ResolvedWeights.Layer l, JvParams.Packed p, float[] x, int rows) {
-        float[] h = layerNorm(l.ffnInLn(), x, rows, d);
-        float[] f = linear(p.fc1(), h, rows);
-        int ffn = p.fc1().out();
-        int chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
-        forEach(chunks, (long) ROW_CHUNK * ffn * 24, c -> {
-            int r0 = c * ROW_CHUNK;
-            int n = Math.min(rows, r0 + ROW_CHUNK) - r0;
-            k.gelu(f, r0 * ffn, n * ffn);
         });
-        layerNorm(l.ffnMidLn(), f, rows, ffn, f);
-        addInPlace(x, linear(p.fc2(), f, rows));
+    }
+
+    /** {@code y[i] = x[i] + y[i]} over {@code [from, to)}: a residual connection into the block's output. */
+    private static void addResidual(float[] x, float[] y, int from, int to) {
+        for (int i = from; i < to; i++) {
+            y[i] = x[i] + y[i];
+        }
     }
 
     /**
-     * The output half of an attention block: {@code x + post_ln(out_proj(c_attn * attn))}, in place.
+     * The FFN block: {@code x + fc2(ffn_ln(gelu(fc1(final_ln(x)))))}, into a new array ({@code x} is
+     * left as it is).
      */
-    void attentionOutput(JvParams.Dense o, float[] cAttn, ResolvedWeights.Norm postLn, float[] attn, float[] x,
+    float[] ffnBlock(ResolvedWeights.Layer l, JvParams.Packed p, float[] x, int rows) {
+        float[] h = layerNorm(l.ffnInLn(), x, rows, d);
+        float[] f = linear(p.fc1(), h, rows);
+        int ffn = p.fc1().out();
+        ResolvedWeights.Norm mid = l.ffnMidLn();
+        rowChunks(rows, (long) ffn * 32, (r0, n) -> {
+            k.gelu(f, r0 * ffn, n * ffn);
+            k.layerNorm(f, r0 * ffn, n, ffn, mid.w(), mid.b(), eps, f, r0 * ffn);
+        });
+        float[] y = linear(p.fc2(), f, rows);
+        rowChunks(rows, d, (r0, n) -> addResidual(x, y, r0 * d, (r0 + n) * d));
+        return y;
+    }
+
+    /**
+     * The output half of an attention block: {@code x + post_ln(out_proj(c_attn * attn))}, into a new
+     * array ({@code x} is left as it is; {@code attn} is scaled in place).
+     */
+    float[] attentionOutput(JvParams.Dense o, float[] cAttn, ResolvedWeights.Norm postLn, float[] attn, float[] x,
             int rows) {
-        scaleHeads(attn, rows, cAttn);
+        rowChunks(rows, d, (r0, n) -> scaleHeads(attn, r0, n, cAttn));
         float[] y = linear(o, attn, rows);
-        layerNorm(postLn, y, rows, d, y);
-        addInPlace(x, y);
+        rowChunks(rows, (long) d * 8, (r0, n) -> {
+            k.layerNorm(y, r0 * d, n, d, postLn.w(), postLn.b(), eps, y, r0 * d);
+            addResidual(x, y, r0 * d, (r0 + n) * d);
+        });
+        return y;
     }
 
     /**

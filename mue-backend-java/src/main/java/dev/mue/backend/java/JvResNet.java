@@ -12,10 +12,12 @@ import dev.mue.backend.java.kernels.JvKernels;
 final class JvResNet {
     private final JvParams p;
     private final JvKernels k;
+    private final JvOps ops;
 
-    JvResNet(JvParams params, JvKernels kernels) {
+    JvResNet(JvParams params, JvKernels kernels, JvOps ops) {
         this.p = params;
         this.k = kernels;
+        this.ops = ops;
     }
 
     /** A channels-last feature map {@code [h, w, channels]}. */
@@ -59,15 +61,18 @@ final class JvResNet {
         return new Map(out, channels, size, size);
     }
 
-    /** 3x3, stride 2, padding 1; the channels of a pixel are contiguous, which the JIT vectorises. */
-    private static Map maxPool(Map in) {
+    /**
+     * 3x3, stride 2, padding 1; the channels of a pixel are contiguous, which the JIT vectorises;
+     * output rows in parallel.
+     */
+    private Map maxPool(Map in) {
         int ch = in.channels();
         int oh = (in.h() + 2 - 3) / 2 + 1;
         int ow = (in.w() + 2 - 3) / 2 + 1;
         float[] src = in.data();
         float[] out = new float[oh * ow * ch];
-        java.util.Arrays.fill(out, Float.NEGATIVE_INFINITY);
-        for (int y = 0; y < oh; y++) {
+        ops.forEach(oh, (long) ow * ch * 9, y -> {
+            java.util.Arrays.fill(out, y * ow * ch, (y + 1) * ow * ch, Float.NEGATIVE_INFINITY);
             for (int x = 0; x < ow; x++) {
                 int o = (y * ow + x) * ch;
                 for (int dy = 0; dy < 3; dy++) {
@@ -87,7 +92,7 @@ final class JvResNet {
                     }
                 }
             }
-        }
+        });
         return new Map(out, ch, oh, ow);
     }
 }
