@@ -47,7 +47,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         this.c = plan.config();
         this.p = new JvParams(c, plan.weights(), kernels, pool);
         this.k = kernels;
-        this.ops = new JvOps(kernels, pool, p);
+        this.ops = new JvOps(kernels, pool, p, JvBuffers.forHeap());
         this.resnet = new JvResNet(p, kernels, ops);
         this.d = c.dModel();
         PositionBiases b = plan.biases();
@@ -89,7 +89,11 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
             parts[i] = embedImage(images.get(i));
             lengths[i] = parts[i].length / d;
         }
-        return JvStates.pack(parts, lengths, d);
+        JvStates packed = JvStates.pack(parts, lengths, d);
+        for (float[] part : parts) {
+            ops.buffers.give(part);
+        }
+        return packed;
     }
 
     /** ResNet, {@code image_proj}, type embedding 1, {@code patch_layernorm_embedding}: {@code [I, d]}. */
@@ -97,6 +101,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         JvResNet.Map f = resnet.forward(image, c.imageSize());
         int tokens = f.h() * f.w();
         float[] x = ops.linear(p.imageProj, f.data(), tokens);
+        ops.buffers.give(f.data());
         ResolvedWeights.Norm ln = p.imageEmbedLn;
         ops.rowChunks(tokens, (long) d * 8, (t0, n) -> {
             for (int t = t0; t < t0 + n; t++) {
@@ -162,11 +167,15 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         int rows = x.rows();
         float[] h = ops.layerNorm(w.selfLn(), x.data(), rows, d);
         float[] qkv = ops.linear(pk.selfQkv(), h, rows);
+        ops.buffers.give(h);
         ops.scaleQueries(qkv, rows, 3 * d);
         float[] attn = ops.segmentSelfAttention(qkv, x.offsets(), x.lengths(), bias, block.rows(), block.cols(),
                 false);
-        float[] out = ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, x.data(), rows);
-        out = ops.ffnBlock(w, pk, out, rows);
+        ops.buffers.give(qkv);
+        float[] mid = ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, x.data(), rows);
+        ops.buffers.give(attn);
+        float[] out = ops.ffnBlock(w, pk, mid, rows);
+        ops.buffers.give(mid);
         return new JvStates(out, x.lengths(), x.offsets(), rows);
     }
 
@@ -199,6 +208,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
             for (int t = 0; t < n; t++) {
                 System.arraycopy(both, t * 2 * d + d, v, t * d, d);
             }
+            ops.buffers.give(both);
             m.crossV[e][layer] = v;
             m.crossKeys[e][layer] = keys;
         }
@@ -446,6 +456,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
             }
             least = Math.min(least, 1 / z);
         }
+        ops.buffers.give(logits);
         return least;
     }
 
@@ -475,11 +486,12 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
                 out[s][t] = Arrays.copyOfRange(lg, o * vocab, (o + 1) * vocab);
             }
         }
+        ops.buffers.give(lg);
         return out;
     }
 
     @Override
     public void close() {
-        // Nothing native: the arrays go with the garbage collector.
+        // Nothing native: the arrays, recycled ones included, go with the garbage collector.
     }
 }

@@ -28,10 +28,13 @@ final class JvOps {
     final int headDim;
     final float scale;
     final float eps;
+    /** Recycled arrays for outputs and temporaries (see {@link JvBuffers}). */
+    final JvBuffers buffers;
 
-    JvOps(JvKernels kernels, ForkJoinPool pool, JvParams params) {
+    JvOps(JvKernels kernels, ForkJoinPool pool, JvParams params, JvBuffers buffers) {
         this.k = kernels;
         this.pool = pool;
+        this.buffers = buffers;
         this.d = params.config.dModel();
         this.heads = params.config.heads();
         this.headDim = params.config.headDim();
@@ -44,13 +47,13 @@ final class JvOps {
     }
 
     float[] linear(JvParams.Dense l, float[] x, int xOff, int rows) {
-        float[] y = new float[rows * l.out()];
+        float[] y = buffers.take(rows * l.out());
         k.linear(x, xOff, rows, l.w(), l.b(), y, 0);
         return y;
     }
 
     float[] layerNorm(ResolvedWeights.Norm ln, float[] x, int rows, int dim) {
-        float[] y = new float[rows * dim];
+        float[] y = buffers.take(rows * dim);
         layerNorm(ln, x, rows, dim, y);
         return y;
     }
@@ -133,6 +136,7 @@ final class JvOps {
     float[] ffnBlock(ResolvedWeights.Layer l, JvParams.Packed p, float[] x, int rows) {
         float[] h = layerNorm(l.ffnInLn(), x, rows, d);
         float[] f = linear(p.fc1(), h, rows);
+        buffers.give(h);
         int ffn = p.fc1().out();
         ResolvedWeights.Norm mid = l.ffnMidLn();
         rowChunks(rows, (long) ffn * 32, (r0, n) -> {
@@ -140,6 +144,7 @@ final class JvOps {
             k.layerNorm(f, r0 * ffn, n, ffn, mid.w(), mid.b(), eps, f, r0 * ffn);
         });
         float[] y = linear(p.fc2(), f, rows);
+        buffers.give(f);
         rowChunks(rows, d, (r0, n) -> addResidual(x, y, r0 * d, (r0 + n) * d));
         return y;
     }
@@ -175,7 +180,7 @@ final class JvOps {
             rows += l;
             maxLen = Math.max(maxLen, l);
         }
-        float[] out = new float[rows * d];
+        float[] out = buffers.take(rows * d);
         int stride = 3 * d;
         int units = off.length * heads;
         JvKeys[] keys = new JvKeys[units];

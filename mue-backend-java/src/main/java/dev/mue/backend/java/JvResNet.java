@@ -7,33 +7,50 @@ import dev.mue.backend.java.kernels.JvKernels;
  * three bottleneck stages (stride on the 3x3 conv); output stride 16. Feature maps are
  * channels-last ({@code [h, w, C]}), so that every convolution is a product of pixels by packed
  * weights with its BatchNorm, residual and ReLU applied as each output tile is finished, and the
- * output is already the image's token sequence.
+ * output is already the image's token sequence. Feature maps, and the zero-bordered copies that
+ * padded convolutions read, come from and go back to the backend's {@link JvBuffers} as soon as
+ * their last reader is done.
  */
 final class JvResNet {
     private final JvParams p;
     private final JvKernels k;
     private final JvOps ops;
+    private final JvBuffers buffers;
 
     JvResNet(JvParams params, JvKernels kernels, JvOps ops) {
         this.p = params;
         this.k = kernels;
         this.ops = ops;
+        this.buffers = ops.buffers;
     }
 
     /** A channels-last feature map {@code [h, w, channels]}. */
     record Map(float[] data, int channels, int h, int w) {
     }
 
-    /** Runs the backbone on a CHW image of side {@code size}; returns the {@code [g, g, C]} features. */
+    /**
+     * Runs the backbone on a CHW image of side {@code size}; returns the {@code [g, g, C]} features,
+     * whose array the caller may give back to the buffers.
+     */
     Map forward(float[] image, int size) {
-        Map x = conv(channelsLast(image, 3, size), p.stem, true, null);
-        x = maxPool(x);
+        Map in = channelsLast(image, 3, size);
+        Map stem = conv(in, p.stem, true, null);
+        buffers.give(in.data());
+        Map x = maxPool(stem);
+        buffers.give(stem.data());
         for (JvParams.Bottleneck[] stage : p.stages) {
             for (JvParams.Bottleneck b : stage) {
-                Map y = conv(x, b.c1(), true, null);
-                y = conv(y, b.c2(), true, null);
+                Map y1 = conv(x, b.c1(), true, null);
+                Map y2 = conv(y1, b.c2(), true, null);
+                buffers.give(y1.data());
                 Map shortcut = b.down() == null ? x : conv(x, b.down(), false, null);
-                x = conv(y, b.c3(), true, shortcut.data());
+                Map next = conv(y2, b.c3(), true, shortcut.data());
+                buffers.give(y2.data());
+                if (shortcut != x) {
+                    buffers.give(shortcut.data());
+                }
+                buffers.give(x.data());
+                x = next;
             }
         }
         return x;
@@ -44,15 +61,46 @@ final class JvResNet {
         int kernel = c.kernel();
         int oh = (in.h() + 2 * c.pad() - kernel) / c.stride() + 1;
         int ow = (in.w() + 2 * c.pad() - kernel) / c.stride() + 1;
-        float[] out = new float[oh * ow * c.out()];
-        k.conv2d(in.data(), in.h(), in.w(), c.w(), c.stride(), c.pad(), c.scale(), c.shift(), residual, relu, out, oh,
-                ow);
+        float[] out = buffers.take(oh * ow * c.out());
+        if (c.pad() == 0) {
+            k.conv2d(in.data(), in.h(), in.w(), c.w(), c.stride(), 0, c.scale(), c.shift(), residual, relu, out, oh,
+                    ow);
+        } else {
+            // The kernel would copy the image into a zero border itself; a recycled copy is cheaper.
+            Map padded = padded(in, c.pad());
+            k.conv2d(padded.data(), padded.h(), padded.w(), c.w(), c.stride(), 0, c.scale(), c.shift(), residual, relu,
+                    out, oh, ow);
+            buffers.give(padded.data());
+        }
         return new Map(out, c.out(), oh, ow);
     }
 
-    private static Map channelsLast(float[] chw, int channels, int size) {
+    /** {@code in} inside a border of {@code pad} zero pixels; every element is written. */
+    private Map padded(Map in, int pad) {
+        int ch = in.channels();
+        int w = in.w();
+        int wp = w + 2 * pad;
+        int hp = in.h() + 2 * pad;
+        float[] out = buffers.take(hp * wp * ch);
+        float[] src = in.data();
+        ops.rowChunks(hp, (long) wp * ch, (y0, n) -> {
+            for (int y = y0; y < y0 + n; y++) {
+                int row = y * wp * ch;
+                if (y < pad || y >= pad + in.h()) {
+                    java.util.Arrays.fill(out, row, row + wp * ch, 0f);
+                } else {
+                    java.util.Arrays.fill(out, row, row + pad * ch, 0f);
+                    System.arraycopy(src, (y - pad) * w * ch, out, row + pad * ch, w * ch);
+                    java.util.Arrays.fill(out, row + (pad + w) * ch, row + wp * ch, 0f);
+                }
+            }
+        });
+        return new Map(out, ch, hp, wp);
+    }
+
+    private Map channelsLast(float[] chw, int channels, int size) {
         int plane = size * size;
-        float[] out = new float[plane * channels];
+        float[] out = buffers.take(plane * channels);
         for (int ch = 0; ch < channels; ch++) {
             for (int i = 0; i < plane; i++) {
                 out[i * channels + ch] = chw[ch * plane + i];
@@ -70,7 +118,7 @@ final class JvResNet {
         int oh = (in.h() + 2 - 3) / 2 + 1;
         int ow = (in.w() + 2 - 3) / 2 + 1;
         float[] src = in.data();
-        float[] out = new float[oh * ow * ch];
+        float[] out = buffers.take(oh * ow * ch);
         ops.forEach(oh, (long) ow * ch * 9, y -> {
             java.util.Arrays.fill(out, y * ow * ch, (y + 1) * ow * ch, Float.NEGATIVE_INFINITY);
             for (int x = 0; x < ow; x++) {

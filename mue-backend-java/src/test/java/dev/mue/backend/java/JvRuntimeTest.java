@@ -192,6 +192,54 @@ class JvRuntimeTest {
     }
 
     @Test
+    void concurrentPassesOnOnePreparedPlanGiveTheBitsOfOneAlone() throws Exception {
+        // The backend recycles its large arrays between passes (poisoned with NaN in these tests):
+        // passes running at once, and passes after them, must still see only their own data.
+        List<EncoderInput> in = inputs(3);
+        ExitPolicy p = ExitPolicy.builder().decoderThreshold(0.5).build();
+        int[][] seqs = {{0, 5, 6, 7}, {0, 9, 10}, {0, 12, 13, 14}};
+        int[] rows = {0, 1, 2};
+        int[] first = {2, 1, 3};
+        try (Executable ex = prepare(MODEL, p)) {
+            float[][][] reference;
+            float[][] outputs = new float[3][];
+            try (EncodedBatch batch = ex.encode(in)) {
+                reference = ex.score(batch, rows, seqs, first).logits();
+                for (int e = 0; e < 3; e++) {
+                    outputs[e] = batch.output(e);
+                }
+            }
+            java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(3);
+            try {
+                List<java.util.concurrent.Future<?>> jobs = new ArrayList<>();
+                for (int t = 0; t < 3; t++) {
+                    jobs.add(threads.submit(() -> {
+                        for (int r = 0; r < 4; r++) {
+                            try (EncodedBatch batch = ex.encode(in)) {
+                                for (int e = 0; e < 3; e++) {
+                                    assertArrayEquals(outputs[e], batch.output(e), "encoder output " + e);
+                                }
+                                float[][][] logits = ex.score(batch, rows, seqs, first).logits();
+                                for (int k = 0; k < 3; k++) {
+                                    for (int i = 0; i < logits[k].length; i++) {
+                                        assertArrayEquals(reference[k][i], logits[k][i], "row " + k + " token " + i);
+                                    }
+                                }
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : jobs) {
+                    f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                threads.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void scoringABatchEqualsSingleExamples() {
         List<EncoderInput> in = inputs(3);
         ExitPolicy p = ExitPolicy.builder().decoderThreshold(0.5).build();
