@@ -24,8 +24,9 @@ import java.util.TreeMap;
  *       rescaled from the 8 lanes the operation count assumes to the lanes the run had);</li>
  *   <li>the Java kernels at OFA-base shapes ({@code OfaShapesBenchmark}) in GFLOP/s and as a
  *       fraction of the peak for the same number of threads;</li>
- *   <li>per task, model, image size and batch: each backend's time at full depth and with the
- *       forced half-depth exit, the full pass's GFLOP/s as a fraction of the all-threads peak
+ *   <li>per task, model, image size and batch: each backend's median time per pass (over every
+ *       pass timed, when JMH sampled them one by one; its mean otherwise) at full depth, with the
+ *       fastest and the 90th percentile pass, and with the forced half-depth exit, the full pass's GFLOP/s as a fraction of the all-threads peak
  *       (entailment only: a caption's trace counts its chosen beam, not the search), the measured
  *       saving, the expected saving over the whole pass (the traces' whole-pass FLOP reduction:
  *       backbone, embeddings and head included) and their ratio;</li>
@@ -111,9 +112,11 @@ public final class Table {
                         p.get("batch").asInt());
                 String be = p.get("backend").asText();
                 double[] v = passes.computeIfAbsent(row, k -> new TreeMap<>()).computeIfAbsent(be,
-                        k -> new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN});
+                        k -> new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN});
                 int slot = "full".equals(p.get("policy").asText()) ? 0 : 1;
-                v[slot] = score;
+                JsonNode pct = r.get("primaryMetric").get("scorePercentiles");
+                boolean sampled = pct != null && pct.has("50.0");
+                v[slot] = sampled ? pct.get("50.0").asDouble() : score;
                 long[] c = costs.get(String.join("/", be, row.model, Integer.toString(row.size),
                         Integer.toString(row.batch), p.get("policy").asText(), row.task));
                 if (c != null) {
@@ -123,7 +126,9 @@ public final class Table {
                     }
                 }
                 if (slot == 0) {
-                    v[4] = error;
+                    v[4] = sampled ? pct.get("0.0").asDouble() : Double.NaN;
+                    v[5] = sampled && pct.has("90.0") ? pct.get("90.0").asDouble() : Double.NaN;
+                    v[6] = sampled ? Double.NaN : error;
                 }
             } else {
                 other.add(String.format(Locale.ROOT, "| %s %s | %.3f ± %.3f %s |", name.substring(name.lastIndexOf('.',
@@ -147,8 +152,9 @@ public final class Table {
             out.println();
         }
         if (!passes.isEmpty()) {
-            out.println("| task | model | px | batch | backend | full (ms) | half-depth exit (ms) | full GFLOP/s "
-                    + "(% of peak) | measured saving | expected saving (whole pass) | measured / expected |");
+            out.println("| task | model | px | batch | backend | full, median ms (fastest-p90) | half-depth exit, "
+                    + "median ms | full GFLOP/s (% of peak) | measured saving | expected saving (whole pass) "
+                    + "| measured / expected |");
             out.println("|---|---|---|---|---|---|---|---|---|---|---|");
             for (Map.Entry<Row, Map<String, double[]>> e : passes.entrySet()) {
                 Row row = e.getKey();
@@ -158,8 +164,7 @@ public final class Table {
                     double measured = 1 - v[1] / v[0];
                     double expected = 1 - v[3] / v[2];
                     out.printf(Locale.ROOT, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |%n", row.task,
-                            row.model, row.size, row.batch, b.getKey(), num(v[0]) + (Double.isNaN(v[4]) ? ""
-                                    : " ± " + num(v[4])), num(v[1]),
+                            row.model, row.size, row.batch, b.getKey(), num(v[0]) + spread(v), num(v[1]),
                             "ve".equals(row.task) && !Double.isNaN(gflops)
                                     ? String.format(Locale.ROOT, "%.1f (%.0f%%)", gflops, 100 * gflops / peakAll) : "-",
                             pct(measured), pct(expected), Double.isNaN(measured / expected) ? "-"
@@ -194,6 +199,14 @@ public final class Table {
             return "-";
         }
         return String.format(Locale.ROOT, "%.2f", o[slot] / j[slot]);
+    }
+
+    /** The full pass's fastest and 90th-percentile times, or JMH's error of the mean when it did not sample. */
+    private static String spread(double[] v) {
+        if (!Double.isNaN(v[4])) {
+            return " (" + num(v[4]) + "-" + num(v[5]) + ")";
+        }
+        return Double.isNaN(v[6]) ? "" : " ± " + num(v[6]);
     }
 
     private static String num(double v) {
