@@ -18,9 +18,11 @@ import java.util.concurrent.ForkJoinPool;
 /**
  * The Java backend's layer operations over packed rows (no padding): what the runtime drives to
  * execute a plan. Weights are packed for the kernels once, here ({@link JvParams}); memory is
- * garbage-collected, so workspaces are ignored; attention heads run on the backend's pool, the
- * kernels' reduction order never depends on the batch, so a batch gives bitwise the results of
- * single calls.
+ * garbage-collected, so workspaces are ignored, but large temporaries (feature maps, a layer's
+ * normalised input, fused projections, attention outputs) are given back to a {@link JvBuffers}
+ * as soon as their last reader is done, never the states handed to the runtime. Attention heads
+ * run on the backend's pool; the kernels' reduction order never depends on the batch, so a batch
+ * gives bitwise the results of single calls.
  */
 final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     private final Plan plan;
