@@ -11,9 +11,10 @@ import ai.djl.nn.pooling.Pool;
 import dev.mue.api.model.ModelConfig;
 
 /**
- * The forward code of the PyTorch backend as pure functions over {@link NDArray}: no in-place
- * operation and no host round trip, so the training code can run the same layers under a
- * {@code GradientCollector}.
+ * The forward code of the PyTorch backend as pure functions over {@link NDArray}: no host round
+ * trip, and no in-place operation on a tensor that autograd keeps for a backward pass (the one
+ * in-place step, adding the bias to fresh attention scores, is safe), so the training code can run
+ * the same layers under a {@code GradientCollector}.
  *
  * <p>Every result is derived from an activation (never first from a parameter), so it lands in the
  * activation's {@code NDManager}: the request's scope, never the executable's weights.
@@ -73,11 +74,15 @@ public final class PtOps {
         NDArray kh = k.reshape(bk, lk, heads, headDim).transpose(0, 2, 3, 1);
         NDArray vh = v.reshape(bk, lk, heads, headDim).transpose(0, 2, 1, 3);
         NDArray s = qh.matMul(kh);
+        // The scores are a fresh [B, H, Lq, Lk] tensor (41 MB per ofa-base encoder layer) that
+        // nothing else holds and whose gradient does not need its value (matmul's backward reads
+        // its inputs): adding the bias and mask in place saves two such allocations, their page
+        // faults and frees, and is exact under autograd as well.
         if (bias != null) {
-            s = s.add(bias);
+            s.addi(bias);
         }
         if (mask != null) {
-            s = s.add(mask);
+            s.addi(mask);
         }
         NDArray o = s.softmax(-1).matMul(vh).mul(cAttn);
         return o.transpose(0, 2, 1, 3).reshape(b, lq, d);
@@ -150,14 +155,16 @@ public final class PtOps {
      * <p>libtorch sends a small single-image convolution, and a 1x1 one on one thread, to its
      * NNPACK path, which on CPUs whose caches NNPACK cannot identify (common in VMs) logs "Could
      * not initialize NNPACK" on every call before falling back. Two changes that leave the result
-     * unchanged keep every convolution on the oneDNN path instead: a single image is convolved as
-     * a batch of two (the copy's output is dropped), and a 1x1 kernel gets dilation 2 (a no-op for
-     * a 1x1 kernel).
+     * unchanged keep every convolution on the oneDNN path instead: a 1x1 kernel gets dilation 2 (a
+     * no-op for a 1x1 kernel), and a single image small enough that libtorch would not pick oneDNN
+     * for it (at most {@value #ONEDNN_MIN_SINGLE} input elements) is convolved as a batch of two,
+     * the copy's output dropped. A larger single image goes to oneDNN as it is: duplicating it
+     * there would double the backbone's cost at the sizes users serve.
      */
     public static NDArray convBn(NDArray x, PtParams.ConvBn c, boolean relu) {
         Shape ws = c.w().getShape();
         boolean pointwise = ws.get(2) == 1 && ws.get(3) == 1;
-        boolean single = x.getShape().get(0) == 1;
+        boolean single = x.getShape().get(0) == 1 && x.size() <= ONEDNN_MIN_SINGLE;
         NDArray in = single ? x.concat(x, 0) : x;
         int dilation = pointwise ? 2 : 1;
         NDArray y = Conv2d.conv2d(in, c.w(), c.bias(), new Shape(c.stride(), c.stride()), new Shape(c.pad(), c.pad()),
@@ -167,6 +174,13 @@ public final class PtOps {
         }
         return relu ? Activation.relu(y) : y;
     }
+
+    /**
+     * libtorch (2.x, {@code ConvParams::use_mkldnn}) sends a float convolution of one image with a
+     * kernel of at most 3x3 to oneDNN only when the input has more elements than this; below, it
+     * asks NNPACK first.
+     */
+    static final long ONEDNN_MIN_SINGLE = 20480;
 
     /** The truncated ResNet: {@code [B, 3, S, S]} to {@code [B, C, g, g]}. */
     public static NDArray resnet(PtParams p, NDArray image) {
