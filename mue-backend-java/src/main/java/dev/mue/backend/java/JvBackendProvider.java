@@ -46,13 +46,14 @@ public final class JvBackendProvider implements BackendProvider {
     }
 
     /**
-     * Fitted to the benchmarks of 2026-12-07 on the project's 2-core AVX-512 VM (JDK 25, 2 threads,
-     * the machine loaded), after the micro-kernels: a beam-5 caption of the default model in about
-     * 12 ms (dispatch-bound), an ofa-base 480 px entailment pass in 1.19-1.28 s (about 135 GFLOP/s).
+     * Fitted to the benchmarks of 2026-12-07 on the project's 2-core AVX-512 VM (JDK 25, 2 threads):
+     * a beam-5 caption of the default model in about 12 ms (dispatch-bound); an ofa-base 480 px
+     * entailment pass (164 GFLOP) in a median 538 ms in {@code benchmarks/table.sh quick} and 584
+     * ms in a later run beside torch, about 300 GFLOP/s, with recycled buffers.
      */
     @Override
     public CostModel costModel() {
-        return new CostModel(45, 135, "2-core AVX-512 VM, 2026-12-07");
+        return new CostModel(45, 300, "2-core AVX-512 VM, 2026-12-07");
     }
 
     @Override

@@ -51,13 +51,14 @@ public final class TfBackendProvider implements BackendProvider {
     }
 
     /**
-     * Fitted to the benchmarks of 2026-12-04 on the project's 2-core AVX-512 VM (TF 2.18, 2
-     * threads): a beam-5 caption of the default model 4.2x the Java backend's time (a session run
-     * per step, per-row chains), an ofa-base 480 px entailment pass in 1.63 s (100 GFLOP/s).
+     * Fitted to the benchmarks on the project's 2-core AVX-512 VM (TF 2.18, 2 threads): a beam-5
+     * caption of the default model 4.2x the Java backend's time (a session run per step, per-row
+     * chains; 2026-12-04); an ofa-base 480 px entailment pass in a median 832 ms against java's 538
+     * in the same {@code benchmarks/table.sh quick} run (2026-12-07), about 195 GFLOP/s.
      */
     @Override
     public CostModel costModel() {
-        return new CostModel(630, 100, "2-core AVX-512 VM, 2026-12-04");
+        return new CostModel(630, 195, "2-core AVX-512 VM, 2026-12-07");
     }
 
     @Override

@@ -94,13 +94,14 @@ public final class PtBackendProvider implements BackendProvider {
     }
 
     /**
-     * Fitted to the benchmarks of 2026-12-04 on the project's 2-core AVX-512 VM (libtorch 2.7.1,
-     * 2 threads): a beam-5 caption of the default model 3.0x the Java backend's time (per-op
-     * overhead), an ofa-base 480 px entailment pass in 4.06 s (40 GFLOP/s).
+     * Fitted to the benchmarks on the project's 2-core AVX-512 VM (libtorch 2.7.1, 2 threads): a
+     * beam-5 caption of the default model 3.0x the Java backend's time (per-op overhead;
+     * 2026-12-04); an ofa-base 480 px entailment pass in a median 1275 ms against java's 584 in the
+     * same run (2026-12-07, single images no longer convolved twice), about 135 GFLOP/s.
      */
     @Override
     public CostModel costModel() {
-        return new CostModel(420, 40, "2-core AVX-512 VM, 2026-12-04");
+        return new CostModel(420, 135, "2-core AVX-512 VM, 2026-12-07");
     }
 
     @Override
