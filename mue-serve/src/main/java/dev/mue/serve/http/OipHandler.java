@@ -248,16 +248,22 @@ public final class OipHandler extends Handler.Abstract {
 
     private byte[] body(Request request) {
         long declared = request.getLength();
+        byte[] buf = new byte[65536];
         if (declared > maxBodyBytes) {
+            try (InputStream in = Request.asInputStream(request)) {
+                discard(in, buf, declared);
+            } catch (IOException e) {
+                // The client went away; the 413 below is all there is to say.
+            }
             throw new RequestException(RequestException.PAYLOAD_TOO_LARGE, "request body of " + declared
                     + " bytes is over this server's limit of " + maxBodyBytes + " (--max-body-bytes)");
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 8192);
-        byte[] buf = new byte[65536];
         try (InputStream in = Request.asInputStream(request)) {
             int n;
             while ((n = in.read(buf)) >= 0) {
                 if (out.size() + (long) n > maxBodyBytes) {
+                    discard(in, buf, Long.MAX_VALUE);
                     throw new RequestException(RequestException.PAYLOAD_TOO_LARGE, "request body is over this server's"
                             + " limit of " + maxBodyBytes + " bytes (--max-body-bytes)");
                 }
@@ -267,5 +273,19 @@ public final class OipHandler extends Handler.Abstract {
             throw new RequestException(RequestException.BAD_REQUEST, "cannot read the request body: " + e.getMessage(), e);
         }
         return out.toByteArray();
+    }
+
+    /**
+     * Reads and drops the rest of an oversized body, at most {@code 2 * maxBodyBytes} bytes, before
+     * the 413 is sent. Closing a connection with the client's data still unread makes TCP reset it,
+     * and the reset can reach the client before it reads the response, which it then never sees; a
+     * body more than twice the limit is not worth reading, and that connection is closed as it is.
+     */
+    private void discard(InputStream in, byte[] buf, long declared) throws IOException {
+        long left = Math.min(declared, 2 * maxBodyBytes);
+        int n;
+        while (left > 0 && (n = in.read(buf, 0, (int) Math.min(buf.length, left))) >= 0) {
+            left -= n;
+        }
     }
 }
