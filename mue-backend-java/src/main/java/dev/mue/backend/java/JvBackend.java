@@ -5,6 +5,7 @@ import dev.mue.api.plan.Plan;
 import dev.mue.api.spi.Backend;
 import dev.mue.api.spi.BackendOptions;
 import dev.mue.api.spi.Prepared;
+import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvNaiveKernels;
 import java.util.concurrent.ForkJoinPool;
@@ -21,6 +22,8 @@ public final class JvBackend implements Backend {
 
     private final ForkJoinPool pool;
     private final JvKernels kernels;
+    /** Large arrays recycled by the kernels and by every plan prepared here (one budget per backend). */
+    private final JvBuffers buffers = JvBuffers.forHeap();
 
     /** Creates the pool and picks the kernels (see {@link JvBackendProvider}). */
     public JvBackend(BackendOptions options) {
@@ -30,7 +33,7 @@ public final class JvBackend implements Backend {
         int threads = options.effectiveThreads();
         this.pool = new ForkJoinPool(threads);
         String choice = options.properties().getOrDefault("kernels", System.getProperty("mue.java.kernels", "vector"));
-        this.kernels = pickKernels(choice, pool);
+        this.kernels = pickKernels(choice, pool, buffers);
         LOG.info("java backend: {} kernels, {} threads", kernels, threads);
     }
 
@@ -46,7 +49,7 @@ public final class JvBackend implements Backend {
                 && JvBackend.class.getModule().getLayer() == null;
     }
 
-    static JvKernels pickKernels(String choice, ForkJoinPool pool) {
+    static JvKernels pickKernels(String choice, ForkJoinPool pool, JvBuffers buffers) {
         if (choice.equals("naive")) {
             return new JvNaiveKernels();
         }
@@ -63,7 +66,7 @@ public final class JvBackend implements Backend {
             }
             return new JvNaiveKernels();
         }
-        return JvVectorKernelsLoader.create(pool);
+        return JvVectorKernelsLoader.create(pool, buffers);
     }
 
     @Override
@@ -83,7 +86,7 @@ public final class JvBackend implements Backend {
 
     @Override
     public Prepared prepare(Plan plan) {
-        return new Prepared.Interpreted(new JvLayerOps(plan, kernels, pool));
+        return new Prepared.Interpreted(new JvLayerOps(plan, kernels, pool, buffers));
     }
 
     @Override

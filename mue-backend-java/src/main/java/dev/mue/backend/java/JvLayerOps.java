@@ -9,6 +9,7 @@ import dev.mue.api.plan.BiasBlock;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PositionBiases;
 import dev.mue.api.plan.Stream;
+import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvKeys;
 import java.util.Arrays;
@@ -44,12 +45,12 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     private final BiasBlock decoderSelfBlock;
     private final BiasBlock crossBlock;
 
-    JvLayerOps(Plan plan, JvKernels kernels, ForkJoinPool pool) {
+    JvLayerOps(Plan plan, JvKernels kernels, ForkJoinPool pool, JvBuffers buffers) {
         this.plan = plan;
         this.c = plan.config();
         this.p = new JvParams(c, plan.weights(), kernels, pool);
         this.k = kernels;
-        this.ops = new JvOps(kernels, pool, p, JvBuffers.forHeap());
+        this.ops = new JvOps(kernels, pool, p, buffers);
         this.resnet = new JvResNet(p, kernels, ops);
         this.d = c.dModel();
         PositionBiases b = plan.biases();

@@ -1,6 +1,7 @@
 package dev.mue.backend.java;
 
 import dev.mue.api.model.ResolvedWeights;
+import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvKeys;
 import java.util.concurrent.ForkJoinPool;
@@ -60,12 +61,8 @@ final class JvOps {
 
     /** LayerNorm of {@code rows} rows of {@code x} into {@code y} (may be {@code x}), row ranges in parallel. */
     void layerNorm(ResolvedWeights.Norm ln, float[] x, int rows, int dim, float[] y) {
-        int chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
-        forEach(chunks, (long) ROW_CHUNK * dim * 8, c -> {
-            int r0 = c * ROW_CHUNK;
-            int n = Math.min(rows, r0 + ROW_CHUNK) - r0;
-            k.layerNorm(x, r0 * dim, n, dim, ln.w(), ln.b(), eps, y, r0 * dim);
-        });
+        rowChunks(rows, (long) dim * 8,
+                (r0, n) -> k.layerNorm(x, r0 * dim, n, dim, ln.w(), ln.b(), eps, y, r0 * dim));
     }
 
     /** Runs {@code body} for 0..n-1, in parallel on the pool when the total work is large. */

@@ -1,5 +1,6 @@
 package dev.mue.backend.java;
 
+import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
 
 /**
@@ -7,9 +8,9 @@ import dev.mue.backend.java.kernels.JvKernels;
  * three bottleneck stages (stride on the 3x3 conv); output stride 16. Feature maps are
  * channels-last ({@code [h, w, C]}), so that every convolution is a product of pixels by packed
  * weights with its BatchNorm, residual and ReLU applied as each output tile is finished, and the
- * output is already the image's token sequence. Feature maps, and the zero-bordered copies that
- * padded convolutions read, come from and go back to the backend's {@link JvBuffers} as soon as
- * their last reader is done.
+ * output is already the image's token sequence. Feature maps come from and go back to the
+ * backend's {@link JvBuffers} as soon as their last reader is done (the kernels do the same with
+ * the zero-bordered copies that padded convolutions read).
  */
 final class JvResNet {
     private final JvParams p;
@@ -62,40 +63,9 @@ final class JvResNet {
         int oh = (in.h() + 2 * c.pad() - kernel) / c.stride() + 1;
         int ow = (in.w() + 2 * c.pad() - kernel) / c.stride() + 1;
         float[] out = buffers.take(oh * ow * c.out());
-        if (c.pad() == 0) {
-            k.conv2d(in.data(), in.h(), in.w(), c.w(), c.stride(), 0, c.scale(), c.shift(), residual, relu, out, oh,
-                    ow);
-        } else {
-            // The kernel would copy the image into a zero border itself; a recycled copy is cheaper.
-            Map padded = padded(in, c.pad());
-            k.conv2d(padded.data(), padded.h(), padded.w(), c.w(), c.stride(), 0, c.scale(), c.shift(), residual, relu,
-                    out, oh, ow);
-            buffers.give(padded.data());
-        }
+        k.conv2d(in.data(), in.h(), in.w(), c.w(), c.stride(), c.pad(), c.scale(), c.shift(), residual, relu, out, oh,
+                ow);
         return new Map(out, c.out(), oh, ow);
-    }
-
-    /** {@code in} inside a border of {@code pad} zero pixels; every element is written. */
-    private Map padded(Map in, int pad) {
-        int ch = in.channels();
-        int w = in.w();
-        int wp = w + 2 * pad;
-        int hp = in.h() + 2 * pad;
-        float[] out = buffers.take(hp * wp * ch);
-        float[] src = in.data();
-        ops.rowChunks(hp, (long) wp * ch, (y0, n) -> {
-            for (int y = y0; y < y0 + n; y++) {
-                int row = y * wp * ch;
-                if (y < pad || y >= pad + in.h()) {
-                    java.util.Arrays.fill(out, row, row + wp * ch, 0f);
-                } else {
-                    java.util.Arrays.fill(out, row, row + pad * ch, 0f);
-                    System.arraycopy(src, (y - pad) * w * ch, out, row + pad * ch, w * ch);
-                    java.util.Arrays.fill(out, row + (pad + w) * ch, row + wp * ch, 0f);
-                }
-            }
-        });
-        return new Map(out, ch, hp, wp);
     }
 
     private Map channelsLast(float[] chw, int channels, int size) {

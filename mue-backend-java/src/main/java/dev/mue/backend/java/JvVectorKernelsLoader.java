@@ -1,5 +1,6 @@
 package dev.mue.backend.java;
 
+import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvVectorKernels;
 import java.util.concurrent.ForkJoinPool;
@@ -12,7 +13,7 @@ final class JvVectorKernelsLoader {
     private JvVectorKernelsLoader() {
     }
 
-    static JvKernels create(ForkJoinPool pool) {
-        return new JvVectorKernels(pool);
+    static JvKernels create(ForkJoinPool pool, JvBuffers buffers) {
+        return new JvVectorKernels(pool, buffers);
     }
 }

@@ -58,6 +58,8 @@ public final class JvVectorKernels implements JvKernels {
     private static final int PANEL_BLOCK_FLOATS = 1 << 16;
     /** Tasks per thread in a parallel loop, for balance when tasks are uneven or threads are late. */
     private static final int TASKS_PER_THREAD = 3;
+    /** Image rows per task of {@link #padded}. */
+    private static final int PAD_ROWS = 32;
     /** Elements summed in float lanes before a partial sum is added in double (layerNorm, cosine). */
     private static final int SUM_BLOCK = 64;
 
@@ -98,6 +100,7 @@ public final class JvVectorKernels implements JvKernels {
     private final Lanes lanes;
     private final JvMicroKernel micro;
     private final ForkJoinPool pool;
+    private final JvBuffers buffers;
 
     /**
      * Kernels on {@link FloatVector#SPECIES_PREFERRED}.
@@ -105,7 +108,18 @@ public final class JvVectorKernels implements JvKernels {
      * @param pool the caller's pool for large matrix products, or null to stay on the calling thread
      */
     public JvVectorKernels(ForkJoinPool pool) {
-        this(FloatVector.SPECIES_PREFERRED, pool);
+        this(FloatVector.SPECIES_PREFERRED, pool, JvBuffers.none());
+    }
+
+    /**
+     * Kernels on {@link FloatVector#SPECIES_PREFERRED} that take their large scratch arrays (the
+     * zero-bordered copy a padded convolution reads) from {@code buffers} and give them back.
+     *
+     * @param pool    the caller's pool for large matrix products, or null to stay on the calling thread
+     * @param buffers where scratch arrays come from
+     */
+    public JvVectorKernels(ForkJoinPool pool, JvBuffers buffers) {
+        this(FloatVector.SPECIES_PREFERRED, pool, buffers);
     }
 
     /**
@@ -116,7 +130,12 @@ public final class JvVectorKernels implements JvKernels {
      * @param pool the caller's pool for large matrix products, or null to stay on the calling thread
      */
     JvVectorKernels(VectorSpecies<Float> species, ForkJoinPool pool) {
+        this(species, pool, JvBuffers.none());
+    }
+
+    private JvVectorKernels(VectorSpecies<Float> species, ForkJoinPool pool, JvBuffers buffers) {
         Objects.requireNonNull(species, "species");
+        this.buffers = Objects.requireNonNull(buffers, "buffers");
         if (species.elementType() != float.class) {
             throw new IllegalArgumentException("not a float species: " + species);
         }
@@ -684,10 +703,11 @@ public final class JvVectorKernels implements JvKernels {
         boolean plain = scale == null && shift == null && residual == null && !relu;
         Epilogue ep = plain ? null : new Epilogue(scale, shift, residual, relu);
         Source src;
+        float[] image = null;
         if (kernel == 1 && stride == 1 && pad == 0 && outW == w) {
             src = Source.rows(in, 0, c);
         } else {
-            float[] image = pad == 0 ? in : padded(in, h, w, c, pad);
+            image = pad == 0 ? in : padded(in, h, w, c, pad);
             int wp = w + 2 * pad;
             int[] off = new int[kernel * kernel * c];
             for (int ky = 0; ky < kernel; ky++) {
@@ -700,15 +720,31 @@ public final class JvVectorKernels implements JvKernels {
             src = Source.conv(image, off, outW, stride * wp * c, stride * c);
         }
         gemm(src, outH * outW, weight, ep, out, 0);
+        if (image != null && image != in) {
+            buffers.give(image);
+        }
     }
 
-    /** A channels-last image inside a zero border of {@code pad} pixels. */
-    private static float[] padded(float[] in, int h, int w, int c, int pad) {
+    /**
+     * A channels-last image inside a zero border of {@code pad} pixels, in an array from the
+     * buffers (stale contents: the border is written too); rows in parallel.
+     */
+    private float[] padded(float[] in, int h, int w, int c, int pad) {
         int wp = w + 2 * pad;
-        float[] out = new float[(h + 2 * pad) * wp * c];
-        for (int y = 0; y < h; y++) {
-            System.arraycopy(in, y * w * c, out, ((y + pad) * wp + pad) * c, w * c);
-        }
+        int hp = h + 2 * pad;
+        float[] out = buffers.take(hp * wp * c);
+        forEach(ceilDiv(hp, PAD_ROWS), t -> {
+            for (int y = t * PAD_ROWS, end = Math.min(hp, y + PAD_ROWS); y < end; y++) {
+                int row = y * wp * c;
+                if (y < pad || y >= pad + h) {
+                    Arrays.fill(out, row, row + wp * c, 0f);
+                } else {
+                    Arrays.fill(out, row, row + pad * c, 0f);
+                    System.arraycopy(in, (y - pad) * w * c, out, row + pad * c, w * c);
+                    Arrays.fill(out, row + (pad + w) * c, row + wp * c, 0f);
+                }
+            }
+        });
         return out;
     }
 

@@ -1,4 +1,4 @@
-package dev.mue.backend.java;
+package dev.mue.backend.java.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
