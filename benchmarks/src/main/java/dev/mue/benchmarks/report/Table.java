@@ -26,7 +26,8 @@ import java.util.TreeMap;
  *       fraction of the peak for the same number of threads;</li>
  *   <li>per task, model, image size and batch: each backend's median time per pass (over every
  *       pass timed, when JMH sampled them one by one; its mean otherwise) at full depth, with the
- *       fastest and the 90th percentile pass, and with the forced half-depth exit, the full pass's GFLOP/s as a fraction of the all-threads peak
+ *       fastest and the 90th percentile pass, and with the forced half-depth exit, the full
+ *       pass's GFLOP/s as a fraction of the all-threads peak
  *       (entailment only: a caption's trace counts its chosen beam, not the search), the measured
  *       saving, the expected saving over the whole pass (the traces' whole-pass FLOP reduction:
  *       backbone, embeddings and head included) and their ratio;</li>
@@ -37,6 +38,21 @@ import java.util.TreeMap;
  */
 public final class Table {
     private Table() {
+    }
+
+    /**
+     * One backend's figures in a pass row: the time per pass at full depth ({@code ms[0]}) and with
+     * the half-depth exit ({@code ms[1]}), the FLOPs of the whole pass without and with the exit,
+     * and the full-depth spread (fastest and 90th-percentile pass when sampled, JMH's error of the
+     * mean otherwise). NaN where the run has no figure.
+     */
+    private static final class Pass {
+        final double[] ms = {Double.NaN, Double.NaN};
+        double flopsFull = Double.NaN;
+        double flopsHalf = Double.NaN;
+        double fastest = Double.NaN;
+        double p90 = Double.NaN;
+        double error = Double.NaN;
     }
 
     /** One pass benchmark row's key (everything but the backend and the policy). */
@@ -91,7 +107,7 @@ public final class Table {
     static void print(JsonNode results, Map<String, long[]> costs, int lanes, PrintStream out) {
         double peak1 = Double.NaN;
         double peakAll = Double.NaN;
-        Map<Row, Map<String, double[]>> passes = new TreeMap<>();
+        Map<Row, Map<String, Pass>> passes = new TreeMap<>();
         List<String> other = new ArrayList<>();
         List<double[]> kernels = new ArrayList<>();
         List<String> kernelNames = new ArrayList<>();
@@ -111,24 +127,26 @@ public final class Table {
                 Row row = new Row(p.get("task").asText(), p.get("model").asText(), p.get("size").asInt(),
                         p.get("batch").asInt());
                 String be = p.get("backend").asText();
-                double[] v = passes.computeIfAbsent(row, k -> new TreeMap<>()).computeIfAbsent(be,
-                        k -> new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN});
+                Pass v = passes.computeIfAbsent(row, k -> new TreeMap<>()).computeIfAbsent(be, k -> new Pass());
                 int slot = "full".equals(p.get("policy").asText()) ? 0 : 1;
                 JsonNode pct = r.get("primaryMetric").get("scorePercentiles");
                 boolean sampled = pct != null && pct.has("50.0");
-                v[slot] = sampled ? pct.get("50.0").asDouble() : score;
+                v.ms[slot] = sampled ? pct.get("50.0").asDouble() : score;
                 long[] c = costs.get(String.join("/", be, row.model, Integer.toString(row.size),
                         Integer.toString(row.batch), p.get("policy").asText(), row.task));
                 if (c != null) {
-                    v[2] = c[0];
+                    v.flopsFull = c[0];
                     if (slot == 1) {
-                        v[3] = c[1];
+                        v.flopsHalf = c[1];
                     }
                 }
                 if (slot == 0) {
-                    v[4] = sampled ? pct.get("0.0").asDouble() : Double.NaN;
-                    v[5] = sampled && pct.has("90.0") ? pct.get("90.0").asDouble() : Double.NaN;
-                    v[6] = sampled ? Double.NaN : error;
+                    if (sampled) {
+                        v.fastest = pct.get("0.0").asDouble();
+                        v.p90 = pct.has("90.0") ? pct.get("90.0").asDouble() : Double.NaN;
+                    } else {
+                        v.error = error;
+                    }
                 }
             } else {
                 other.add(String.format(Locale.ROOT, "| %s %s | %.3f ± %.3f %s |", name.substring(name.lastIndexOf('.',
@@ -156,15 +174,15 @@ public final class Table {
                     + "median ms | full GFLOP/s (% of peak) | measured saving | expected saving (whole pass) "
                     + "| measured / expected |");
             out.println("|---|---|---|---|---|---|---|---|---|---|---|");
-            for (Map.Entry<Row, Map<String, double[]>> e : passes.entrySet()) {
+            for (Map.Entry<Row, Map<String, Pass>> e : passes.entrySet()) {
                 Row row = e.getKey();
-                for (Map.Entry<String, double[]> b : e.getValue().entrySet()) {
-                    double[] v = b.getValue();
-                    double gflops = v[2] * row.batch / (v[0] * 1e6);
-                    double measured = 1 - v[1] / v[0];
-                    double expected = 1 - v[3] / v[2];
+                for (Map.Entry<String, Pass> b : e.getValue().entrySet()) {
+                    Pass v = b.getValue();
+                    double gflops = v.flopsFull * row.batch / (v.ms[0] * 1e6);
+                    double measured = 1 - v.ms[1] / v.ms[0];
+                    double expected = 1 - v.flopsHalf / v.flopsFull;
                     out.printf(Locale.ROOT, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |%n", row.task,
-                            row.model, row.size, row.batch, b.getKey(), num(v[0]) + spread(v), num(v[1]),
+                            row.model, row.size, row.batch, b.getKey(), num(v.ms[0]) + spread(v), num(v.ms[1]),
                             "ve".equals(row.task) && !Double.isNaN(gflops)
                                     ? String.format(Locale.ROOT, "%.1f (%.0f%%)", gflops, 100 * gflops / peakAll) : "-",
                             pct(measured), pct(expected), Double.isNaN(measured / expected) ? "-"
@@ -175,9 +193,9 @@ public final class Table {
             out.println("| task | model | px | batch | java / tf (full) | java / torch (full) | java / tf (half) | "
                     + "java / torch (half) |");
             out.println("|---|---|---|---|---|---|---|---|");
-            for (Map.Entry<Row, Map<String, double[]>> e : passes.entrySet()) {
+            for (Map.Entry<Row, Map<String, Pass>> e : passes.entrySet()) {
                 Row row = e.getKey();
-                Map<String, double[]> m = e.getValue();
+                Map<String, Pass> m = e.getValue();
                 out.printf(Locale.ROOT, "| %s | %s | %d | %d | %s | %s | %s | %s |%n", row.task, row.model, row.size,
                         row.batch, ratio(m, "tf", 0), ratio(m, "torch", 0), ratio(m, "tf", 1), ratio(m, "torch", 1));
             }
@@ -192,21 +210,21 @@ public final class Table {
         }
     }
 
-    private static String ratio(Map<String, double[]> m, String other, int slot) {
-        double[] j = m.get("java");
-        double[] o = m.get(other);
-        if (j == null || o == null || Double.isNaN(j[slot]) || Double.isNaN(o[slot])) {
+    private static String ratio(Map<String, Pass> m, String other, int slot) {
+        Pass j = m.get("java");
+        Pass o = m.get(other);
+        if (j == null || o == null || Double.isNaN(j.ms[slot]) || Double.isNaN(o.ms[slot])) {
             return "-";
         }
-        return String.format(Locale.ROOT, "%.2f", o[slot] / j[slot]);
+        return String.format(Locale.ROOT, "%.2f", o.ms[slot] / j.ms[slot]);
     }
 
     /** The full pass's fastest and 90th-percentile times, or JMH's error of the mean when it did not sample. */
-    private static String spread(double[] v) {
-        if (!Double.isNaN(v[4])) {
-            return " (" + num(v[4]) + "-" + num(v[5]) + ")";
+    private static String spread(Pass v) {
+        if (!Double.isNaN(v.fastest)) {
+            return " (" + num(v.fastest) + "-" + num(v.p90) + ")";
         }
-        return Double.isNaN(v[6]) ? "" : " ± " + num(v[6]);
+        return Double.isNaN(v.error) ? "" : " ± " + num(v.error);
     }
 
     private static String num(double v) {
