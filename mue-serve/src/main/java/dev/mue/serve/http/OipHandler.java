@@ -251,7 +251,7 @@ public final class OipHandler extends Handler.Abstract {
         byte[] buf = new byte[65536];
         if (declared > maxBodyBytes) {
             try (InputStream in = Request.asInputStream(request)) {
-                discard(in, buf, declared);
+                discard(in, buf, Math.min(declared, 2 * maxBodyBytes));
             } catch (IOException e) {
                 // The client went away; the 413 below is all there is to say.
             }
@@ -263,7 +263,7 @@ public final class OipHandler extends Handler.Abstract {
             int n;
             while ((n = in.read(buf)) >= 0) {
                 if (out.size() + (long) n > maxBodyBytes) {
-                    discard(in, buf, Long.MAX_VALUE);
+                    discard(in, buf, 2 * maxBodyBytes - out.size() - n);
                     throw new RequestException(RequestException.PAYLOAD_TOO_LARGE, "request body is over this server's"
                             + " limit of " + maxBodyBytes + " bytes (--max-body-bytes)");
                 }
@@ -276,13 +276,14 @@ public final class OipHandler extends Handler.Abstract {
     }
 
     /**
-     * Reads and drops the rest of an oversized body, at most {@code 2 * maxBodyBytes} bytes, before
-     * the 413 is sent. Closing a connection with the client's data still unread makes TCP reset it,
-     * and the reset can reach the client before it reads the response, which it then never sees; a
-     * body more than twice the limit is not worth reading, and that connection is closed as it is.
+     * Reads and drops at most {@code limit} more bytes of an oversized body before the 413 is sent
+     * (the callers stop at twice {@code maxBodyBytes} in all). Closing a connection with the client's
+     * data still unread makes TCP reset it, and the reset can reach the client before it reads the
+     * response, which it then never sees; a body more than twice the limit is not worth reading, and
+     * that connection is closed as it is.
      */
-    private void discard(InputStream in, byte[] buf, long declared) throws IOException {
-        long left = Math.min(declared, 2 * maxBodyBytes);
+    private static void discard(InputStream in, byte[] buf, long limit) throws IOException {
+        long left = limit;
         int n;
         while (left > 0 && (n = in.read(buf, 0, (int) Math.min(buf.length, left))) >= 0) {
             left -= n;
