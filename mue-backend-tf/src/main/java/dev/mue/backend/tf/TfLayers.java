@@ -270,7 +270,7 @@ final class TfLayers {
         }
         Operand<TFloat32> y = tf.nn.conv2d(in, c.filter(), List.of(1L, (long) c.stride(), (long) c.stride(), 1L),
                 "VALID");
-        y = tf.math.add(tf.math.mul(y, c.scale()), c.shift());
+        y = tf.nn.biasAdd(y, c.shift());
         return relu ? tf.nn.relu(y) : y;
     }
 }

@@ -24,8 +24,7 @@ final class TfModel {
     private final List<TfWeights.Host> used = new ArrayList<>();
 
     /** A convolution as operands. */
-    record Conv(Operand<TFloat32> filter, Operand<TFloat32> scale, Operand<TFloat32> shift, int kernel, int stride,
-            int pad) {
+    record Conv(Operand<TFloat32> filter, Operand<TFloat32> shift, int kernel, int stride, int pad) {
     }
 
     /** A bottleneck block as operands. */
@@ -189,6 +188,6 @@ final class TfModel {
     }
 
     private Conv conv(TfWeights.Conv k) {
-        return new Conv(of(k.filter()), of(k.scale()), of(k.shift()), k.kernel(), k.stride(), k.pad());
+        return new Conv(of(k.filter()), of(k.shift()), k.kernel(), k.stride(), k.pad());
     }
 }

@@ -11,10 +11,10 @@ import java.util.List;
 /**
  * A plan's resolved weights ({@link ResolvedWeights}, BatchNorm already folded to a per-channel
  * scale and shift) and folded position biases laid out on the host the way the TF graphs take them:
- * linear weights transposed to {@code [in, out]}, convolutions to {@code HWIO}, the per-head
- * {@code c_attn} expanded to a {@code [d]} vector, and each attention site's bias densified per
- * layer ({@link BiasBlock#denseLayers}). Built once per prepared
- * plan; {@link TfModel} turns it into constants of a graph or an eager session.
+ * linear weights transposed to {@code [in, out]}, convolutions to {@code HWIO} with the scale
+ * multiplied into the filters, the per-head {@code c_attn} expanded to a {@code [d]} vector, and
+ * each attention site's bias densified per layer ({@link BiasBlock#denseLayers}). Built once per
+ * prepared plan; {@link TfModel} turns it into constants of a graph or an eager session.
  */
 final class TfWeights {
 
@@ -34,8 +34,11 @@ final class TfWeights {
     /** Number of slots of a decoder layer. */
     static final int DECODER_SLOTS = 30;
 
-    /** One convolution with its folded BatchNorm. */
-    record Conv(Host filter, Host scale, Host shift, int kernel, int stride, int pad) {
+    /**
+     * One convolution with its folded BatchNorm: the scale multiplied into the filter, the shift
+     * added after the convolution.
+     */
+    record Conv(Host filter, Host shift, int kernel, int stride, int pad) {
     }
 
     /** One bottleneck block; {@code down} is null without a projection shortcut. */
@@ -154,7 +157,6 @@ final class TfWeights {
         cross.forEach(l -> l.forEach(add));
         for (Conv c : convs()) {
             add.accept(c.filter());
-            add.accept(c.scale());
             add.accept(c.shift());
         }
         for (List<Host> bias : java.util.Arrays.asList(textBias, imageBias, jointBias, decoderSelfBias)) {
@@ -229,9 +231,14 @@ final class TfWeights {
         return new Host(v, v.length);
     }
 
-    /** A convolution {@code [out, in, k, k]} as HWIO, with the plan's folded BatchNorm scale and shift. */
+    /**
+     * A convolution {@code [out, in, k, k]} as HWIO with the plan's folded BatchNorm scale
+     * multiplied into each output channel's filter ({@code conv(x, w) * s = conv(x, w * s)}, one
+     * rounding per weight instead of a multiply over every output element), and its shift.
+     */
     private static Conv conv(ResolvedWeights.ConvBn cb) {
         float[] f = cb.w();
+        float[] scale = cb.scale();
         int in = cb.in();
         int out = cb.out();
         int k = cb.kernel();
@@ -240,12 +247,12 @@ final class TfWeights {
             for (int i = 0; i < in; i++) {
                 for (int y = 0; y < k; y++) {
                     for (int x = 0; x < k; x++) {
-                        hwio[((y * k + x) * in + i) * out + o] = f[((o * in + i) * k + y) * k + x];
+                        hwio[((y * k + x) * in + i) * out + o] = f[((o * in + i) * k + y) * k + x] * scale[o];
                     }
                 }
             }
         }
-        return new Conv(new Host(hwio, k, k, in, out), vec(cb.scale()), vec(cb.shift()), k, cb.stride(), cb.pad());
+        return new Conv(new Host(hwio, k, k, in, out), vec(cb.shift()), k, cb.stride(), cb.pad());
     }
 
     /** Per layer, the site's full bias {@code [H, rows, cols]}; layers share one array without a relative part. */
