@@ -117,7 +117,7 @@ final class TfChain implements AutoCloseable {
         // Both branches need only the layers after this gate: the exit fills their caches, the
         // next level runs them.
         inputs.addAll(w.subList(i * slots, w.size()));
-        If gate = g.withName("if").ifOp(g.math.greater(sim, threshold), inputs, outTypes, exits[i], levels[i + 1]);
+        If gate = g.withName("if").ifOp(TfLayers.exits(g, sim, threshold), inputs, outTypes, exits[i], levels[i + 1]);
         return new ArrayList<>(gate.output());
     }
 
