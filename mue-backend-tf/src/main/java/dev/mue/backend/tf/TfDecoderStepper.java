@@ -29,6 +29,8 @@ final class TfDecoderStepper implements DecoderStepper {
     private final int horizon;
     /** The stacked cross keys and values of the run's examples (owned by the encoded batch). */
     private final List<Tensor> cross;
+    /** Whether every row decodes one example (a beam): the step shares its cross keys without gathering. */
+    private final boolean oneExample;
     /** The empty caches: keys and values {@code [1, P, d]} of zeros, mask {@code [1, P]} of -inf. */
     private final Tensor emptyKv;
     private final Tensor emptyMask;
@@ -48,6 +50,7 @@ final class TfDecoderStepper implements DecoderStepper {
         this.layers = exec.plan().config().decoderLayers();
         int[] examples = Arrays.stream(exampleOfRow).distinct().sorted().toArray();
         this.cross = enc.crossStack(examples);
+        this.oneExample = examples.length <= 1;
         int n = exampleOfRow.length;
         slot = new int[n];
         for (int r = 0; r < n; r++) {
@@ -82,7 +85,7 @@ final class TfDecoderStepper implements DecoderStepper {
         if (n == 0) {
             return new StepOutput(new float[0][], new int[0], List.of());
         }
-        TfExecutable.StepEntry entry = exec.stepEntry(n);
+        TfExecutable.StepEntry entry = exec.stepEntry(n, oneExample);
         int caches = 3 * layers;
         Result result;
         try (Tensor tok = TfTensors.ints(tokens); Tensor positions = TfTensors.ints(pos);

@@ -83,7 +83,7 @@ final class TfEagerOps implements LayerOps<TfEagerOps.States, TfEagerOps.Memory,
             throw TfNatives.translate("preparing plan " + c.name() + " (eager)", e);
         }
         this.encoderStage = new TfStage.Encoder(weights, plan, plan.encoderStreams().get(0), ops, "enc");
-        this.decoderStage = new TfStage.Decoder(weights, plan, ops, positions);
+        this.decoderStage = new TfStage.Decoder(weights, plan, ops, positions, true);
         this.scorerStage = new TfStage.Scorer(weights, plan, ops);
     }
 

@@ -77,11 +77,13 @@ final class TfExecutable implements Executable {
     final int positions;
     /** Per encoder stream, its stage; streams whose gates have the same shape share one compiled chain. */
     private final Map<Stream, TfStage.Encoder> encoderStages = new java.util.EnumMap<>(Stream.class);
-    private final TfStage.Decoder decoderStage;
+    /** The decoding step's stage: [0] for rows of several examples, [1] for rows of one example. */
+    private final TfStage.Decoder[] decoderStages;
     private final TfStage.Scorer scorerStage;
     private final List<AutoCloseable> functions = new ArrayList<>();
     private Program encodeExample;
-    private Program decodeStep;
+    /** The decoding step's function: [0] for rows of several examples, [1] for rows of one example. */
+    private final Program[] decodeStep = new Program[2];
     private Program scoreExample;
     private Program crossExample;
     private final Map<Integer, EncoderEntry> encoders = new HashMap<>();
@@ -113,7 +115,8 @@ final class TfExecutable implements Executable {
         for (Stream s : plan.encoderStreams()) {
             encoderStages.put(s, new TfStage.Encoder(weights, plan, s, ops, shapes.size() == 1 ? "enc" : "enc_" + s.label()));
         }
-        this.decoderStage = new TfStage.Decoder(weights, plan, ops, positions);
+        this.decoderStages = new TfStage.Decoder[] {new TfStage.Decoder(weights, plan, ops, positions, false),
+            new TfStage.Decoder(weights, plan, ops, positions, true)};
         this.scorerStage = new TfStage.Scorer(weights, plan, ops);
         this.graph = new Graph();
         try {
@@ -371,9 +374,12 @@ final class TfExecutable implements Executable {
      * {@code [R, P, d]}, {@code [R, P]}). Inputs: tokens, positions, the threshold, {@code order}
      * (each row's row in the caches given: a beam reorder becomes a gather here), each row's slot
      * in the stacked cross keys, the caches, the cross keys and values, and the cross key mask.
+     * {@code oneExample}: every row decodes the same example (see {@link TfStage.Decoder}).
      */
-    private Program decodeStep() {
-        if (decodeStep == null) {
+    private Program decodeStep(boolean oneExample) {
+        int variant = oneExample ? 1 : 0;
+        if (decodeStep[variant] == null) {
+            TfStage.Decoder decoderStage = decoderStages[variant];
             TfRowChain chain = new TfRowChain(decoderStage);
             functions.add(chain);
             int layers = c.decoderLayers();
@@ -382,7 +388,7 @@ final class TfExecutable implements Executable {
             inputs.addAll(decoderStage.cacheArgs());
             inputs.addAll(TfStage.repeat(2 * layers, arg(TFloat32.class, -1, -1, c.dModel())));
             inputs.add(arg(TFloat32.class, -1, -1));
-            decodeStep = program("decode_step", inputs, (f, in, m) -> {
+            decodeStep[variant] = program(oneExample ? "decode_step" : "decode_step_examples", inputs, (f, in, m) -> {
                 Operand<TInt32> tok = as(in.get(0));
                 Operand<TInt32> pos = as(in.get(1));
                 Operand<TFloat64> th = as(in.get(2));
@@ -407,7 +413,7 @@ final class TfExecutable implements Executable {
                 return result;
             });
         }
-        return decodeStep;
+        return decodeStep[variant];
     }
 
     /** The scoring pass of one example's packed rows: logits of the scored positions, exit layer, similarities. */
@@ -637,7 +643,10 @@ final class TfExecutable implements Executable {
 
     // ------------------------------------------------------------------ decoding step
 
-    /** One decoding step of {@code rows} rows: one call of {@link #decodeStep()}. */
+    /**
+     * One decoding step of {@code rows} rows: one call of {@link #decodeStep}; {@code step_r<R>}
+     * when the rows decode one example, {@code step_m<R>} when they decode several.
+     */
     final class StepEntry {
         final Operand<TInt32> tokens;
         final Operand<TInt32> positions;
@@ -652,16 +661,18 @@ final class TfExecutable implements Executable {
         /** The new caches in the order of the cache inputs. */
         final List<Operand<?>> caches;
 
-        StepEntry(int rows) {
-            Program p = decodeStep();
-            String e = "step_r" + rows;
+        StepEntry(int key) {
+            int rows = key / 2;
+            boolean oneExample = key % 2 == 1;
+            Program p = decodeStep(oneExample);
+            String e = (oneExample ? "step_r" : "step_m") + rows;
             int layers = c.decoderLayers();
             tokens = input(e + "_tokens", TInt32.class, rows);
             positions = input(e + "_positions", TInt32.class, rows);
             threshold = input(e + "_threshold", TFloat64.class);
             order = input(e + "_order", TInt32.class, rows);
             slot = input(e + "_slot", TInt32.class, rows);
-            List<TfStage.Arg> cacheArgs = decoderStage.cacheArgs();
+            List<TfStage.Arg> cacheArgs = decoderStages[0].cacheArgs();
             for (int k = 0; k < cacheArgs.size(); k++) {
                 TfStage.Arg a = cacheArgs.get(k);
                 inputs.add(input(e + "_cache_" + k, a.type(), a.shape().asArray()));
@@ -680,8 +691,9 @@ final class TfExecutable implements Executable {
         }
     }
 
-    StepEntry stepEntry(int rows) {
-        return entry(steps, rows, StepEntry::new);
+    /** The step entry of {@code rows} rows decoding one example or several. */
+    StepEntry stepEntry(int rows, boolean oneExample) {
+        return entry(steps, 2 * rows + (oneExample ? 1 : 0), StepEntry::new);
     }
 
     @Override
@@ -813,7 +825,7 @@ final class TfExecutable implements Executable {
     public Optional<String> describeCompiled() {
         checkOpen();
         entry(encoders, 1, EncoderEntry::new);
-        stepEntry(1);
+        stepEntry(1, true);
         entry(scorers, 1, ScoreEntry::new);
         return Optional.of(TfDescription.describe(plan, graphDef(), List.of("encode_b1_", "step_r1_", "score_e1_")));
     }

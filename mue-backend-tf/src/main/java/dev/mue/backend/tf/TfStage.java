@@ -189,6 +189,10 @@ abstract class TfStage {
      * position so that every key keeps the bias of its real position. A layer reads and writes the
      * caches of its rows only, so one definition serves the graphs' batched chain ({@link TfRowChain},
      * which runs each level on the rows still active) and the eager mode (one row at a time).
+     *
+     * <p>When every row decodes the same example ({@code oneExample}: a beam, or a single row), the
+     * cross keys and values are that example's {@code [1, M, d]}, shared by every row through the
+     * attention's broadcast instead of gathered per row.
      */
     static final class Decoder extends TfStage {
         /** Context index of the rows' cache indices. */
@@ -198,12 +202,15 @@ abstract class TfStage {
         private final TfWeights w;
         private final int positions;
         private final Plan plan;
+        /** Whether every row decodes one example, whose cross keys and values all rows share. */
+        final boolean oneExample;
 
-        Decoder(TfWeights w, Plan plan, TfLayers ops, int positions) {
+        Decoder(TfWeights w, Plan plan, TfLayers ops, int positions, boolean oneExample) {
             super("dec", plan, Stream.DECODER, ops);
             this.w = w;
             this.positions = positions;
             this.plan = plan;
+            this.oneExample = oneExample;
         }
 
         @Override
@@ -335,9 +342,14 @@ abstract class TfStage {
                     tf.gather(f32(written.get(l - 1)), rows, axis), tf.gather(f32(written.get(layers + l - 1)), rows, axis),
                     bias};
                 return r;
-            }, tf.gather(f32(ctx.get(2 + layers + l - 1)), slot, axis),
-                    tf.gather(f32(ctx.get(2 + 2 * layers + l - 1)), slot, axis), f32(ctx.get(crossSlot() + 1)), wl);
+            }, crossRows(tf, ctx.get(2 + layers + l - 1), slot), crossRows(tf, ctx.get(2 + 2 * layers + l - 1), slot),
+                    f32(ctx.get(crossSlot() + 1)), wl);
             return new Step(y, next);
+        }
+
+        /** The cross keys or values {@code kv} of the rows whose example slots are {@code slot}. */
+        private Operand<TFloat32> crossRows(Ops tf, Operand<?> kv, Operand<TInt32> slot) {
+            return oneExample ? f32(kv) : tf.gather(f32(kv), slot, tf.constant(0));
         }
 
         @Override

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A decoding step of R rows is one batched chain (issue 12, item 4) that decides each row's exits
@@ -178,19 +179,22 @@ class TfBatchedStepTest {
 
     /**
      * Reorders with repeated parents (and a row count that grows and shrinks), each followed by a
-     * step: every row's step equals its lineage's tokens replayed alone.
+     * step: every row's step equals its lineage's tokens replayed alone. Rows of several examples
+     * (their cross keys padded and gathered per row) and a beam of one example (shared).
      */
-    @Test
-    void reordersGatherTheCachesAsTheRowsHistoriesDictate() {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void reordersGatherTheCachesAsTheRowsHistoriesDictate(boolean beam) {
         int[][] parents = {{1, 1, 4, 0, 3, 3}, {5, 0, 0, 2}, {3, 3, 1}};
+        int[] exampleOfRow = beam ? new int[] {1, 1, 1, 1, 1} : EXAMPLE_OF_ROW;
         try (TfExecutable ex = prepare(KvPolicy.PROPAGATE); EncodedBatch b = ex.encode(INPUTS)) {
-            List<Integer> example = new ArrayList<>(Arrays.stream(EXAMPLE_OF_ROW).boxed().toList());
+            List<Integer> example = new ArrayList<>(Arrays.stream(exampleOfRow).boxed().toList());
             List<List<Integer>> history = new ArrayList<>();
             for (int r = 0; r < example.size(); r++) {
                 history.add(new ArrayList<>());
             }
             int token = 20;
-            try (DecoderStepper s = ex.decoder(b, EXAMPLE_OF_ROW, HORIZON)) {
+            try (DecoderStepper s = ex.decoder(b, exampleOfRow, HORIZON)) {
                 for (int t = 0; t <= parents.length; t++) {
                     int[] tokens = new int[example.size()];
                     for (int r = 0; r < tokens.length; r++) {
