@@ -15,7 +15,9 @@ import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TType;
 
 /**
- * A {@link TfStage} compiled into TF functions whose exit gates are {@code If} ops.
+ * A {@link TfStage} compiled into TF functions whose exit gates are {@code If} ops, one decision
+ * for the whole hidden state: the encoder streams and the scoring pass (one decision per example).
+ * A decoding step's rows, each deciding its own exits, use {@link TfRowChain}.
  *
  * <p>Layer 1 and its gate are built inline wherever the chain is used ({@link #build}); every
  * enabled gate after layer {@code i} is an {@code If} whose {@code then} branch is

@@ -55,8 +55,10 @@ import org.tensorflow.types.family.TType;
  * {@code score_example} (the scoring pass of one example, one decision). The session graph holds
  * the weights and folded biases as variables, passed to the functions as arguments, and one small
  * entry per stage and batch shape, added on first use: {@code encode_b<N>} (N calls of
- * {@code encode_example}), {@code step_r<R>} (one call of {@code decode_step} for R rows),
- * {@code score_e<E>} and {@code cross_e<E>} (a decoding run's cross-attention keys, stacked). An
+ * {@code encode_example}), {@code step_r<R>} (one call of {@code decode_step} for R rows of one
+ * example, a beam) or {@code step_m<R>} (of {@code decode_step_examples}, for rows of several
+ * examples), {@code score_e<E>} and {@code cross_e<E>} (a decoding run's cross-attention keys,
+ * stacked). An
  * encoder pass, a decoding step and a scoring pass are each one {@code Session.run}; each encoder
  * example runs its own chain, and each decoding row its own exits within the batched chain, so a
  * batch makes the decisions single calls make, and a layer no row reaches runs no op.
