@@ -70,10 +70,13 @@ final class TfEncodedBatch implements EncodedBatch {
      * The cross keys (layers 1..L, {@code [E, M, d]}), values (layers 1..L) and key mask
      * ({@code [E, M]}) of {@code examples} (distinct, ascending), stacked in that order (see
      * {@link TfExecutable#crossOf}): made in one run the first time a decoding run asks for this
-     * set, then kept until the batch closes.
+     * set, then kept until the batch closes; none for no example (a decoder of no rows).
      */
     synchronized List<Tensor> crossStack(int[] examples) {
         check();
+        if (examples.length == 0) {
+            return List.of();
+        }
         List<Integer> key = Arrays.stream(examples).boxed().toList();
         Result r = cross.get(key);
         if (r == null) {

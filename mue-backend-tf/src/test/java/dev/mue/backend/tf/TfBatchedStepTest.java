@@ -225,7 +225,7 @@ class TfBatchedStepTest {
     }
 
     @Test
-    void aParentOutOfRangeIsRefusedAndLeavesTheStepperUsable() {
+    void aParentOutOfRangeIsRefusedAndNoRowsRunNothing() {
         try (TfExecutable ex = prepare(KvPolicy.COPY); EncodedBatch b = ex.encode(INPUTS);
                 DecoderStepper s = ex.decoder(b, new int[] {0, 1}, HORIZON)) {
             s.step(new int[] {0, 0});
@@ -236,6 +236,15 @@ class TfBatchedStepTest {
             assertEquals(2, out.exitLayer().length);
             List<StepOutput> single = alone(ex, b, 1, List.of(0, 6));
             assertSameRow(out, 1, single.get(1), "row 1 after the refused reorders");
+            // Every beam finished: no rows left, nothing to run, and a parent is out of range.
+            s.reorder(new int[0]);
+            assertEquals(0, s.step(new int[0]).exitLayer().length);
+            assertThrows(InvalidInputException.class, () -> s.reorder(new int[] {0}));
+        }
+        try (TfExecutable ex = prepare(KvPolicy.COPY); EncodedBatch b = ex.encode(INPUTS);
+                DecoderStepper s = ex.decoder(b, new int[0], HORIZON)) {
+            assertEquals(0, s.rows());
+            assertEquals(0, s.step(new int[0]).logits().length, "a decoder of no rows");
         }
     }
 }
