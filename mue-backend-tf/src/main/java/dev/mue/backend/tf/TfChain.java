@@ -15,7 +15,9 @@ import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TType;
 
 /**
- * A {@link TfStage} compiled into TF functions whose exit gates are {@code If} ops.
+ * A {@link TfStage} compiled into TF functions whose exit gates are {@code If} ops, one decision
+ * for the whole hidden state: the encoder streams and the scoring pass (one decision per example).
+ * A decoding step's rows, each deciding its own exits, use {@link TfRowChain}.
  *
  * <p>Layer 1 and its gate are built inline wherever the chain is used ({@link #build}); every
  * enabled gate after layer {@code i} is an {@code If} whose {@code then} branch is
@@ -117,7 +119,7 @@ final class TfChain implements AutoCloseable {
         // Both branches need only the layers after this gate: the exit fills their caches, the
         // next level runs them.
         inputs.addAll(w.subList(i * slots, w.size()));
-        If gate = g.withName("if").ifOp(g.math.greater(sim, threshold), inputs, outTypes, exits[i], levels[i + 1]);
+        If gate = g.withName("if").ifOp(TfLayers.exits(g, sim, threshold), inputs, outTypes, exits[i], levels[i + 1]);
         return new ArrayList<>(gate.output());
     }
 

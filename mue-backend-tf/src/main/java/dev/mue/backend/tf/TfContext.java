@@ -37,25 +37,33 @@ final class TfContext {
     }
 
     /**
-     * The context of one decoding row at position {@code pos} (scalar): {@code pos}, per layer the
-     * self-attention bias row {@code [H, 1, P]}, the cross keys and values as given, and the cross
-     * bias row {@code [H, 1, N]}.
+     * The context of a decoding step's rows (the layout {@link TfStage.Decoder} reads): the rows'
+     * cache indices {@code rows} and positions {@code pos} ({@code [n]}), per layer the
+     * self-attention bias rows {@code [n, H, 1, P]}, the cross keys and values as given
+     * ({@code [E, M, d]}, layers 1..L then 1..L), each row's example slot {@code slot} among them
+     * ({@code [n]}), and the cross bias rows {@code [n, H, 1, M]}: the position bias plus the row's
+     * example's key mask {@code crossMask} ({@code [E, M]}, -inf over padding).
      */
-    static List<Operand<?>> decoderRow(Ops e, TfModel model, int heads, int positions, Operand<TInt32> pos,
-            List<Operand<?>> crossKv) {
+    static List<Operand<?>> decoderRows(Ops e, TfModel model, int heads, int positions, Operand<TInt32> rows,
+            Operand<TInt32> pos, List<Operand<?>> crossKv, Operand<TInt32> slot, Operand<TFloat32> crossMask) {
         List<Operand<?>> ctx = new ArrayList<>();
+        ctx.add(rows);
         ctx.add(pos);
+        Operand<TInt32> byRow = e.constant(new int[] {1, 0, 2});
         Map<Operand<TFloat32>, Operand<?>> made = new IdentityHashMap<>();
         for (Operand<TFloat32> table : model.decoderSelfBias()) {
-            ctx.add(made.computeIfAbsent(table, k -> e.reshape(e.gather(k, pos, e.constant(1)),
-                    e.constant(new int[] {heads, 1, positions}))));
+            ctx.add(made.computeIfAbsent(table, k -> e.reshape(e.linalg.transpose(e.gather(k, pos, e.constant(1)), byRow),
+                    e.constant(new int[] {-1, heads, 1, positions}))));
         }
         ctx.addAll(crossKv);
-        Operand<TFloat32> crossRow = e.gather(model.crossBias(), pos, e.constant(1));
-        crossRow = e.slice(crossRow, e.constant(new int[] {0, 0}),
-                e.concat(List.of(e.constant(new int[] {heads}), rowsOf(e, TfStage.f32(crossKv.get(0)))),
+        ctx.add(slot);
+        Operand<TInt32> keys = e.slice(e.shape(crossMask), e.constant(new int[] {1}), e.constant(new int[] {1}));
+        Operand<TFloat32> crossRows = e.slice(e.gather(model.crossBias(), pos, e.constant(1)),
+                e.constant(new int[] {0, 0, 0}), e.concat(List.of(e.constant(new int[] {heads, -1}), keys),
                         e.constant(0)));
-        ctx.add(e.reshape(crossRow, e.constant(new int[] {heads, 1, -1})));
+        Operand<TFloat32> masked = e.math.add(e.linalg.transpose(crossRows, byRow),
+                e.expandDims(e.gather(crossMask, slot, e.constant(0)), e.constant(1)));
+        ctx.add(e.expandDims(masked, e.constant(2)));
         return ctx;
     }
 

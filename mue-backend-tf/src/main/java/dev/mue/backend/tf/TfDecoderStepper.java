@@ -1,123 +1,107 @@
 package dev.mue.backend.tf;
 
 import dev.mue.api.GateRecord;
+import dev.mue.api.InvalidInputException;
 import dev.mue.api.plan.Stream;
 import dev.mue.api.spi.DecoderStepper;
 import dev.mue.api.spi.StepOutput;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
-import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
 
 /**
  * Incremental decoding on the compiled graphs: each {@link #step} is one {@code Session.run} of the
- * {@code step_r<R>} entry, which takes every row's KV caches (per layer: keys, values, key mask) and
- * returns the updated ones. The host keeps those output tensors, unread, as the next step's inputs;
- * a beam reorder only reassigns them (rows sharing a parent share its tensors, counted by a
- * {@link TfLease}). The host's work per step is feeding tensors and the beam bookkeeping above this
- * interface.
+ * {@code step_r<R>} entry, one batched chain over the R rows ({@link TfRowChain}) that takes the
+ * rows' KV caches stacked (per layer: keys {@code [R, P, d]}, values, key mask {@code [R, P]}) and
+ * returns the updated ones. The host keeps the last step's result, unread, as the next step's
+ * caches, and per row only integers: its example's slot in the stacked cross keys, its next
+ * position and its row in those caches. A beam reorder composes that last index with the parents,
+ * and the next step gathers the caches by it in the graph.
  */
 final class TfDecoderStepper implements DecoderStepper {
     private final TfExecutable exec;
     private final TfEncodedBatch enc;
     private final int layers;
     private final int horizon;
-    private Row[] rows;
+    /** The stacked cross keys and values of the run's examples (owned by the encoded batch). */
+    private final List<Tensor> cross;
+    /** Whether every row decodes one example (a beam): the step shares its cross keys without gathering. */
+    private final boolean oneExample;
+    /** The empty caches: keys and values {@code [1, P, d]} of zeros, mask {@code [1, P]} of -inf. */
+    private final Tensor emptyKv;
+    private final Tensor emptyMask;
+    /** Per row: its example's slot in {@link #cross}, its next position, its row in the caches fed next. */
+    private int[] slot;
+    private int[] pos;
+    private int[] order;
+    /** The last step's result, whose caches the next step takes; null before the first step. */
+    private Result last;
     private int step;
     private boolean closed;
-
-    /** One row: its example, next position, caches (keys, values, masks per layer) and what keeps them alive. */
-    private static final class Row {
-        final int example;
-        int pos;
-        Tensor[] cache;
-        TfLease lease;
-
-        Row(int example, int pos, Tensor[] cache, TfLease lease) {
-            this.example = example;
-            this.pos = pos;
-            this.cache = cache;
-            this.lease = lease;
-        }
-    }
 
     TfDecoderStepper(TfExecutable exec, TfEncodedBatch enc, int[] exampleOfRow, int horizon) {
         this.exec = exec;
         this.enc = enc;
         this.horizon = horizon;
-        enc.prepareCross(exampleOfRow);
         this.layers = exec.plan().config().decoderLayers();
+        int[] examples = Arrays.stream(exampleOfRow).distinct().sorted().toArray();
+        this.cross = enc.crossStack(examples);
+        this.oneExample = examples.length <= 1;
+        int n = exampleOfRow.length;
+        slot = new int[n];
+        for (int r = 0; r < n; r++) {
+            slot[r] = Arrays.binarySearch(examples, exampleOfRow[r]);
+        }
+        pos = new int[n];
+        order = new int[n];
         int p = exec.positions;
         int d = exec.plan().config().dModel();
         float[] minusInf = new float[p];
         Arrays.fill(minusInf, Float.NEGATIVE_INFINITY);
-        TFloat32 zeros = TfTensors.floats(new float[p * d], p, d);
-        TFloat32 mask = TfTensors.floats(minusInf, p);
-        TfLease empty = new TfLease(() -> {
-            zeros.close();
-            mask.close();
-        }, exampleOfRow.length);
-        Tensor[] cache = new Tensor[3 * layers];
-        for (int l = 0; l < layers; l++) {
-            cache[l] = zeros;
-            cache[layers + l] = zeros;
-            cache[2 * layers + l] = mask;
-        }
-        rows = new Row[exampleOfRow.length];
-        for (int r = 0; r < rows.length; r++) {
-            rows[r] = new Row(exampleOfRow[r], 0, cache, empty);
+        emptyKv = TfTensors.floats(new float[p * d], 1, p, d);
+        try {
+            emptyMask = TfTensors.floats(minusInf, 1, p);
+        } catch (RuntimeException e) {
+            emptyKv.close();
+            throw e;
         }
     }
 
     @Override
     public int rows() {
-        return rows.length;
+        return order.length;
     }
 
     @Override
     public StepOutput step(int[] tokens) {
         check();
-        int n = rows.length;
-        int[] positions = new int[n];
-        for (int r = 0; r < n; r++) {
-            positions[r] = rows[r].pos;
-        }
+        int n = order.length;
         double threshold = exec.decoderThreshold(step++, horizon);
         int vocab = exec.plan().config().vocabSize();
         if (n == 0) {
             return new StepOutput(new float[0][], new int[0], List.of());
         }
-        TfExecutable.StepEntry entry = exec.stepEntry(n);
-        List<List<Tensor>> cross = new ArrayList<>();
-        for (Row row : rows) {
-            cross.add(enc.cross(row.example));
-        }
+        TfExecutable.StepEntry entry = exec.stepEntry(n, oneExample);
+        int caches = 3 * layers;
         Result result;
-        try (Tensor tok = TfTensors.ints(tokens); Tensor pos = TfTensors.ints(positions);
-                Tensor th = TFloat64.scalarOf(threshold)) {
+        try (Tensor tok = TfTensors.ints(tokens); Tensor positions = TfTensors.ints(pos);
+                Tensor th = TFloat64.scalarOf(threshold); Tensor rows = TfTensors.ints(order);
+                Tensor slots = TfTensors.ints(slot)) {
             result = exec.run("decoding step of " + n + " rows", () -> {
-                Session.Runner run = exec.session().runner().feed(entry.tokens, tok).feed(entry.positions, pos)
-                        .feed(entry.threshold, th);
-                for (int r = 0; r < n; r++) {
-                    List<Operand<?>> in = entry.rowInputs.get(r);
-                    Tensor[] cache = rows[r].cache;
-                    for (int k = 0; k < cache.length; k++) {
-                        run.feed(in.get(k), cache[k]);
-                    }
-                    List<Tensor> kv = cross.get(r);
-                    for (int k = 0; k < kv.size(); k++) {
-                        run.feed(in.get(cache.length + k), kv.get(k));
-                    }
+                Session.Runner run = exec.session().runner().feed(entry.tokens, tok).feed(entry.positions, positions)
+                        .feed(entry.threshold, th).feed(entry.order, rows).feed(entry.slot, slots);
+                for (int k = 0; k < caches; k++) {
+                    run.feed(entry.inputs.get(k), last != null ? last.get(3 + k) : k < 2 * layers ? emptyKv : emptyMask);
+                }
+                for (int k = 0; k < cross.size(); k++) {
+                    run.feed(entry.inputs.get(caches + k), cross.get(k));
                 }
                 run.fetch(entry.logits).fetch(entry.exits).fetch(entry.sims);
-                for (List<Operand<?>> out : entry.rowCaches) {
-                    out.forEach(run::fetch);
-                }
+                entry.caches.forEach(run::fetch);
                 return run;
             });
         }
@@ -140,17 +124,13 @@ final class TfDecoderStepper implements DecoderStepper {
             result.close();
             throw e;
         }
-        TfLease lease = new TfLease(result, n);
-        int k = 3;
-        for (Row row : rows) {
-            Tensor[] cache = new Tensor[3 * layers];
-            for (int j = 0; j < cache.length; j++) {
-                cache[j] = result.get(k++);
-            }
-            row.lease.release();
-            row.lease = lease;
-            row.cache = cache;
-            row.pos++;
+        if (last != null) {
+            last.close();
+        }
+        last = result;
+        for (int r = 0; r < n; r++) {
+            order[r] = r;
+            pos[r]++;
         }
         return new StepOutput(logits, exitLayer, gates);
     }
@@ -159,20 +139,21 @@ final class TfDecoderStepper implements DecoderStepper {
     public void reorder(int[] parents) {
         check();
         for (int p : parents) {
-            if (p < 0 || p >= rows.length) {
-                throw new dev.mue.api.InvalidInputException("reorder parent " + p + " outside 0.." + (rows.length - 1));
+            if (p < 0 || p >= order.length) {
+                throw new InvalidInputException("reorder parent " + p + " outside 0.." + (order.length - 1));
             }
         }
-        Row[] next = new Row[parents.length];
+        int[] nextSlot = new int[parents.length];
+        int[] nextPos = new int[parents.length];
+        int[] nextOrder = new int[parents.length];
         for (int r = 0; r < parents.length; r++) {
-            Row p = rows[parents[r]];
-            p.lease.retain();
-            next[r] = new Row(p.example, p.pos, p.cache, p.lease);
+            nextSlot[r] = slot[parents[r]];
+            nextPos[r] = pos[parents[r]];
+            nextOrder[r] = order[parents[r]];
         }
-        for (Row row : rows) {
-            row.lease.release();
-        }
-        rows = next;
+        slot = nextSlot;
+        pos = nextPos;
+        order = nextOrder;
     }
 
     private void check() {
@@ -189,9 +170,12 @@ final class TfDecoderStepper implements DecoderStepper {
             return;
         }
         closed = true;
-        for (Row row : rows) {
-            row.lease.release();
+        try (Tensor kv = emptyKv; Tensor mask = emptyMask) {
+            if (last != null) {
+                last.close();
+            }
         }
-        rows = new Row[0];
+        last = null;
+        order = new int[0];
     }
 }

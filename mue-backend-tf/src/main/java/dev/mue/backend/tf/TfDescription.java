@@ -27,9 +27,10 @@ final class TfDescription {
     private static final Set<String> CONDITIONALS = Set.of("If", "StatelessIf", "StatefulIf", "While",
             "StatelessWhile", "StatefulWhile", "Case", "StatelessCase");
     private static final Pattern LAYER = Pattern.compile("(?:^|/)((?:enc|dec|score)_(?:L|kv_L)\\d+)/");
-    private static final Pattern GATE = Pattern.compile("(enc|dec|score)_gate_L(\\d+)/if$");
-    private static final List<String> ORDER = List.of("encode_example", "enc_level", "enc_exit", "decode_row",
-            "dec_level", "dec_exit", "score_example", "score_level", "score_exit");
+    private static final Pattern GATE = Pattern.compile("(enc|dec|score)_gate_L(\\d+)/(?:exit_)?if$");
+    private static final List<String> ORDER = List.of("encode_example", "enc_level", "enc_exit", "decode_step",
+            "dec_level", "dec_pass", "dec_exit", "dec_keep", "score_example", "score_level", "score_exit");
+    private static final Set<String> TOP_LEVEL = Set.of("encode_example", "decode_step", "score_example");
 
     private TfDescription() {
     }
@@ -61,7 +62,7 @@ final class TfDescription {
                     .toList();
             String name = prefix.endsWith("_") ? prefix.substring(0, prefix.length() - 1) : prefix;
             String what = name.startsWith("encode") ? "encoder pass, batch of 1, one call per example"
-                    : name.startsWith("step") ? "decoding step, 1 row, one call per row; KV caches in and out"
+                    : name.startsWith("step") ? "decoding step, 1 row, one batched call for all rows; KV caches in and out"
                     : "scoring pass, 1 example, one call per example";
             sb.append(String.format(Locale.ROOT, "  %-10s %s (%d ops): calls %s%n", name, what, nodes.size(),
                     String.join(", ", calls)));
@@ -70,14 +71,21 @@ final class TfDescription {
         for (FunctionDef f : functions.values()) {
             String name = f.getSignature().getName();
             List<NodeDef> nodes = f.getNodeDefList();
-            String role = rank(name) % 3 == 0 ? "top level" : name.contains("_exit_") ? "then branch (exit)"
-                    : "else branch (next layer)";
+            String role = TOP_LEVEL.stream().anyMatch(name::startsWith) ? "top level"
+                    : name.startsWith("dec_exit_") ? "then branch (rows exit)"
+                    : name.startsWith("dec_keep_") ? "else branch (no row exits)"
+                    : name.startsWith("dec_level_") ? "then branch (rows go on)"
+                    : name.startsWith("dec_pass_") ? "else branch (no row left)"
+                    : name.contains("_exit_") ? "then branch (exit)" : "else branch (next layer)";
             sb.append(String.format(Locale.ROOT, "  %-28s %-24s %4d ops; layer ops: %s%n", name, role, nodes.size(),
                     layers(nodes)));
             for (NodeDef n : nodes) {
                 if (CONDITIONALS.contains(n.getOp())) {
-                    sb.append(String.format(Locale.ROOT, "      %-17s %s: %s(cos(out, in) > threshold) then %s else %s%n",
-                            gateLabel(n.getName(), encoderStreams), n.getName(), n.getOp(),
+                    String test = !n.getName().startsWith("dec_") ? "cos(out, in) > threshold"
+                            : n.getName().endsWith("/exit_if") ? "any row: cos(out, in) > threshold"
+                            : "any row: cos(out, in) <= threshold";
+                    sb.append(String.format(Locale.ROOT, "      %-17s %s: %s(%s) then %s else %s%n",
+                            gateLabel(n.getName(), encoderStreams), n.getName(), n.getOp(), test,
                             n.getAttrOrDefault("then_branch", AttrValue.getDefaultInstance()).getFunc().getName(),
                             n.getAttrOrDefault("else_branch", AttrValue.getDefaultInstance()).getFunc().getName()));
                 }

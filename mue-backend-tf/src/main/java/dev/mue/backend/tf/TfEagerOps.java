@@ -46,7 +46,10 @@ final class TfEagerOps implements LayerOps<TfEagerOps.States, TfEagerOps.Memory,
         }
     }
 
-    /** Per row, the decoder stage's cache operands (keys, values, key masks per layer), as the graphs keep them. */
+    /**
+     * Per row, the decoder stage's cache operands (keys, values, key masks per layer), each a batch
+     * of that one row ({@code [1, P, d]}, {@code [1, P]}), as the graphs keep a step's rows.
+     */
     static final class Caches {
         final List<List<Operand<?>>> rows;
 
@@ -80,7 +83,7 @@ final class TfEagerOps implements LayerOps<TfEagerOps.States, TfEagerOps.Memory,
             throw TfNatives.translate("preparing plan " + c.name() + " (eager)", e);
         }
         this.encoderStage = new TfStage.Encoder(weights, plan, plan.encoderStreams().get(0), ops, "enc");
-        this.decoderStage = new TfStage.Decoder(weights, plan, ops, positions);
+        this.decoderStage = new TfStage.Decoder(weights, plan, ops, positions, true);
         this.scorerStage = new TfStage.Scorer(weights, plan, ops);
     }
 
@@ -216,8 +219,8 @@ final class TfEagerOps implements LayerOps<TfEagerOps.States, TfEagerOps.Memory,
             int layers = c.decoderLayers();
             float[] minusInf = new float[positions];
             Arrays.fill(minusInf, Float.NEGATIVE_INFINITY);
-            Operand<TFloat32> zeros = tf.zeros(ints(positions, c.dModel()), TFloat32.class);
-            Operand<TFloat32> mask = tf.constant(minusInf);
+            Operand<TFloat32> zeros = tf.zeros(ints(1, positions, c.dModel()), TFloat32.class);
+            Operand<TFloat32> mask = tf.constant(new float[][] {minusInf});
             List<Operand<?>> empty = new ArrayList<>();
             for (int l = 0; l < 2 * layers; l++) {
                 empty.add(zeros);
@@ -240,14 +243,30 @@ final class TfEagerOps implements LayerOps<TfEagerOps.States, TfEagerOps.Memory,
             List<Operand<?>> w = new ArrayList<>(model.decoder());
             List<Operand<TFloat32>> out = new ArrayList<>();
             for (int i = 0; i < rows.length; i++) {
-                List<Operand<?>> ctx = TfContext.decoderRow(tf, model, c.heads(), this.positions,
-                        tf.constant(positions[i]), crossOf(memory, examples[i], layer));
-                TfStage.Step s = decoderStage.layer(tf, layer, x.segments().get(i), ctx, caches.rows.get(rows[i]), w);
+                TfStage.Step s = decoderStage.layer(tf, layer, x.segments().get(i),
+                        rowContext(memory, examples[i], layer, positions[i]), caches.rows.get(rows[i]), w);
                 caches.rows.set(rows[i], s.cache());
                 out.add(s.y());
             }
             return new States(out);
         });
+    }
+
+    /**
+     * The decoder stage's context for one row at {@code position} of {@code example}, as a batch of
+     * that one row: its caches are row 0 of their own, its example the only one of the cross keys
+     * (no padding).
+     */
+    private List<Operand<?>> rowContext(Memory memory, int example, int layer, int position) {
+        List<Operand<?>> cross = new ArrayList<>();
+        Operand<TInt32> first = tf.constant(0);
+        for (Operand<?> kv : crossOf(memory, example, layer)) {
+            cross.add(kv == null ? null : tf.expandDims(TfStage.f32(kv), first));
+        }
+        Operand<TFloat32> mask = tf.zeros(tf.concat(List.of(ints(1), TfContext.rowsOf(tf, memory.outputs.get(example))),
+                first), TFloat32.class);
+        return TfContext.decoderRows(tf, model, c.heads(), this.positions, ints(0), ints(position), cross, ints(0),
+                mask);
     }
 
     @Override
@@ -265,7 +284,7 @@ final class TfEagerOps implements LayerOps<TfEagerOps.States, TfEagerOps.Memory,
             List<Operand<?>> w = new ArrayList<>(model.decoder());
             for (int i = 0; i < rows.length; i++) {
                 caches.rows.set(rows[i], decoderStage.fill(tf, fill, hidden == null ? null : hidden.segments().get(i),
-                        tf.constant(positions[i]), caches.rows.get(rows[i]), w));
+                        tf.constant(new int[][] {{0, positions[i]}}), caches.rows.get(rows[i]), w));
             }
             return null;
         });

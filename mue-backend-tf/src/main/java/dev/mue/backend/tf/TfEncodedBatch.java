@@ -3,14 +3,18 @@ package dev.mue.backend.tf;
 import dev.mue.api.EncoderExit;
 import dev.mue.api.spi.EncodedBatch;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.tensorflow.Result;
 import org.tensorflow.Tensor;
 
 /**
  * The graph executable's encoder output: the {@link Result} of the encoder run, holding per example
  * its output, kept in TensorFlow's memory to feed the decoder, and, once a decoding run asks, the
- * example's cross-attention keys and values of every decoder layer. Closing it closes every tensor.
+ * cross-attention keys and values of every decoder layer of that run's examples, stacked for its
+ * steps (one set per distinct set of examples). Closing it closes every tensor.
  */
 final class TfEncodedBatch implements EncodedBatch {
     private final TfExecutable owner;
@@ -18,10 +22,8 @@ final class TfEncodedBatch implements EncodedBatch {
     private final int perExample;
     private final List<List<EncoderExit>> exits;
     private final int[] tokens;
-    /** Per example, the run that made its cross keys and values, and where they start in it. */
-    private final Result[] cross;
-    private final int[] crossAt;
-    private final List<Result> owned = new ArrayList<>();
+    /** Per set of examples (ascending), the run that made their stacked cross keys and values. */
+    private final Map<List<Integer>, Result> cross = new HashMap<>();
     private boolean closed;
 
     /** {@code result} holds {@code perExample} tensors per example: the output, then the cross keys and values. */
@@ -31,8 +33,6 @@ final class TfEncodedBatch implements EncodedBatch {
         this.perExample = perExample;
         this.exits = List.copyOf(exits);
         this.tokens = tokens;
-        this.cross = new Result[tokens.length];
-        this.crossAt = new int[tokens.length];
     }
 
     TfExecutable owner() {
@@ -67,44 +67,29 @@ final class TfEncodedBatch implements EncodedBatch {
     }
 
     /**
-     * Makes the cross keys and values of the {@code examples} that lack them, in one run: a decoding
-     * run starts with this, so that its steps stay one run each.
+     * The cross keys (layers 1..L, {@code [E, M, d]}), values (layers 1..L) and key mask
+     * ({@code [E, M]}) of {@code examples} (distinct, ascending), stacked in that order (see
+     * {@link TfExecutable#crossOf}): made in one run the first time a decoding run asks for this
+     * set, then kept until the batch closes; none for no example (a decoder of no rows).
      */
-    synchronized void prepareCross(int[] examples) {
+    synchronized List<Tensor> crossStack(int[] examples) {
         check();
-        List<Integer> need = new ArrayList<>();
-        for (int e : examples) {
-            if (cross[e] == null && !need.contains(e)) {
-                need.add(e);
+        if (examples.length == 0) {
+            return List.of();
+        }
+        List<Integer> key = Arrays.stream(examples).boxed().toList();
+        Result r = cross.get(key);
+        if (r == null) {
+            List<Tensor> outputs = new ArrayList<>();
+            for (int e : examples) {
+                outputs.add(result.get(e * perExample));
             }
+            r = owner.crossOf(outputs);
+            cross.put(key, r);
         }
-        if (need.isEmpty()) {
-            return;
-        }
-        List<Tensor> outputs = new ArrayList<>();
-        for (int e : need) {
-            outputs.add(result.get(e * perExample));
-        }
-        Result r = owner.crossOf(outputs);
-        int per = r.size() / need.size();
-        // One result holds every example's tensors; the batch closes it with the others it owns.
-        for (int i = 0; i < need.size(); i++) {
-            cross[need.get(i)] = r;
-            crossAt[need.get(i)] = i * per;
-        }
-        owned.add(r);
-    }
-
-    /** Example {@code e}'s cross keys (layers 1..L) then values (layers 1..L); {@link #prepareCross} made them. */
-    synchronized List<Tensor> cross(int e) {
-        check();
-        if (cross[e] == null) {
-            prepareCross(new int[] {e});
-        }
-        int layers = owner.plan().config().decoderLayers();
         List<Tensor> out = new ArrayList<>();
-        for (int k = 0; k < 2 * layers; k++) {
-            out.add(cross[e].get(crossAt[e] + k));
+        for (int k = 0; k < r.size(); k++) {
+            out.add(r.get(k));
         }
         return out;
     }
@@ -121,7 +106,7 @@ final class TfEncodedBatch implements EncodedBatch {
             return;
         }
         closed = true;
-        for (Result r : owned) {
+        for (Result r : cross.values()) {
             r.close();
         }
         result.close();

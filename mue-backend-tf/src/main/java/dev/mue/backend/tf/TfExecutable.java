@@ -48,17 +48,20 @@ import org.tensorflow.types.family.TType;
 /**
  * A plan compiled to TensorFlow (design §5): one graph and one session per executable.
  *
- * <p>Three TF functions hold the model, each calling its stage's chain of {@code If} exits
- * ({@link TfChain}): {@code encode_example} (ResNet, embeddings, every encoder stream with its
- * gates, the final LayerNorm, and the decoder's cross-attention keys and values of every layer),
- * {@code decode_row} (one decoding step of one row: KV caches in, gates, KV caches and logits out)
- * and {@code score_example} (the scoring pass of one example, one decision). The session graph
- * holds the weights and folded biases as variables, passed to the functions as arguments, and one
- * small entry per stage and batch shape, added on first use: {@code encode_b<N>} (N calls of
- * {@code encode_example}), {@code step_r<R>} (R calls of {@code decode_row}) and
- * {@code score_e<E>}. An encoder pass, a decoding step and a scoring pass are each one
- * {@code Session.run}; each example (row) runs its own chain, so a batch computes exactly what
- * single calls compute, and an exited example runs no further layer.
+ * <p>Three TF functions hold the model: {@code encode_example} (ResNet, embeddings, every encoder
+ * stream with its chain of {@code If} exits ({@link TfChain}), the final LayerNorm),
+ * {@code decode_step} (one decoding step of a batch of rows: stacked KV caches in, the rows' exits
+ * decided row by row inside one batched chain ({@link TfRowChain}), KV caches and logits out) and
+ * {@code score_example} (the scoring pass of one example, one decision). The session graph holds
+ * the weights and folded biases as variables, passed to the functions as arguments, and one small
+ * entry per stage and batch shape, added on first use: {@code encode_b<N>} (N calls of
+ * {@code encode_example}), {@code step_r<R>} (one call of {@code decode_step} for R rows of one
+ * example, a beam) or {@code step_m<R>} (of {@code decode_step_examples}, for rows of several
+ * examples), {@code score_e<E>} and {@code cross_e<E>} (a decoding run's cross-attention keys,
+ * stacked). An
+ * encoder pass, a decoding step and a scoring pass are each one {@code Session.run}; each encoder
+ * example runs its own chain, and each decoding row its own exits within the batched chain, so a
+ * batch makes the decisions single calls make, and a layer no row reaches runs no op.
  * {@link #describeCompiled()} lists the compiled {@code If} nodes.
  */
 final class TfExecutable implements Executable {
@@ -76,11 +79,13 @@ final class TfExecutable implements Executable {
     final int positions;
     /** Per encoder stream, its stage; streams whose gates have the same shape share one compiled chain. */
     private final Map<Stream, TfStage.Encoder> encoderStages = new java.util.EnumMap<>(Stream.class);
-    private final TfStage.Decoder decoderStage;
+    /** The decoding step's stage: [0] for rows of several examples, [1] for rows of one example. */
+    private final TfStage.Decoder[] decoderStages;
     private final TfStage.Scorer scorerStage;
     private final List<AutoCloseable> functions = new ArrayList<>();
     private Program encodeExample;
-    private Program decodeRow;
+    /** The decoding step's function: [0] for rows of several examples, [1] for rows of one example. */
+    private final Program[] decodeStep = new Program[2];
     private Program scoreExample;
     private Program crossExample;
     private final Map<Integer, EncoderEntry> encoders = new HashMap<>();
@@ -112,7 +117,8 @@ final class TfExecutable implements Executable {
         for (Stream s : plan.encoderStreams()) {
             encoderStages.put(s, new TfStage.Encoder(weights, plan, s, ops, shapes.size() == 1 ? "enc" : "enc_" + s.label()));
         }
-        this.decoderStage = new TfStage.Decoder(weights, plan, ops, positions);
+        this.decoderStages = new TfStage.Decoder[] {new TfStage.Decoder(weights, plan, ops, positions, false),
+            new TfStage.Decoder(weights, plan, ops, positions, true)};
         this.scorerStage = new TfStage.Scorer(weights, plan, ops);
         this.graph = new Graph();
         try {
@@ -293,24 +299,64 @@ final class TfExecutable implements Executable {
         return crossExample;
     }
 
-    /** The entry that runs {@link #crossExample()} for {@code n} examples in one run. */
+    /**
+     * The entry that runs {@link #crossExample()} for {@code n} examples in one run and stacks
+     * their keys and values for a decoding step: per layer {@code [n, M, d]}, M the longest
+     * example's encoder length, shorter ones padded with zeros, and the key mask {@code [n, M]}
+     * (0, -inf over padding). A single example is only given its leading axis: no padding.
+     */
     private final class CrossEntry {
         final List<Operand<TFloat32>> outputs = new ArrayList<>();
-        final List<Operand<?>> kv = new ArrayList<>();
+        /** Keys (layers 1..L), values (layers 1..L), then the key mask. */
+        final List<Operand<?>> stacked = new ArrayList<>();
 
         CrossEntry(int n) {
             String e = "cross_e" + n;
+            int layers = c.decoderLayers();
+            List<List<Operand<?>>> kv = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 Operand<TFloat32> out = input(e + "_output_" + i, TFloat32.class, -1, c.dModel());
                 outputs.add(out);
-                kv.addAll(crossExample().call(tf, e + "_example_" + i, List.of(out), model));
+                kv.add(crossExample().call(tf, e + "_example_" + i, List.of(out), model));
             }
+            Ops s = tf.withSubScope(e + "_stack");
+            Operand<TInt32> zero = s.constant(0);
+            if (n == 1) {
+                for (Operand<?> t : kv.get(0)) {
+                    stacked.add(s.expandDims(TfStage.f32(t), zero));
+                }
+                stacked.add(s.expandDims(s.zeros(TfContext.rowsOf(s, outputs.get(0)), TFloat32.class), zero));
+                return;
+            }
+            List<Operand<TInt32>> lengths = new ArrayList<>();
+            for (Operand<TFloat32> out : outputs) {
+                lengths.add(s.reshape(TfContext.rowsOf(s, out), s.constant(new int[0])));
+            }
+            Operand<TInt32> longest = s.max(s.stack(lengths), zero);
+            for (int k = 0; k < 2 * layers; k++) {
+                List<Operand<TFloat32>> parts = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    Operand<TInt32> pad = s.stack(List.of(s.stack(List.of(zero, s.math.sub(longest, lengths.get(i)))),
+                            s.constant(new int[] {0, 0})));
+                    parts.add(s.pad(TfStage.f32(kv.get(i).get(k)), pad, s.constant(0f)));
+                }
+                stacked.add(s.stack(parts));
+            }
+            List<Operand<TFloat32>> masks = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                Operand<TFloat32> present = s.zeros(s.reshape(lengths.get(i), s.constant(new int[] {1})), TFloat32.class);
+                Operand<TInt32> pad = s.reshape(s.stack(List.of(zero, s.math.sub(longest, lengths.get(i)))),
+                        s.constant(new int[] {1, 2}));
+                masks.add(s.pad(present, pad, s.constant(Float.NEGATIVE_INFINITY)));
+            }
+            stacked.add(s.stack(masks));
         }
     }
 
     /**
-     * The cross keys (layers 1..L) then values of every example of {@code outputs}, in one run: the
-     * result holds {@code 2L} tensors per example, in order (the caller closes it).
+     * The stacked cross keys (layers 1..L), values (layers 1..L) and key mask of the examples whose
+     * encoder outputs are {@code outputs}, in one run (see {@link CrossEntry}; the caller closes
+     * the result).
      */
     Result crossOf(List<Tensor> outputs) {
         CrossEntry entry = entry(crosses, outputs.size(), CrossEntry::new);
@@ -319,41 +365,57 @@ final class TfExecutable implements Executable {
             for (int i = 0; i < outputs.size(); i++) {
                 run.feed(entry.outputs.get(i), outputs.get(i));
             }
-            entry.kv.forEach(run::fetch);
+            entry.stacked.forEach(run::fetch);
             return run;
         });
     }
 
-    /** One decoding step of one row: logits {@code [1, V]}, exit layer, similarities, then the new caches. */
-    private Program decodeRow() {
-        if (decodeRow == null) {
-            TfChain chain = chain(decoderStage);
+    /**
+     * One decoding step of a batch of rows: logits {@code [R, V]}, exit layers {@code [R]},
+     * similarities {@code [R, L-1]}, then the new caches (keys, values, masks per layer:
+     * {@code [R, P, d]}, {@code [R, P]}). Inputs: tokens, positions, the threshold, {@code order}
+     * (each row's row in the caches given: a beam reorder becomes a gather here), each row's slot
+     * in the stacked cross keys, the caches, the cross keys and values, and the cross key mask.
+     * {@code oneExample}: every row decodes the same example (see {@link TfStage.Decoder}).
+     */
+    private Program decodeStep(boolean oneExample) {
+        int variant = oneExample ? 1 : 0;
+        if (decodeStep[variant] == null) {
+            TfStage.Decoder decoderStage = decoderStages[variant];
+            TfRowChain chain = new TfRowChain(decoderStage);
+            functions.add(chain);
             int layers = c.decoderLayers();
-            List<TfStage.Arg> inputs = new ArrayList<>(List.of(arg(TInt32.class), arg(TInt32.class),
-                    arg(TFloat64.class)));
+            List<TfStage.Arg> inputs = new ArrayList<>(List.of(arg(TInt32.class, -1), arg(TInt32.class, -1),
+                    arg(TFloat64.class), arg(TInt32.class, -1), arg(TInt32.class, -1)));
             inputs.addAll(decoderStage.cacheArgs());
-            inputs.addAll(TfStage.repeat(2 * layers, arg(TFloat32.class, -1, c.dModel())));
-            decodeRow = program("decode_row", inputs, (f, in, m) -> {
-                @SuppressWarnings("unchecked")
-                Operand<TInt32> tok = (Operand<TInt32>) in.get(0);
-                @SuppressWarnings("unchecked")
-                Operand<TInt32> pos = (Operand<TInt32>) in.get(1);
-                @SuppressWarnings("unchecked")
-                Operand<TFloat64> th = (Operand<TFloat64>) in.get(2);
-                List<Operand<?>> caches = in.subList(3, 3 + 3 * layers);
-                List<Operand<?>> cross = in.subList(3 + 3 * layers, in.size());
-                Operand<TFloat32> x = ops.embedDecoder(f.withSubScope("embed"), m,
-                        f.reshape(tok, f.constant(new int[] {1})));
-                List<Operand<?>> ctx = TfContext.decoderRow(f.withSubScope("context"), m, c.heads(), positions, pos,
-                        cross);
-                TfChain.Out out = chain.build(f, x, th, ctx, caches, m.decoder());
+            inputs.addAll(TfStage.repeat(2 * layers, arg(TFloat32.class, -1, -1, c.dModel())));
+            inputs.add(arg(TFloat32.class, -1, -1));
+            decodeStep[variant] = program(oneExample ? "decode_step" : "decode_step_examples", inputs, (f, in, m) -> {
+                Operand<TInt32> tok = as(in.get(0));
+                Operand<TInt32> pos = as(in.get(1));
+                Operand<TFloat64> th = as(in.get(2));
+                Operand<TInt32> order = as(in.get(3));
+                Operand<TInt32> slot = as(in.get(4));
+                Ops r = f.withSubScope("reorder");
+                List<Operand<?>> caches = new ArrayList<>();
+                for (Operand<?> cache : in.subList(5, 5 + 3 * layers)) {
+                    caches.add(r.gather(TfStage.f32(cache), order, r.constant(0)));
+                }
+                List<Operand<?>> cross = in.subList(5 + 3 * layers, 5 + 5 * layers);
+                Operand<TFloat32> crossMask = TfStage.f32(in.get(5 + 5 * layers));
+                Operand<TFloat32> x = ops.embedDecoder(f.withSubScope("embed"), m, tok);
+                Ops cx = f.withSubScope("context");
+                Operand<TInt32> rows = cx.range(cx.constant(0), cx.size(tok, TInt32.class), cx.constant(1));
+                List<Operand<?>> ctx = TfContext.decoderRows(cx, m, c.heads(), positions, rows, pos, cross, slot,
+                        crossMask);
+                TfRowChain.Out out = chain.build(f, x, th, ctx, caches, m.decoder());
                 List<Operand<?>> result = new ArrayList<>(List.of(ops.lmHead(f.withSubScope("lm_head"), m, out.x()),
                         out.exitLayer(), out.sims()));
                 result.addAll(out.cache());
                 return result;
             });
         }
-        return decodeRow;
+        return decodeStep[variant];
     }
 
     /** The scoring pass of one example's packed rows: logits of the scored positions, exit layer, similarities. */
@@ -583,62 +645,57 @@ final class TfExecutable implements Executable {
 
     // ------------------------------------------------------------------ decoding step
 
-    /** One decoding step of {@code rows} rows. */
+    /**
+     * One decoding step of {@code rows} rows: one call of {@link #decodeStep}; {@code step_r<R>}
+     * when the rows decode one example, {@code step_m<R>} when they decode several.
+     */
     final class StepEntry {
         final Operand<TInt32> tokens;
         final Operand<TInt32> positions;
         final Operand<TFloat64> threshold;
-        /** Per row: caches (keys 1..L, values 1..L, masks 1..L), then cross keys 1..L and values 1..L. */
-        final List<List<Operand<?>>> rowInputs = new ArrayList<>();
+        final Operand<TInt32> order;
+        final Operand<TInt32> slot;
+        /** The caches (keys 1..L, values 1..L, masks 1..L), then cross keys 1..L, values 1..L and the cross mask. */
+        final List<Operand<?>> inputs = new ArrayList<>();
         final Operand<?> logits;
         final Operand<?> exits;
         final Operand<?> sims;
-        /** Per row, the new caches in the order of its inputs. */
-        final List<List<Operand<?>>> rowCaches = new ArrayList<>();
+        /** The new caches in the order of the cache inputs. */
+        final List<Operand<?>> caches;
 
-        StepEntry(int rows) {
-            Program p = decodeRow();
-            String e = "step_r" + rows;
+        StepEntry(int key) {
+            int rows = key / 2;
+            boolean oneExample = key % 2 == 1;
+            Program p = decodeStep(oneExample);
+            String e = (oneExample ? "step_r" : "step_m") + rows;
             int layers = c.decoderLayers();
             tokens = input(e + "_tokens", TInt32.class, rows);
             positions = input(e + "_positions", TInt32.class, rows);
             threshold = input(e + "_threshold", TFloat64.class);
-            List<Operand<?>> logitList = new ArrayList<>();
-            List<Operand<?>> exitList = new ArrayList<>();
-            List<Operand<?>> simList = new ArrayList<>();
-            List<TfStage.Arg> cacheArgs = decoderStage.cacheArgs();
-            for (int r = 0; r < rows; r++) {
-                List<Operand<?>> in = new ArrayList<>();
-                for (int k = 0; k < cacheArgs.size(); k++) {
-                    TfStage.Arg a = cacheArgs.get(k);
-                    in.add(input(e + "_row" + r + "_cache_" + k, a.type(), a.shape().asArray()));
-                }
-                for (int k = 0; k < 2 * layers; k++) {
-                    in.add(input(e + "_row" + r + "_cross_" + k, TFloat32.class, -1, c.dModel()));
-                }
-                rowInputs.add(in);
-                Operand<TInt32> index = tf.constant(r);
-                List<Operand<?>> args = new ArrayList<>();
-                args.add(tf.gather(tokens, index, tf.constant(0)));
-                args.add(tf.gather(positions, index, tf.constant(0)));
-                args.add(threshold);
-                args.addAll(in);
-                List<Operand<?>> out = p.call(tf, e + "_row_" + r, args, model);
-                logitList.add(out.get(0));
-                exitList.add(out.get(1));
-                simList.add(out.get(2));
-                rowCaches.add(List.copyOf(out.subList(3, out.size())));
+            order = input(e + "_order", TInt32.class, rows);
+            slot = input(e + "_slot", TInt32.class, rows);
+            List<TfStage.Arg> cacheArgs = decoderStages[0].cacheArgs();
+            for (int k = 0; k < cacheArgs.size(); k++) {
+                TfStage.Arg a = cacheArgs.get(k);
+                inputs.add(input(e + "_cache_" + k, a.type(), a.shape().asArray()));
             }
-            logits = rows == 1 ? logitList.get(0)
-                    : tf.withName(e + "_logits").concat(logitList.stream().map(TfExecutable::<TFloat32>as).toList(),
-                            tf.constant(0));
-            exits = stackOrOne(exitList, e + "_exits");
-            sims = stackOrOne(simList, e + "_sims");
+            for (int k = 0; k < 2 * layers; k++) {
+                inputs.add(input(e + "_cross_" + k, TFloat32.class, -1, -1, c.dModel()));
+            }
+            inputs.add(input(e + "_cross_mask", TFloat32.class, -1, -1));
+            List<Operand<?>> args = new ArrayList<>(List.of(tokens, positions, threshold, order, slot));
+            args.addAll(inputs);
+            List<Operand<?>> out = p.call(tf, e + "_rows", args, model);
+            logits = out.get(0);
+            exits = out.get(1);
+            sims = out.get(2);
+            caches = List.copyOf(out.subList(3, out.size()));
         }
     }
 
-    StepEntry stepEntry(int rows) {
-        return entry(steps, rows, StepEntry::new);
+    /** The step entry of {@code rows} rows decoding one example or several. */
+    StepEntry stepEntry(int rows, boolean oneExample) {
+        return entry(steps, 2 * rows + (oneExample ? 1 : 0), StepEntry::new);
     }
 
     @Override
@@ -770,7 +827,7 @@ final class TfExecutable implements Executable {
     public Optional<String> describeCompiled() {
         checkOpen();
         entry(encoders, 1, EncoderEntry::new);
-        stepEntry(1);
+        stepEntry(1, true);
         entry(scorers, 1, ScoreEntry::new);
         return Optional.of(TfDescription.describe(plan, graphDef(), List.of("encode_b1_", "step_r1_", "score_e1_")));
     }

@@ -110,16 +110,34 @@ final class TfLayers {
     }
 
     /**
-     * Multi-head attention of queries {@code [nq, d]} (already scaled) over keys and values
-     * {@code [nk, d]} with an additive bias broadcastable to {@code [H, nq, nk]}.
+     * Multi-head attention with an additive bias. Shared keys: queries {@code [nq, d]} (already
+     * scaled) over keys and values {@code [nk, d]}, bias broadcastable to {@code [H, nq, nk]}.
+     * Per-row keys (a decoding step's rows, one query each): queries {@code [n, d]} over keys and
+     * values {@code [n, nk, d]} (or {@code [1, nk, d]}, shared by every row), bias broadcastable to
+     * {@code [n, H, 1, nk]}; row {@code r}'s query sees only row {@code r}'s keys.
      */
     Operand<TFloat32> attention(Ops tf, Operand<TFloat32> q, Operand<TFloat32> k, Operand<TFloat32> v,
             Operand<TFloat32> bias) {
+        if (k.shape().numDimensions() == 3) {
+            Operand<TFloat32> qh = tf.reshape(q, tf.constant(new int[] {-1, heads, 1, headDim}));
+            Operand<TFloat32> s = tf.train.batchMatMul(qh, rowHeads(tf, k), TFloat32.class, BatchMatMul.adjY(true));
+            Operand<TFloat32> p = tf.nn.softmax(tf.math.add(s, bias));
+            Operand<TFloat32> o = tf.train.batchMatMul(p, rowHeads(tf, v), TFloat32.class);
+            return tf.reshape(o, tf.constant(new int[] {-1, d}));
+        }
         Operand<TFloat32> s = tf.train.batchMatMul(splitHeads(tf, q), splitHeads(tf, k), TFloat32.class,
                 BatchMatMul.adjY(true));
         Operand<TFloat32> p = tf.nn.softmax(tf.math.add(s, bias));
         Operand<TFloat32> o = tf.train.batchMatMul(p, splitHeads(tf, v), TFloat32.class);
         return tf.reshape(tf.linalg.transpose(o, tf.constant(new int[] {1, 0, 2})), tf.constant(new int[] {-1, d}));
+    }
+
+    /** Per-row keys or values {@code [b, nk, d]} split into heads: {@code [b, H, nk, headDim]}. */
+    private Operand<TFloat32> rowHeads(Ops tf, Operand<TFloat32> x) {
+        Operand<TInt32> lead = tf.slice(tf.shape(x), tf.constant(new int[] {0}), tf.constant(new int[] {2}));
+        Operand<TFloat32> split = tf.reshape(x, tf.concat(List.of(lead, tf.constant(new int[] {heads, headDim})),
+                tf.constant(0)));
+        return tf.linalg.transpose(split, tf.constant(new int[] {0, 2, 1, 3}));
     }
 
     /** The output half of an attention block: {@code x + post_ln(out_proj(c_attn * attn))}. */
@@ -198,21 +216,36 @@ final class TfLayers {
 
     /**
      * The gate's similarity: cosine between the flattened {@code out} and {@code in} in float64;
-     * 1 when both are zero, 0 when one is (as the Java kernels define it).
+     * 1 when both are zero, 0 when one is (as the Java kernels define it). The one-row case of
+     * {@link #cosineRows}.
      */
     static Operand<TFloat64> cosine(Ops tf, Operand<TFloat32> out, Operand<TFloat32> in) {
+        Operand<TInt32> flat = tf.constant(new int[] {1, -1});
+        return tf.reshape(cosineRows(tf, tf.reshape(out, flat), tf.reshape(in, flat)), tf.constant(new int[0]));
+    }
+
+    /**
+     * The gate's similarity of each row of {@code out} and {@code in} ({@code [n, d]}): {@code [n]},
+     * each row's cosine as {@link #cosine} defines it.
+     */
+    static Operand<TFloat64> cosineRows(Ops tf, Operand<TFloat32> out, Operand<TFloat32> in) {
         Operand<TFloat64> a = f64(tf, out);
         Operand<TFloat64> b = f64(tf, in);
-        Operand<TInt32> all = tf.constant(new int[] {0, 1});
-        Operand<TFloat64> ab = tf.sum(tf.math.mul(a, b), all);
-        Operand<TFloat64> aa = tf.sum(tf.math.mul(a, a), all);
-        Operand<TFloat64> bb = tf.sum(tf.math.mul(b, b), all);
-        Operand<TFloat64> zero = tf.constant(0.0);
+        Operand<TInt32> row = tf.constant(1);
+        Operand<TFloat64> ab = tf.sum(tf.math.mul(a, b), row);
+        Operand<TFloat64> aa = tf.sum(tf.math.mul(a, a), row);
+        Operand<TFloat64> bb = tf.sum(tf.math.mul(b, b), row);
+        Operand<TFloat64> zero = tf.zerosLike(ab);
         Operand<TBool> za = tf.math.equal(aa, zero);
         Operand<TBool> zb = tf.math.equal(bb, zero);
         Operand<TFloat64> cos = tf.math.div(ab, tf.math.sqrt(tf.math.mul(aa, bb)));
-        return tf.select(tf.math.logicalAnd(za, zb), tf.constant(1.0),
+        return tf.select(tf.math.logicalAnd(za, zb), tf.onesLike(ab),
                 tf.select(tf.math.logicalOr(za, zb), zero, cos));
+    }
+
+    /** The gate's decision on similarities {@code sim}: exit where strictly above the threshold (design §4). */
+    static Operand<TBool> exits(Ops tf, Operand<TFloat64> sim, Operand<TFloat64> threshold) {
+        return tf.math.greater(sim, threshold);
     }
 
     // ------------------------------------------------------------------ embeddings and heads

@@ -9,6 +9,7 @@ import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Stack;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TType;
@@ -174,48 +175,71 @@ abstract class TfStage {
         }
     }
 
-    // ------------------------------------------------------------------ one decoding step of one row
+    // ------------------------------------------------------------------ one decoding step of a batch of rows
 
     /**
-     * One decoding step of one row: the new token's hidden state {@code [1, d]} at position
-     * {@code pos}. Context: {@code pos}, per layer the self-attention bias row {@code [H, 1, P]},
-     * per layer the example's cross keys and values {@code [N, d]}, and the cross bias row
-     * {@code [H, 1, N]}. Caches, per layer: keys {@code [P, d]}, values {@code [P, d]} and the
-     * additive key mask {@code [P]} (0 where the layer holds the position, -inf where not), a slot
-     * per position so that every key keeps the bias of its real position.
+     * One decoding step of a batch of rows, each its own new token: hidden states {@code [n, d]},
+     * one row each. Context (row-indexed entries hold one row per hidden state): the rows' indices
+     * in the caches' batch {@code [n]}, their positions {@code [n]}, per layer the self-attention
+     * bias rows {@code [n, H, 1, P]}, per layer the cross keys and values of the step's examples
+     * {@code [E, M, d]} (not row-indexed), each row's example slot among them {@code [n]}, and the
+     * cross bias rows {@code [n, H, 1, M]} (-inf over an example's padding). Caches, per layer, for
+     * every row of the batch: keys {@code [R, P, d]}, values {@code [R, P, d]} and the additive key
+     * mask {@code [R, P]} (0 where the layer holds the position, -inf where not), a slot per
+     * position so that every key keeps the bias of its real position. A layer reads and writes the
+     * caches of its rows only, so one definition serves the graphs' batched chain ({@link TfRowChain},
+     * which runs each level on the rows still active) and the eager mode (one row at a time).
+     *
+     * <p>When every row decodes the same example ({@code oneExample}: a beam, or a single row), the
+     * cross keys and values are that example's {@code [1, M, d]}, shared by every row through the
+     * attention's broadcast instead of gathered per row.
      */
     static final class Decoder extends TfStage {
+        /** Context index of the rows' cache indices. */
+        static final int ROWS = 0;
+        /** Context index of the rows' positions. */
+        static final int POSITIONS = 1;
         private final TfWeights w;
         private final int positions;
         private final Plan plan;
+        /** Whether every row decodes one example, whose cross keys and values all rows share. */
+        final boolean oneExample;
 
-        Decoder(TfWeights w, Plan plan, TfLayers ops, int positions) {
+        Decoder(TfWeights w, Plan plan, TfLayers ops, int positions, boolean oneExample) {
             super("dec", plan, Stream.DECODER, ops);
             this.w = w;
             this.positions = positions;
             this.plan = plan;
+            this.oneExample = oneExample;
         }
 
         @Override
         Shape xShape() {
-            return Shape.of(1, ops.d);
+            return Shape.of(-1, ops.d);
         }
 
         @Override
         List<Arg> ctxArgs() {
             List<Arg> out = new ArrayList<>();
-            out.add(new Arg(TInt32.class, Shape.scalar()));
-            out.addAll(repeat(layers, new Arg(TFloat32.class, Shape.of(ops.heads, 1, positions))));
-            out.addAll(repeat(2 * layers, new Arg(TFloat32.class, Shape.of(-1, ops.d))));
-            out.add(new Arg(TFloat32.class, Shape.of(ops.heads, 1, -1)));
+            out.add(new Arg(TInt32.class, Shape.of(-1)));
+            out.add(new Arg(TInt32.class, Shape.of(-1)));
+            out.addAll(repeat(layers, new Arg(TFloat32.class, Shape.of(-1, ops.heads, 1, positions))));
+            out.addAll(repeat(2 * layers, new Arg(TFloat32.class, Shape.of(-1, -1, ops.d))));
+            out.add(new Arg(TInt32.class, Shape.of(-1)));
+            out.add(new Arg(TFloat32.class, Shape.of(-1, ops.heads, 1, -1)));
             return out;
+        }
+
+        /** Context index of the rows' example slots in the cross keys and values. */
+        private int crossSlot() {
+            return 2 + 3 * layers;
         }
 
         @Override
         List<Arg> cacheArgs() {
             List<Arg> out = new ArrayList<>();
-            out.addAll(repeat(2 * layers, new Arg(TFloat32.class, Shape.of(positions, ops.d))));
-            out.addAll(repeat(layers, new Arg(TFloat32.class, Shape.of(positions))));
+            out.addAll(repeat(2 * layers, new Arg(TFloat32.class, Shape.of(-1, positions, ops.d))));
+            out.addAll(repeat(layers, new Arg(TFloat32.class, Shape.of(-1, positions))));
             return out;
         }
 
@@ -224,86 +248,124 @@ abstract class TfStage {
             return weightArgs(w.decoder.get(0), layers);
         }
 
+        /** The rows' indices in the caches' batch (context entry {@link #ROWS}). */
         @SuppressWarnings("unchecked")
-        private static Operand<TInt32> slot(Ops tf, List<Operand<?>> ctx) {
-            return tf.reshape((Operand<TInt32>) ctx.get(0), tf.constant(new int[] {1, 1}));
-        }
-
-        private static Operand<TFloat32> present(Ops tf, Operand<TFloat32> mask, Operand<TInt32> slot) {
-            return tf.tensorScatterNdUpdate(mask, slot, tf.constant(new float[] {0f}));
+        static Operand<TInt32> rows(List<Operand<?>> ctx) {
+            return (Operand<TInt32>) ctx.get(ROWS);
         }
 
         /**
-         * Layer {@code l}'s entry for the position of {@code slot} in {@code cache} ({@code [1, d]}
-         * key and value): what {@link KvFill.Copy} copies.
+         * The context of the rows at {@code at} (indices into the context's rows): the row-indexed
+         * entries gathered, the cross keys and values as they are.
          */
-        Operand<TFloat32>[] entry(Ops tf, List<Operand<?>> cache, int l, Operand<TInt32> pos) {
-            Operand<TInt32> at = tf.reshape(pos, tf.constant(new int[] {1}));
+        List<Operand<?>> select(Ops tf, List<Operand<?>> ctx, Operand<TInt32> at) {
+            List<Operand<?>> out = new ArrayList<>(ctx);
+            java.util.Map<Operand<?>, Operand<?>> made = new java.util.IdentityHashMap<>();
+            for (int k = 0; k < ctx.size(); k++) {
+                if (k < 2 + layers || k >= crossSlot()) {
+                    out.set(k, made.computeIfAbsent(ctx.get(k), o -> gatherRows(tf, o, at)));
+                }
+            }
+            return out;
+        }
+
+        @SuppressWarnings("unchecked")
+        private static Operand<?> gatherRows(Ops tf, Operand<?> o, Operand<TInt32> at) {
+            return tf.gather((Operand<TType>) o, at, tf.constant(0));
+        }
+
+        /** The {@code [n, 2]} scatter indices (row, position) of the context's rows. */
+        @SuppressWarnings("unchecked")
+        static Operand<TInt32> slots(Ops tf, List<Operand<?>> ctx) {
+            return tf.stack(List.of(rows(ctx), (Operand<TInt32>) ctx.get(POSITIONS)), Stack.axis(1L));
+        }
+
+        /** {@code mask} with the entries at {@code slots} ({@code [n, 2]}) set to 0: present. */
+        private static Operand<TFloat32> present(Ops tf, Operand<TFloat32> mask, Operand<TInt32> slots) {
+            Operand<TInt32> n = tf.slice(tf.shape(slots), tf.constant(new int[] {0}), tf.constant(new int[] {1}));
+            return tf.tensorScatterNdUpdate(mask, slots, tf.fill(n, tf.constant(0f)));
+        }
+
+        /**
+         * Layer {@code l}'s entries at {@code slots} ({@code [n, 2]}: row, position) in {@code cache}
+         * ({@code [n, d]} keys and values): what {@link KvFill.Copy} copies.
+         */
+        Operand<TFloat32>[] entry(Ops tf, List<Operand<?>> cache, int l, Operand<TInt32> slots) {
             @SuppressWarnings("unchecked")
             Operand<TFloat32>[] kv = (Operand<TFloat32>[]) new Operand<?>[] {
-                tf.gather(f32(cache.get(l - 1)), at, tf.constant(0)),
-                tf.gather(f32(cache.get(layers + l - 1)), at, tf.constant(0))};
+                tf.gatherNd(f32(cache.get(l - 1)), slots), tf.gatherNd(f32(cache.get(layers + l - 1)), slots)};
             return kv;
         }
 
-        /** {@code cache} with layer {@code l}'s entry at {@code slot} set to {@code kv} and marked present. */
-        List<Operand<?>> store(Ops tf, List<Operand<?>> cache, int l, Operand<TInt32> slot, Operand<TFloat32>[] kv) {
+        /** {@code cache} with layer {@code l}'s entries at {@code slots} set to {@code kv} and marked present. */
+        List<Operand<?>> store(Ops tf, List<Operand<?>> cache, int l, Operand<TInt32> slots, Operand<TFloat32>[] kv) {
             List<Operand<?>> next = new ArrayList<>(cache);
-            next.set(l - 1, tf.tensorScatterNdUpdate(f32(cache.get(l - 1)), slot, kv[0]));
-            next.set(layers + l - 1, tf.tensorScatterNdUpdate(f32(cache.get(layers + l - 1)), slot, kv[1]));
-            next.set(2 * layers + l - 1, present(tf, f32(cache.get(2 * layers + l - 1)), slot));
+            next.set(l - 1, tf.tensorScatterNdUpdate(f32(cache.get(l - 1)), slots, kv[0]));
+            next.set(layers + l - 1, tf.tensorScatterNdUpdate(f32(cache.get(layers + l - 1)), slots, kv[1]));
+            next.set(2 * layers + l - 1, present(tf, f32(cache.get(2 * layers + l - 1)), slots));
             return next;
         }
 
-        /** The {@code [1, 1]} scatter index of position {@code pos} (a scalar). */
-        static Operand<TInt32> slotOf(Ops tf, Operand<TInt32> pos) {
-            return tf.reshape(pos, tf.constant(new int[] {1, 1}));
-        }
-
         /**
-         * What one skipped layer gets for the position (the action the plan's KV policy names),
-         * applied to {@code cache}: for the graphs' exit branches and the eager mode alike.
+         * What one skipped layer gets for the rows at {@code slots} whose exit hidden states are
+         * {@code y} (the action the plan's KV policy names), applied to {@code cache}: for the
+         * graphs' exit branches and the eager mode alike.
          */
-        List<Operand<?>> fill(Ops tf, KvFill fill, Operand<TFloat32> y, Operand<TInt32> pos, List<Operand<?>> cache,
+        List<Operand<?>> fill(Ops tf, KvFill fill, Operand<TFloat32> y, Operand<TInt32> slots, List<Operand<?>> cache,
                 List<? extends Operand<?>> wl) {
             Ops s = tf.withSubScope(name + "_kv_L" + fill.layer());
             Operand<TFloat32>[] kv = switch (fill) {
                 case KvFill.Propagate p -> ops.decoderKv(s, p.layer(), y, wl);
-                case KvFill.Copy c -> entry(s, cache, c.fromLayer(), pos);
+                case KvFill.Copy c -> entry(s, cache, c.fromLayer(), slots);
             };
-            return store(s, cache, fill.layer(), slotOf(s, pos), kv);
-        }
-
-        @Override
-        Step layer(Ops tf, int l, Operand<TFloat32> x, List<Operand<?>> ctx, List<Operand<?>> cache,
-                List<Operand<?>> wl) {
-            Operand<TInt32> slot = slot(tf, ctx);
-            List<Operand<?>> next = new ArrayList<>(cache);
-            Operand<TFloat32> y = ops.decoderLayer(tf, l, x, (k, v) -> {
-                Operand<TFloat32> keys = tf.tensorScatterNdUpdate(f32(cache.get(l - 1)), slot, k);
-                Operand<TFloat32> values = tf.tensorScatterNdUpdate(f32(cache.get(layers + l - 1)), slot, v);
-                Operand<TFloat32> mask = present(tf, f32(cache.get(2 * layers + l - 1)), slot);
-                next.set(l - 1, keys);
-                next.set(layers + l - 1, values);
-                next.set(2 * layers + l - 1, mask);
-                Operand<TFloat32> bias = tf.math.add(f32(ctx.get(l)),
-                        tf.reshape(mask, tf.constant(new int[] {1, 1, positions})));
-                @SuppressWarnings("unchecked")
-                Operand<TFloat32>[] r = (Operand<TFloat32>[]) new Operand<?>[] {keys, values, bias};
-                return r;
-            }, f32(ctx.get(1 + layers + l - 1)), f32(ctx.get(1 + 2 * layers + l - 1)), f32(ctx.get(1 + 3 * layers)), wl);
-            return new Step(y, next);
+            return store(s, cache, fill.layer(), slots, kv);
         }
 
         @Override
         @SuppressWarnings("unchecked")
+        Step layer(Ops tf, int l, Operand<TFloat32> x, List<Operand<?>> ctx, List<Operand<?>> cache,
+                List<Operand<?>> wl) {
+            Operand<TInt32> rows = rows(ctx);
+            Operand<TInt32> slots = slots(tf, ctx);
+            Operand<TInt32> slot = (Operand<TInt32>) ctx.get(crossSlot());
+            Operand<TInt32> axis = tf.constant(0);
+            List<Operand<?>> next = new ArrayList<>(cache);
+            Operand<TFloat32> y = ops.decoderLayer(tf, l, x, (k, v) -> {
+                List<Operand<?>> written = store(tf, cache, l, slots, (Operand<TFloat32>[]) new Operand<?>[] {k, v});
+                for (int j : new int[] {l - 1, layers + l - 1, 2 * layers + l - 1}) {
+                    next.set(j, written.get(j));
+                }
+                Operand<TFloat32> mask = tf.gather(f32(written.get(2 * layers + l - 1)), rows, axis);
+                Operand<TFloat32> bias = tf.math.add(f32(ctx.get(2 + l - 1)),
+                        tf.reshape(mask, tf.constant(new int[] {-1, 1, 1, positions})));
+                Operand<TFloat32>[] r = (Operand<TFloat32>[]) new Operand<?>[] {
+                    tf.gather(f32(written.get(l - 1)), rows, axis), tf.gather(f32(written.get(layers + l - 1)), rows, axis),
+                    bias};
+                return r;
+            }, crossRows(tf, ctx.get(2 + layers + l - 1), slot), crossRows(tf, ctx.get(2 + 2 * layers + l - 1), slot),
+                    f32(ctx.get(crossSlot() + 1)), wl);
+            return new Step(y, next);
+        }
+
+        /** The cross keys or values {@code kv} of the rows whose example slots are {@code slot}. */
+        private Operand<TFloat32> crossRows(Ops tf, Operand<?> kv, Operand<TInt32> slot) {
+            return oneExample ? f32(kv) : tf.gather(f32(kv), slot, tf.constant(0));
+        }
+
+        @Override
         List<Operand<?>> exitFill(Ops tf, int l, Operand<TFloat32> y, List<Operand<?>> ctx, List<Operand<?>> cache,
                 List<Operand<?>> wl) {
             List<Operand<?>> next = cache;
+            Operand<TInt32> slots = slots(tf, ctx);
             for (KvFill fill : plan.kvFillAfterExit(l)) {
-                next = fill(tf, fill, y, (Operand<TInt32>) ctx.get(0), next, wl);
+                next = fill(tf, fill, y, slots, next, wl);
             }
             return next;
+        }
+
+        /** Whether an exit after layer {@code l} fills any skipped layer's caches (not under OMIT). */
+        boolean fills(int l) {
+            return !plan.kvFillAfterExit(l).isEmpty();
         }
     }
 

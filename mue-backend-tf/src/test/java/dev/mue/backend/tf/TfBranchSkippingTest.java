@@ -39,6 +39,8 @@ class TfBranchSkippingTest {
     private static ModelConfig config;
     private static TfExecutable exit1;
     private static TfExecutable full;
+    /** Gates below layer 2 disabled, threshold -1: every row exits after layer 2. */
+    private static TfExecutable exit2;
     private static EncoderInput input;
 
     @BeforeAll
@@ -50,6 +52,8 @@ class TfBranchSkippingTest {
         exit1 = TfFixture.compiled(Planner.compile(m, ExitPolicy.builder().encoderThreshold(-1)
                 .decoderThreshold(-1).kvPolicy(KvPolicy.PROPAGATE).build(), shapes));
         full = TfFixture.compiled(Planner.compile(m, ExitPolicy.full(), shapes));
+        exit2 = TfFixture.compiled(Planner.compile(m, ExitPolicy.builder().decoderThreshold(-1).minExitLayer(2)
+                .kvPolicy(KvPolicy.PROPAGATE).build(), shapes));
         input = TfFixture.input(config, 3, 30);
     }
 
@@ -57,6 +61,7 @@ class TfBranchSkippingTest {
     static void close() {
         exit1.close();
         full.close();
+        exit2.close();
     }
 
     /** Layers (by stage) of the nodes that executed in one traced run. */
@@ -84,13 +89,25 @@ class TfBranchSkippingTest {
         return executedLayers(md[0]);
     }
 
-    private static Set<String> traceStep(TfExecutable ex) {
-        try (EncodedBatch b = ex.encode(List.of(input)); DecoderStepper s = ex.decoder(b, new int[] {0}, 16)) {
+    private static Set<String> traceStep(TfExecutable ex, int rows) {
+        return traceStep(ex, rows, ex == exit1 ? 1 : ex == exit2 ? 2 : LAYERS);
+    }
+
+    /** The layers executed by the second step of {@code rows} rows (a beam of one example), each exiting at {@code exit}. */
+    private static Set<String> traceStep(TfExecutable ex, int rows, int exit) {
+        int[] tokens = new int[rows];
+        try (EncodedBatch b = ex.encode(List.of(input)); DecoderStepper s = ex.decoder(b, new int[rows], 16)) {
+            s.step(tokens);
+            for (int r = 0; r < rows; r++) {
+                tokens[r] = 5 + r;
+            }
             RunMetadata[] md = new RunMetadata[1];
             ex.trace(m -> md[0] = m);
             try {
-                StepOutput out = s.step(new int[] {0});
-                assertEquals(ex == exit1 ? 1 : LAYERS, out.exitLayer()[0]);
+                StepOutput out = s.step(tokens);
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(exit, out.exitLayer()[r], "row " + r);
+                }
             } finally {
                 ex.trace(null);
             }
@@ -104,12 +121,23 @@ class TfBranchSkippingTest {
         Set<String> all = traceEncode(full);
         assertEquals(Set.of("enc1"), early, "an encoder pass exiting after layer 1 executes only layer 1's ops");
         assertEquals(Set.of("enc1", "enc2", "enc3", "enc4", "enc5", "enc6"), all, "the full pass executes every layer");
-        Set<String> earlyStep = traceStep(exit1);
-        Set<String> allStep = traceStep(full);
+        Set<String> earlyStep = traceStep(exit1, 1);
+        Set<String> allStep = traceStep(full, 1);
         assertEquals(Set.of("dec1"), earlyStep, "a decoding step exiting after layer 1 executes only layer 1's ops");
         assertEquals(Set.of("dec1", "dec2", "dec3", "dec4", "dec5", "dec6"), allStep);
         System.out.printf("branch trace: exit after L1 ran %s (encoder pass) and %s (decoding step); full ran %s and %s%n",
                 early, earlyStep, all, allStep);
+    }
+
+    /**
+     * A batched step (5 rows) runs a level only if some row reaches it: when every row exits after
+     * layer 1 (or, gates below layer 2 disabled, after layer 2), no op of a deeper layer executes.
+     */
+    @Test
+    void aBatchedStepRunsNoLevelThatNoRowReaches() {
+        assertEquals(Set.of("dec1"), traceStep(exit1, 5), "5 rows exiting after layer 1");
+        assertEquals(Set.of("dec1", "dec2"), traceStep(exit2, 5), "5 rows exiting after layer 2");
+        assertEquals(Set.of("dec1", "dec2", "dec3", "dec4", "dec5", "dec6"), traceStep(full, 5), "5 rows, full model");
     }
 
     @Test

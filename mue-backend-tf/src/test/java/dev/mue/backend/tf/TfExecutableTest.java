@@ -45,15 +45,22 @@ class TfExecutableTest {
         try (TfExecutable ex = prepare(ExitPolicy.builder().encoderThreshold(0.5).decoderThreshold(0.5).build())) {
             String d = ex.describeCompiled().orElseThrow();
             // Encoder: image and text gates after layer 1 in encode_example, the shared gate after
-            // layer 2 in enc_level_2; decoder and scorer: gates after layers 1 and 2.
+            // layer 2 in enc_level_2; scorer: gates after layers 1 and 2. Decoder (a batch of rows,
+            // each deciding on its own): after layers 1 and 2, an If on "any row exits" (filling the
+            // skipped layers' caches for those rows) and an If on "any row stays" (the next level).
             assertEquals(1, count(d, "^\\s+gate\\.image\\.L1 .*If\\(cos"), d);
             assertEquals(1, count(d, "^\\s+gate\\.text\\.L1 .*If\\(cos"), d);
             assertEquals(1, count(d, "^\\s+gate\\.image\\|text\\.L2 .*If\\(cos"), d);
-            assertEquals(4, count(d, "^\\s+gate\\.decoder\\.L[12] .*If\\(cos"), d);
+            assertEquals(2, count(d, "^\\s+gate\\.decoder\\.L[12] .*If\\(cos"), "scorer: " + d);
+            assertEquals(2, count(d, "^\\s+gate\\.decoder\\.L[12] .*If\\(any row: cos\\(out, in\\) > threshold\\) "
+                    + "then dec_exit_[12]\\S* else dec_keep_"), d);
+            assertEquals(2, count(d, "^\\s+gate\\.decoder\\.L[12] .*If\\(any row: cos\\(out, in\\) <= threshold\\) "
+                    + "then dec_level_[23]\\S* else dec_pass_"), d);
             assertEquals(0, count(d, "gate\\.[a-z|]+\\.L3"), "no gate after the last layer: " + d);
-            assertTrue(d.contains("7 conditional nodes"), d);
-            assertTrue(d.matches("(?s).*dec_exit_1_\\S+\\s+then branch \\(exit\\).*dec_kv_L2 .*dec_kv_L3 .*"),
+            assertTrue(d.contains("9 conditional nodes"), d);
+            assertTrue(d.matches("(?s).*dec_exit_1_\\S+\\s+then branch \\(rows exit\\).*dec_kv_L2 .*dec_kv_L3 .*"),
                     "the decoder's exit after layer 1 fills the caches of layers 2 and 3 (propagate): " + d);
+            assertTrue(d.matches("(?s).*step_r1 .*calls decode_step\\S*\\n.*"), "one call per step: " + d);
         }
     }
 
