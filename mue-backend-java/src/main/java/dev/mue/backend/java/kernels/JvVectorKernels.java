@@ -58,6 +58,11 @@ public final class JvVectorKernels implements JvKernels {
     private static final int PANEL_BLOCK_FLOATS = 1 << 16;
     /** Tasks per thread in a parallel loop, for balance when tasks are uneven or threads are late. */
     private static final int TASKS_PER_THREAD = 3;
+    /**
+     * From this many queries per call, {@link #attention} copies the values into contiguous rows
+     * first: the copy costs about {@code 1 / (2 nq)} of the call's products.
+     */
+    private static final int PACK_VALUES_QUERIES = 16;
     /** Image rows per task of {@link #padded}. */
     private static final int PAD_ROWS = 32;
     /** Elements summed in float lanes before a partial sum is added in double (layerNorm, cosine). */
@@ -793,8 +798,11 @@ public final class JvVectorKernels implements JvKernels {
         float[] vv = v;
         int vo = vOff;
         int ldv = vStride;
-        if (nk > 0 && (long) vOff + (long) (nk - 1) * vStride + hdPad > v.length) {
-            // The panels would read past the array: the values go into rows padded to whole panels.
+        boolean pastEnd = nk > 0 && (long) vOff + (long) (nk - 1) * vStride + hdPad > v.length;
+        if (pastEnd || (vStride != hdPad && nq >= PACK_VALUES_QUERIES)) {
+            // The values go into contiguous rows padded to whole panels: when the panels would read
+            // past the array, and when enough queries read them that the copy pays: a panel that
+            // steps through a fused [q | k | v] row per key touches a new page at every key.
             vv = new float[nk * hdPad];
             for (int j = 0; j < nk; j++) {
                 System.arraycopy(v, vOff + j * vStride, vv, j * hdPad, hd);
