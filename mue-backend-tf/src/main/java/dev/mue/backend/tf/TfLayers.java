@@ -264,7 +264,8 @@ final class TfLayers {
     /** Final decoder LayerNorm and the tied projection: {@code [n, d] -> [n, V]}. */
     Operand<TFloat32> lmHead(Ops tf, TfModel m, Operand<TFloat32> x) {
         Operand<TFloat32> h = layerNorm(tf, x, m.decoderOutLnW(), m.decoderOutLnB());
-        return tf.linalg.matMul(h, m.embedTokens(), MatMul.transposeB(true));
+        return tf.linalg.transpose(tf.linalg.matMul(m.embedTokens(), h, MatMul.transposeB(true)),
+                tf.constant(new int[] {1, 0}));
     }
 
     /** The encoder output: {@code encoder.layer_norm} over the stream outputs concatenated. */
