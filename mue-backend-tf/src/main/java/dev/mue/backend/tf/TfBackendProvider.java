@@ -44,8 +44,9 @@ public final class TfBackendProvider implements BackendProvider {
 
     @Override
     public Capabilities capabilities() {
-        // Each example's stream (and each decoder row) is its own chain of If ops, so an exited
-        // example runs no further layer: compaction in effect.
+        // Each example's stream is its own chain of If ops, and a decoding step's rows go on to a
+        // layer only while they stay (gathered), so an exited example or row runs no further
+        // layer: compaction in effect.
         return new Capabilities(TfNatives.devices(), "float32", true, true, EnumSet.allOf(KvPolicy.class),
                 EnumSet.allOf(EncoderMode.class));
     }
