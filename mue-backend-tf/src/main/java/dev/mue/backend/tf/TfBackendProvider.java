@@ -52,14 +52,16 @@ public final class TfBackendProvider implements BackendProvider {
     }
 
     /**
-     * Fitted to the benchmarks on the project's 2-core AVX-512 VM (TF 2.18, 2 threads): a beam-5
-     * caption of the default model 4.2x the Java backend's time (a session run per step, per-row
-     * chains; 2026-12-04); an ofa-base 480 px entailment pass in a median 832 ms against java's 538
-     * in the same {@code benchmarks/table.sh quick} run (2026-12-07), about 195 GFLOP/s.
+     * Fitted to the benchmarks on the project's 2-core AVX-512 VM (TF 2.18, 2 threads) on
+     * 2026-12-07, after a decoding step's rows became one batched chain and LayerNorm/GELU float32:
+     * a beam-5 caption of the default-sized model ({@code CaptionBenchmark}, mue-demo) 3.6x the
+     * Java backend's time (18.8 against 5.3 ms; it was 4.2x with one chain per row), and an
+     * ofa-base 480 px entailment pass (164 GFLOP) in a median 764 ms in {@code benchmarks/table.sh
+     * quick}, about 216 GFLOP/s.
      */
     @Override
     public CostModel costModel() {
-        return new CostModel(630, 195, "2-core AVX-512 VM, 2026-12-07");
+        return new CostModel(160, 216, "2-core AVX-512 VM, 2026-12-07");
     }
 
     @Override
