@@ -159,7 +159,8 @@ final class TfChain implements AutoCloseable {
         return p;
     }
 
-    private static Signature outputs(Ops tf, Signature.Builder sig, List<Operand<?>> outs) {
+    /** The function's outputs {@code outs}, named {@code o0000, o0001, ...} in order, into its signature. */
+    static Signature outputs(Ops tf, Signature.Builder sig, List<Operand<?>> outs) {
         for (int i = 0; i < outs.size(); i++) {
             String name = String.format(java.util.Locale.ROOT, "o%04d", i);
             sig.output(name, tf.withName(name).identity(outs.get(i)));

@@ -227,14 +227,6 @@ final class TfRowChain implements AutoCloseable {
         return w;
     }
 
-    private static Signature outputs(Ops tf, Signature.Builder sig, List<Operand<?>> outs) {
-        for (int i = 0; i < outs.size(); i++) {
-            String name = String.format(java.util.Locale.ROOT, "o%04d", i);
-            sig.output(name, tf.withName(name).identity(outs.get(i)));
-        }
-        return sig.build();
-    }
-
     private TfStage.Arg arg(Class<? extends TType> type, long... shape) {
         return new TfStage.Arg(type, Shape.of(shape));
     }
@@ -258,7 +250,7 @@ final class TfRowChain implements AutoCloseable {
             } else {
                 result = level(tf, i, x, sims, out, exitLayer, th, ctx, cache, w);
             }
-            return outputs(tf, p.signature, result);
+            return TfChain.outputs(tf, p.signature, result);
         });
     }
 
@@ -280,7 +272,7 @@ final class TfRowChain implements AutoCloseable {
                 result = new ArrayList<>(exitRows(tf, i, y, ctx, out, exitLayer));
                 result.addAll(stage.exitFill(tf, i, y, ctx, cache, w));
             }
-            return outputs(tf, p.signature, result);
+            return TfChain.outputs(tf, p.signature, result);
         });
     }
 
