@@ -56,12 +56,12 @@ public final class TfBackendProvider implements BackendProvider {
      * 2026-12-07, after a decoding step's rows became one batched chain and LayerNorm/GELU float32:
      * a beam-5 caption of the default-sized model ({@code CaptionBenchmark}, mue-demo) 3.6x the
      * Java backend's time (18.8 against 5.3 ms; it was 4.2x with one chain per row), and an
-     * ofa-base 480 px entailment pass (164 GFLOP) in a median 764 ms in {@code benchmarks/table.sh
-     * quick}, about 216 GFLOP/s.
+     * ofa-base 480 px entailment pass (164 GFLOP) in a median 646 ms in {@code benchmarks/table.sh
+     * quick} on a fresh clone after the LM-head fix (764 ms before it), about 250 GFLOP/s.
      */
     @Override
     public CostModel costModel() {
-        return new CostModel(160, 216, "2-core AVX-512 VM, 2026-12-07");
+        return new CostModel(160, 250, "2-core AVX-512 VM, 2026-12-07");
     }
 
     @Override
