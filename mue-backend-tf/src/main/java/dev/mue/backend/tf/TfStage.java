@@ -5,7 +5,9 @@ import dev.mue.api.plan.KvFill;
 import dev.mue.api.plan.Plan;
 import dev.mue.api.plan.PlanNode;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
@@ -260,7 +262,7 @@ abstract class TfStage {
          */
         List<Operand<?>> select(Ops tf, List<Operand<?>> ctx, Operand<TInt32> at) {
             List<Operand<?>> out = new ArrayList<>(ctx);
-            java.util.Map<Operand<?>, Operand<?>> made = new java.util.IdentityHashMap<>();
+            Map<Operand<?>, Operand<?>> made = new IdentityHashMap<>();
             for (int k = 0; k < ctx.size(); k++) {
                 if (k < 2 + layers || k >= crossSlot()) {
                     out.set(k, made.computeIfAbsent(ctx.get(k), o -> gatherRows(tf, o, at)));
