@@ -57,10 +57,10 @@ public final class JvVectorKernels implements JvKernels {
     /** Floats of one panel slice (a reduction block of a packed panel), sized to stay in L2. */
     private static final int PANEL_BLOCK_FLOATS = 1 << 16;
     /**
-     * Tasks per thread in a parallel product, for balance when tasks are uneven or threads are late.
-     * Splitting panels finer costs no extra traffic (each panel streams the rows either way): with
-     * three, the 16 panels of a 256-to-1024 convolution went into tasks of 3, 3, 3, 3, 3 and 1
-     * panels, one thread doing 9 of them and the other 7.
+     * Tasks per thread in a parallel product, so that a late or slowed thread leaves a short tail.
+     * Splitting panels finer costs no extra traffic (each panel streams its task's rows either way);
+     * only when panels are fewer than the tasks are rows split too, each row task reading the
+     * panels' weights again.
      */
     private static final int TASKS_PER_THREAD = 8;
     /**
@@ -290,18 +290,18 @@ public final class JvVectorKernels implements JvKernels {
             gemmTask(src, w, ep, y, yOff, 0, rows, 0, panels, kBlock);
             return;
         }
-        // Panels first: each task then streams only its share of the weights.
+        // Panels first: each task then streams only its share of the weights. Panels and row tiles
+        // are dealt out evenly (task sizes differ by at most one), so no task is left much smaller.
         int target = threads * TASKS_PER_THREAD;
-        int panelStep = ceilDiv(panels, Math.min(panels, target));
-        int panelTasks = ceilDiv(panels, panelStep);
+        int panelTasks = Math.min(panels, target);
         int tiles = ceilDiv(rows, JvMicroKernel.ROWS);
-        int rowStep = ceilDiv(tiles, Math.min(tiles, ceilDiv(target, panelTasks))) * JvMicroKernel.ROWS;
-        int rowTasks = ceilDiv(rows, rowStep);
+        int rowTasks = Math.min(tiles, ceilDiv(target, panelTasks));
         forEach(rowTasks * panelTasks, t -> {
-            int r0 = (t / panelTasks) * rowStep;
-            int p0 = (t % panelTasks) * panelStep;
-            gemmTask(src, w, ep, y, yOff, r0, Math.min(rows, r0 + rowStep), p0, Math.min(panels, p0 + panelStep),
-                    kBlock);
+            int pt = t % panelTasks;
+            int rt = t / panelTasks;
+            int r0 = rt * tiles / rowTasks * JvMicroKernel.ROWS;
+            int r1 = Math.min(rows, (rt + 1) * tiles / rowTasks * JvMicroKernel.ROWS);
+            gemmTask(src, w, ep, y, yOff, r0, r1, pt * panels / panelTasks, (pt + 1) * panels / panelTasks, kBlock);
         });
     }
 
