@@ -4,9 +4,9 @@ import dev.mue.api.model.ResolvedWeights;
 import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvKeys;
+import dev.mue.backend.java.kernels.JvParallel;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
-import java.util.stream.IntStream;
 
 /**
  * Layer-level operations of the Java backend over packed rows (no padding: each example's tokens
@@ -23,7 +23,7 @@ final class JvOps {
     private static final int TASKS_PER_THREAD = 4;
 
     final JvKernels k;
-    final ForkJoinPool pool;
+    final JvParallel parallel;
     final int d;
     final int heads;
     final int headDim;
@@ -34,7 +34,7 @@ final class JvOps {
 
     JvOps(JvKernels kernels, ForkJoinPool pool, JvParams params, JvBuffers buffers) {
         this.k = kernels;
-        this.pool = pool;
+        this.parallel = new JvParallel(pool);
         this.buffers = buffers;
         this.d = params.config.dModel();
         this.heads = params.config.heads();
@@ -65,14 +65,14 @@ final class JvOps {
                 (r0, n) -> k.layerNorm(x, r0 * dim, n, dim, ln.w(), ln.b(), eps, y, r0 * dim));
     }
 
-    /** Runs {@code body} for 0..n-1, in parallel on the pool when the total work is large. */
+    /** Runs {@code body} for 0..n-1, in parallel (see {@link JvParallel}) when the total work is large. */
     void forEach(int n, long workPerItem, IntConsumer body) {
-        if (pool == null || n < 2 || n * workPerItem < PARALLEL_WORK || pool.getParallelism() < 2) {
+        if (n * workPerItem < PARALLEL_WORK) {
             for (int i = 0; i < n; i++) {
                 body.accept(i);
             }
         } else {
-            pool.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+            parallel.forEach(n, body);
         }
     }
 
@@ -183,7 +183,7 @@ final class JvOps {
         JvKeys[] keys = new JvKeys[units];
         forEach(units, (long) maxLen * headDim * 4, t -> keys[t] = k.keys(qkv, off[t / heads] * stride + d
                 + (t % heads) * headDim, stride, len[t / heads], headDim));
-        int threads = pool == null ? 1 : pool.getParallelism();
+        int threads = parallel.threads();
         int perUnit = Math.max(1, (TASKS_PER_THREAD * threads + units - 1) / units);
         int chunk = Math.max(1, (maxLen + perUnit - 1) / perUnit);
         int chunks = Math.max(1, (maxLen + chunk - 1) / chunk);

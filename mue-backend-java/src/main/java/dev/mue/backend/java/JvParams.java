@@ -7,6 +7,7 @@ import dev.mue.api.model.ResolvedWeights.Layer;
 import dev.mue.api.model.ResolvedWeights.Linear;
 import dev.mue.api.model.ResolvedWeights.Norm;
 import dev.mue.backend.java.kernels.JvKernels;
+import dev.mue.backend.java.kernels.JvParallel;
 import dev.mue.backend.java.kernels.JvWeights;
 import java.util.ArrayList;
 import java.util.List;
@@ -141,14 +142,7 @@ final class JvParams {
     /** Runs the packings, in parallel on the pool when there is one (each may itself use the pool). */
     private static Object[] run(List<Supplier<?>> jobs, ForkJoinPool pool) {
         Object[] out = new Object[jobs.size()];
-        if (pool == null || pool.getParallelism() < 2) {
-            for (int i = 0; i < out.length; i++) {
-                out[i] = jobs.get(i).get();
-            }
-            return out;
-        }
-        pool.submit(() -> java.util.stream.IntStream.range(0, out.length).parallel()
-                .forEach(i -> out[i] = jobs.get(i).get())).join();
+        new JvParallel(pool).forEach(out.length, i -> out[i] = jobs.get(i).get());
         return out;
     }
 

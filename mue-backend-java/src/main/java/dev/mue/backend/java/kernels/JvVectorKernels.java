@@ -3,10 +3,6 @@ package dev.mue.backend.java.kernels;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -109,7 +105,7 @@ public final class JvVectorKernels implements JvKernels {
 
     private final Lanes lanes;
     private final JvMicroKernel micro;
-    private final ForkJoinPool pool;
+    private final JvParallel parallel;
     private final JvBuffers buffers;
 
     /**
@@ -151,7 +147,7 @@ public final class JvVectorKernels implements JvKernels {
         }
         this.lanes = Lanes.of(species.vectorShape());
         this.micro = JvMicroKernel.of(species);
-        this.pool = pool;
+        this.parallel = new JvParallel(pool);
     }
 
     /** The float species the kernels run on. */
@@ -232,7 +228,7 @@ public final class JvVectorKernels implements JvKernels {
                 packPanel.accept(pi);
             }
         } else {
-            forEach(panels, packPanel);
+            parallel.forEach(panels, packPanel);
         }
         return p;
     }
@@ -285,7 +281,7 @@ public final class JvVectorKernels implements JvKernels {
         int panels = ceilDiv(n, micro.width());
         int kBlock = reductionBlock(k);
         long macs = (long) rows * n * k;
-        int threads = pool == null ? 1 : pool.getParallelism();
+        int threads = parallel.threads();
         if (threads <= 1 || macs < PARALLEL_MACS) {
             gemmTask(src, w, ep, y, yOff, 0, rows, 0, panels, kBlock);
             return;
@@ -296,7 +292,7 @@ public final class JvVectorKernels implements JvKernels {
         int panelTasks = Math.min(panels, target);
         int tiles = ceilDiv(rows, JvMicroKernel.ROWS);
         int rowTasks = Math.min(tiles, ceilDiv(target, panelTasks));
-        forEach(rowTasks * panelTasks, t -> {
+        parallel.forEach(rowTasks * panelTasks, t -> {
             int pt = t % panelTasks;
             int rt = t / panelTasks;
             int r0 = rt * tiles / rowTasks * JvMicroKernel.ROWS;
@@ -743,7 +739,7 @@ public final class JvVectorKernels implements JvKernels {
         int wp = w + 2 * pad;
         int hp = h + 2 * pad;
         float[] out = buffers.take(hp * wp * c);
-        forEach(ceilDiv(hp, PAD_ROWS), t -> {
+        parallel.forEach(ceilDiv(hp, PAD_ROWS), t -> {
             for (int y = t * PAD_ROWS, end = Math.min(hp, y + PAD_ROWS); y < end; y++) {
                 int row = y * wp * c;
                 if (y < pad || y >= pad + h) {
@@ -967,87 +963,8 @@ public final class JvVectorKernels implements JvKernels {
 
     // ---------------------------------------------------------------- plumbing
 
-    /**
-     * Runs {@code body} for {@code 0..n-1}: on the calling thread alone without a pool, otherwise on
-     * the calling thread together with up to {@code parallelism - 1} pool threads (see {@link Job}),
-     * so that as many threads work as the pool is sized for, whether or not the caller is one of them.
-     */
-    private void forEach(int n, IntConsumer body) {
-        if (pool == null || n <= 1) {
-            for (int i = 0; i < n; i++) {
-                body.accept(i);
-            }
-            return;
-        }
-        Job job = new Job(body, n);
-        int helpers = Math.min(pool.getParallelism() - 1, n - 1);
-        try {
-            for (int h = 0; h < helpers; h++) {
-                pool.execute(job);
-            }
-        } catch (RejectedExecutionException e) {
-            // A pool that is shutting down leaves the work to the calling thread.
-        }
-        job.run();
-        job.awaitAndRethrow();
-    }
-
     private static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
-    }
-
-    /**
-     * One parallel loop: the calling thread and the pool threads it enlisted claim indices from a
-     * shared counter until none are left. The caller never waits for a helper to start, only for
-     * tasks already running elsewhere to finish, so a late or busy pool (including a call made from
-     * inside the pool) costs no more than running the loop alone, and cannot deadlock.
-     */
-    private static final class Job implements Runnable {
-        private final IntConsumer body;
-        private final int n;
-        private final Thread caller = Thread.currentThread();
-        private final AtomicInteger next = new AtomicInteger();
-        private final AtomicInteger done = new AtomicInteger();
-        private final AtomicReference<Throwable> failure = new AtomicReference<>();
-
-        Job(IntConsumer body, int n) {
-            this.body = body;
-            this.n = n;
-        }
-
-        @Override
-        public void run() {
-            for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
-                try {
-                    if (failure.get() == null) {
-                        body.accept(i);
-                    }
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                } finally {
-                    if (done.incrementAndGet() == n) {
-                        LockSupport.unpark(caller);
-                    }
-                }
-            }
-        }
-
-        /** Waits for the tasks other threads are still running, then rethrows the first failure. */
-        void awaitAndRethrow() {
-            while (done.get() < n) {
-                LockSupport.park(this);
-            }
-            Throwable t = failure.get();
-            if (t instanceof RuntimeException e) {
-                throw e;
-            }
-            if (t instanceof Error e) {
-                throw e;
-            }
-            if (t != null) {
-                throw new IllegalStateException(t);
-            }
-        }
     }
 
     /**
