@@ -7,6 +7,7 @@ import dev.mue.api.spi.BackendOptions;
 import dev.mue.api.spi.Prepared;
 import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
+import dev.mue.backend.java.kernels.JvParallel;
 import dev.mue.backend.java.kernels.JvNaiveKernels;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,8 @@ public final class JvBackend implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(JvBackend.class);
 
     private final ForkJoinPool pool;
+    /** The loops on the pool, one instance for the kernels and every plan, so that they share its helpers. */
+    private final JvParallel parallel;
     private final JvKernels kernels;
     /** Large arrays recycled by the kernels and by every plan prepared here (one budget per backend). */
     private final JvBuffers buffers = JvBuffers.forHeap();
@@ -32,8 +35,9 @@ public final class JvBackend implements Backend {
         }
         int threads = options.effectiveThreads();
         this.pool = new ForkJoinPool(threads);
+        this.parallel = new JvParallel(pool);
         String choice = options.properties().getOrDefault("kernels", System.getProperty("mue.java.kernels", "vector"));
-        this.kernels = pickKernels(choice, pool, buffers);
+        this.kernels = pickKernels(choice, parallel, buffers);
         LOG.info("java backend: {} kernels, {} threads", kernels, threads);
     }
 
@@ -49,7 +53,7 @@ public final class JvBackend implements Backend {
                 && JvBackend.class.getModule().getLayer() == null;
     }
 
-    static JvKernels pickKernels(String choice, ForkJoinPool pool, JvBuffers buffers) {
+    static JvKernels pickKernels(String choice, JvParallel parallel, JvBuffers buffers) {
         if (choice.equals("naive")) {
             return new JvNaiveKernels();
         }
@@ -66,7 +70,7 @@ public final class JvBackend implements Backend {
             }
             return new JvNaiveKernels();
         }
-        return JvVectorKernelsLoader.create(pool, buffers);
+        return JvVectorKernelsLoader.create(parallel, buffers);
     }
 
     @Override
@@ -86,7 +90,7 @@ public final class JvBackend implements Backend {
 
     @Override
     public Prepared prepare(Plan plan) {
-        return new Prepared.Interpreted(new JvLayerOps(plan, kernels, pool, buffers));
+        return new Prepared.Interpreted(new JvLayerOps(plan, kernels, parallel, buffers));
     }
 
     @Override

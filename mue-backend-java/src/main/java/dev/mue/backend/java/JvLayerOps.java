@@ -12,9 +12,9 @@ import dev.mue.api.plan.Stream;
 import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvKeys;
+import dev.mue.backend.java.kernels.JvParallel;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
 
 /**
  * The Java backend's layer operations over packed rows (no padding): what the runtime drives to
@@ -45,12 +45,12 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     private final BiasBlock decoderSelfBlock;
     private final BiasBlock crossBlock;
 
-    JvLayerOps(Plan plan, JvKernels kernels, ForkJoinPool pool, JvBuffers buffers) {
+    JvLayerOps(Plan plan, JvKernels kernels, JvParallel parallel, JvBuffers buffers) {
         this.plan = plan;
         this.c = plan.config();
-        this.p = new JvParams(c, plan.weights(), kernels, pool);
+        this.p = new JvParams(c, plan.weights(), kernels, parallel);
         this.k = kernels;
-        this.ops = new JvOps(kernels, pool, p, buffers);
+        this.ops = new JvOps(kernels, parallel, p, buffers);
         this.resnet = new JvResNet(p, kernels, ops);
         this.d = c.dModel();
         PositionBiases b = plan.biases();

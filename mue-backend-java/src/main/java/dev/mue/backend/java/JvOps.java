@@ -5,7 +5,6 @@ import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvKeys;
 import dev.mue.backend.java.kernels.JvParallel;
-import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 
 /**
@@ -32,9 +31,9 @@ final class JvOps {
     /** Recycled arrays for outputs and temporaries (see {@link JvBuffers}). */
     final JvBuffers buffers;
 
-    JvOps(JvKernels kernels, ForkJoinPool pool, JvParams params, JvBuffers buffers) {
+    JvOps(JvKernels kernels, JvParallel parallel, JvParams params, JvBuffers buffers) {
         this.k = kernels;
-        this.parallel = new JvParallel(pool);
+        this.parallel = parallel;
         this.buffers = buffers;
         this.d = params.config.dModel();
         this.heads = params.config.heads();

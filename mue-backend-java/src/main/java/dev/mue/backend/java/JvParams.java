@@ -11,7 +11,6 @@ import dev.mue.backend.java.kernels.JvParallel;
 import dev.mue.backend.java.kernels.JvWeights;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
 import java.util.function.Supplier;
 
 /**
@@ -73,8 +72,8 @@ final class JvParams {
     final Conv stem;
     final Bottleneck[][] stages;
 
-    /** Packs every weight, independent packings in parallel on {@code pool} (null: on this thread). */
-    JvParams(ModelConfig c, ResolvedWeights w, JvKernels k, ForkJoinPool pool) {
+    /** Packs every weight, independent packings in parallel. */
+    JvParams(ModelConfig c, ResolvedWeights w, JvKernels k, JvParallel parallel) {
         this.config = c;
         int d = c.dModel();
         embedTokens = w.embedTokens();
@@ -113,7 +112,7 @@ final class JvParams {
                         bn.down() == null ? null : conv(k, bn.down())));
             }
         }
-        results = run(jobs, pool);
+        results = run(jobs, parallel);
         imageProj = (Dense) results[iImageProj];
         lmHead = (Dense) results[iHead];
         stem = (Conv) results[iStem];
@@ -139,10 +138,10 @@ final class JvParams {
         return jobs.size() - 1;
     }
 
-    /** Runs the packings, in parallel on the pool when there is one (each may itself use the pool). */
-    private static Object[] run(List<Supplier<?>> jobs, ForkJoinPool pool) {
+    /** Runs the packings in parallel (each may itself run parallel loops). */
+    private static Object[] run(List<Supplier<?>> jobs, JvParallel parallel) {
         Object[] out = new Object[jobs.size()];
-        new JvParallel(pool).forEach(out.length, i -> out[i] = jobs.get(i).get());
+        parallel.forEach(out.length, i -> out[i] = jobs.get(i).get());
         return out;
     }
 

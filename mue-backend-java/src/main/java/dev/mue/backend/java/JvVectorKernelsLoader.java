@@ -2,8 +2,8 @@ package dev.mue.backend.java;
 
 import dev.mue.backend.java.kernels.JvBuffers;
 import dev.mue.backend.java.kernels.JvKernels;
+import dev.mue.backend.java.kernels.JvParallel;
 import dev.mue.backend.java.kernels.JvVectorKernels;
-import java.util.concurrent.ForkJoinPool;
 
 /**
  * Creates the Vector API kernels in a class of their own, so that {@link JvBackend} can be loaded
@@ -13,7 +13,7 @@ final class JvVectorKernelsLoader {
     private JvVectorKernelsLoader() {
     }
 
-    static JvKernels create(ForkJoinPool pool, JvBuffers buffers) {
-        return new JvVectorKernels(pool, buffers);
+    static JvKernels create(JvParallel parallel, JvBuffers buffers) {
+        return new JvVectorKernels(parallel, buffers);
     }
 }

@@ -114,7 +114,7 @@ public final class JvVectorKernels implements JvKernels {
      * @param pool the caller's pool for large matrix products, or null to stay on the calling thread
      */
     public JvVectorKernels(ForkJoinPool pool) {
-        this(FloatVector.SPECIES_PREFERRED, pool, JvBuffers.none());
+        this(FloatVector.SPECIES_PREFERRED, new JvParallel(pool), JvBuffers.none());
     }
 
     /**
@@ -125,7 +125,19 @@ public final class JvVectorKernels implements JvKernels {
      * @param buffers where scratch arrays come from
      */
     public JvVectorKernels(ForkJoinPool pool, JvBuffers buffers) {
-        this(FloatVector.SPECIES_PREFERRED, pool, buffers);
+        this(FloatVector.SPECIES_PREFERRED, new JvParallel(pool), buffers);
+    }
+
+    /**
+     * Kernels on {@link FloatVector#SPECIES_PREFERRED} whose large products run on {@code parallel}
+     * (shared with the caller's own loops, so that they share its helpers), with scratch arrays
+     * from {@code buffers}.
+     *
+     * @param parallel the loops large products run on
+     * @param buffers  where scratch arrays come from
+     */
+    public JvVectorKernels(JvParallel parallel, JvBuffers buffers) {
+        this(FloatVector.SPECIES_PREFERRED, Objects.requireNonNull(parallel, "parallel"), buffers);
     }
 
     /**
@@ -136,10 +148,10 @@ public final class JvVectorKernels implements JvKernels {
      * @param pool the caller's pool for large matrix products, or null to stay on the calling thread
      */
     JvVectorKernels(VectorSpecies<Float> species, ForkJoinPool pool) {
-        this(species, pool, JvBuffers.none());
+        this(species, new JvParallel(pool), JvBuffers.none());
     }
 
-    private JvVectorKernels(VectorSpecies<Float> species, ForkJoinPool pool, JvBuffers buffers) {
+    private JvVectorKernels(VectorSpecies<Float> species, JvParallel parallel, JvBuffers buffers) {
         Objects.requireNonNull(species, "species");
         this.buffers = Objects.requireNonNull(buffers, "buffers");
         if (species.elementType() != float.class) {
@@ -147,7 +159,7 @@ public final class JvVectorKernels implements JvKernels {
         }
         this.lanes = Lanes.of(species.vectorShape());
         this.micro = JvMicroKernel.of(species);
-        this.parallel = new JvParallel(pool);
+        this.parallel = parallel;
     }
 
     /** The float species the kernels run on. */
