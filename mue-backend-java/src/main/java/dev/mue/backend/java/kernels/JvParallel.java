@@ -1,5 +1,6 @@
 package dev.mue.backend.java.kernels;
 
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -12,13 +13,28 @@ import java.util.function.IntConsumer;
  * {@code parallelism - 1} threads of a caller-owned {@link ForkJoinPool}, all claiming indices from
  * one counter. The caller never blocks waiting for a helper to start (a loop whose helpers are late
  * or busy, including one started from inside the pool, costs no more than running it alone, and
- * cannot deadlock), and it does not hand the whole loop to the pool and park: each loop costs at
- * most one helper wake-up, not a submit, a fork per split and the caller's own wake-up at the end.
+ * cannot deadlock), and it does not hand the whole loop to the pool and park.
  *
- * <p>Immutable and thread-safe; the pool is the caller's and is never shut down here.
+ * <p>A pass runs hundreds of loops of a millisecond or less, one after another with a little serial
+ * work between them, and waking a parked pool thread takes tens of microseconds. So a helper that
+ * has finished a loop waits for the next one, spinning, for up to {@value #SPIN_NANOS} ns before
+ * it goes back to the pool; a loop takes waiting helpers first (each is handed the loop directly,
+ * so loops started by several threads at once never share one) and wakes pool threads only for the
+ * rest.
+ *
+ * <p>Thread-safe. The pool is the caller's and is never shut down here; its threads go back to it
+ * at most {@value #SPIN_NANOS} ns after the last loop.
  */
 public final class JvParallel {
+    /**
+     * How long a helper waits for the next loop, spinning, before going back to the pool: several
+     * times the gap between consecutive loops of a pass, a few times a pool thread's wake-up.
+     */
+    static final long SPIN_NANOS = 100_000;
+
     private final ForkJoinPool pool;
+    /** Helpers waiting for a loop, the most recent first. */
+    private final ConcurrentLinkedDeque<Helper> waiting = new ConcurrentLinkedDeque<>();
 
     /**
      * Loops on the calling thread and {@code pool}'s threads.
@@ -50,13 +66,65 @@ public final class JvParallel {
         int helpers = Math.min(pool.getParallelism() - 1, n - 1);
         try {
             for (int h = 0; h < helpers; h++) {
-                pool.execute(job);
+                Helper w = waiting.pollFirst();
+                if (w != null) {
+                    w.hand(job);
+                } else {
+                    pool.execute(new Helper(job));
+                }
             }
         } catch (RejectedExecutionException e) {
             // A pool that is shutting down leaves the work to the calling thread.
         }
         job.run();
         job.awaitAndRethrow();
+    }
+
+    /** A pool thread's turn as a helper: the loop it was started for, then those handed to it while it waits. */
+    private final class Helper implements Runnable {
+        private final AtomicReference<Job> handed = new AtomicReference<>();
+        private Job first;
+
+        Helper(Job first) {
+            this.first = first;
+        }
+
+        /** Gives this waiting helper its next loop (called by the loop's thread, which took it from the queue). */
+        void hand(Job job) {
+            handed.set(job);
+        }
+
+        @Override
+        public void run() {
+            Job job = first;
+            first = null;
+            while (job != null) {
+                job.run();
+                job = await();
+            }
+        }
+
+        /** The next loop handed to this helper, waited for up to {@link #SPIN_NANOS}; null if none came. */
+        private Job await() {
+            waiting.addFirst(this);
+            long deadline = System.nanoTime() + SPIN_NANOS;
+            while (System.nanoTime() < deadline) {
+                Job job = handed.getAndSet(null);
+                if (job != null) {
+                    return job;
+                }
+                Thread.onSpinWait();
+            }
+            if (waiting.remove(this)) {
+                return null;
+            }
+            // A loop took this helper from the queue and is about to hand it over.
+            Job job;
+            while ((job = handed.getAndSet(null)) == null) {
+                Thread.onSpinWait();
+            }
+            return job;
+        }
     }
 
     /** One loop: its indices, claimed from a shared counter, and the count of those finished. */

@@ -7,9 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
@@ -54,6 +59,39 @@ class JvParallelTest {
             assertTrue(seen.contains(Thread.currentThread()), "the caller works too");
             assertEquals(2, seen.size(), "caller and one pool thread: " + seen);
         } finally {
+            pool.shutdownNow();
+            pool.awaitTermination(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void loopsStartedBySeveralThreadsAtOnceEachFinish() throws Exception {
+        ForkJoinPool pool = new ForkJoinPool(2);
+        ExecutorService callers = Executors.newFixedThreadPool(4);
+        try {
+            JvParallel parallel = new JvParallel(pool);
+            List<Future<?>> done = new ArrayList<>();
+            AtomicIntegerArray runs = new AtomicIntegerArray(4 * 300);
+            for (int c = 0; c < 4; c++) {
+                int caller = c;
+                done.add(callers.submit(() -> {
+                    for (int loop = 0; loop < 300; loop++) {
+                        int slot = caller * 300 + loop;
+                        // Loops of a few microseconds, so that helpers are often waiting between them.
+                        parallel.forEach(3 + loop % 5, i -> runs.incrementAndGet(slot));
+                    }
+                }));
+            }
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                for (Future<?> f : done) {
+                    f.get();
+                }
+            });
+            for (int slot = 0; slot < runs.length(); slot++) {
+                assertEquals(3 + slot % 300 % 5, runs.get(slot), "loop " + slot);
+            }
+        } finally {
+            callers.shutdownNow();
             pool.shutdownNow();
             pool.awaitTermination(10, TimeUnit.SECONDS);
         }
