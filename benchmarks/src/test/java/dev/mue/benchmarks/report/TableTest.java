@@ -11,6 +11,18 @@ import org.junit.jupiter.api.Test;
 
 /** The report's arithmetic on a hand-made JMH result: peak, GFLOP/s, savings and ratios. */
 class TableTest {
+    /** The sampled rows' plan costs: 40 GFLOP per pass, 12% of it skipped by the half-depth exit. */
+    private static final Map<String, long[]> TINY_TORCH_COSTS = Map.of(
+            "torch/ofa-tiny/480/1/full/ve", new long[] {40_000_000_000L, 40_000_000_000L},
+            "torch/ofa-tiny/480/1/half/ve", new long[] {40_000_000_000L, 35_200_000_000L});
+
+    /** The report printed for a JMH result array and plan costs, 16-lane vectors. */
+    private static String render(String json, Map<String, long[]> costs) throws Exception {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        Table.print(new ObjectMapper().readTree(json), costs, 16, new PrintStream(buf, true, StandardCharsets.UTF_8));
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+
     private static String row(String backend, String policy, double ms) {
         return "{\"benchmark\":\"dev.mue.benchmarks.model.PassBenchmark.pass\",\"params\":{\"backend\":\"" + backend
                 + "\",\"batch\":\"1\",\"model\":\"ofa-base\",\"policy\":\"" + policy + "\",\"size\":\"480\","
@@ -29,12 +41,7 @@ class TableTest {
     @Test
     void sampledPassesAreReportedByTheirMedianWithFastestAndNinetiethPercentile() throws Exception {
         String json = "[" + sampledRow("torch", "full", 400, 460) + "," + sampledRow("torch", "half", 352, 360) + "]";
-        Map<String, long[]> costs = Map.of(
-                "torch/ofa-tiny/480/1/full/ve", new long[] {40_000_000_000L, 40_000_000_000L},
-                "torch/ofa-tiny/480/1/half/ve", new long[] {40_000_000_000L, 35_200_000_000L});
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        Table.print(new ObjectMapper().readTree(json), costs, 16, new PrintStream(buf, true, StandardCharsets.UTF_8));
-        String out = buf.toString(StandardCharsets.UTF_8);
+        String out = render(json, TINY_TORCH_COSTS);
         // Medians 400 and 352: a 12.0% saving against 12.0% expected (the means, 460 and 360, would say
         // 21.7%); 40 GFLOP in 400 ms, against no measured peak in this file.
         assertTrue(out.contains("| ve | ofa-tiny | 480 | 1 | torch | 400 (395-420) | 352 | 100.0 (NaN%) | 12.0% | 12.0% | 1.00 |"),
@@ -46,12 +53,7 @@ class TableTest {
         // Round one: a burst of load slowed the full fork (median 470); round two: the half fork (390).
         String json = "[" + sampledRow("torch", "full", 470, 480) + "," + sampledRow("torch", "half", 352, 360) + ","
                 + sampledRow("torch", "full", 400, 460) + "," + sampledRow("torch", "half", 390, 395) + "]";
-        Map<String, long[]> costs = Map.of(
-                "torch/ofa-tiny/480/1/full/ve", new long[] {40_000_000_000L, 40_000_000_000L},
-                "torch/ofa-tiny/480/1/half/ve", new long[] {40_000_000_000L, 35_200_000_000L});
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        Table.print(new ObjectMapper().readTree(json), costs, 16, new PrintStream(buf, true, StandardCharsets.UTF_8));
-        String out = buf.toString(StandardCharsets.UTF_8);
+        String out = render(json, TINY_TORCH_COSTS);
         // Full from round two (400, fastest 395, p90 420), half from round one (352): 12.0% as expected;
         // either round alone would have said 25.1% or 2.5%.
         assertTrue(out.contains("| ve | ofa-tiny | 480 | 1 | torch | 400 (395-420) | 352 | 100.0 (NaN%) | 12.0% | 12.0% | 1.00 |"),
@@ -73,9 +75,7 @@ class TableTest {
                 "java/ofa-base/480/1/half/ve", new long[] {160_000_000_000L, 96_000_000_000L},
                 "tf/ofa-base/480/1/full/ve", new long[] {160_000_000_000L, 160_000_000_000L},
                 "tf/ofa-base/480/1/half/ve", new long[] {160_000_000_000L, 96_000_000_000L});
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        Table.print(new ObjectMapper().readTree(json), costs, 16, new PrintStream(buf, true, StandardCharsets.UTF_8));
-        String out = buf.toString(StandardCharsets.UTF_8);
+        String out = render(json, costs);
         // 10 lane-FMA/ns counted in 8-lane units, 16 lanes, 2 FLOPs each: 40 GFLOP/s; all threads 80.
         assertTrue(out.contains("40.0 GFLOP/s on 1 thread, 80.0 GFLOP/s on all"), out);
         // 160 GFLOP in 1 s = 160 GFLOP/s = 200% of an 80 GFLOP/s peak; saving 40% measured vs 40% expected.
