@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The fast {@link JvKernels}: Vector API loops whose matrix products (linear layers, convolutions,
  * attention scores and their products with the values) all run on one register-blocked
- * outer-product {@link JvMicroKernel}, optionally spread over a caller-owned {@link ForkJoinPool}.
+ * outer-product {@link JvMicroKernel}, optionally spread over a caller-owned {@link ForkJoinPool}
+ * by {@link JvParallel}.
  *
  * <p>Determinism. Every output element is computed by one fixed sequence of IEEE operations that
  * depends only on the reduction length and the species, never on the row count, the offsets, the
@@ -118,20 +119,10 @@ public final class JvVectorKernels implements JvKernels {
     }
 
     /**
-     * Kernels on {@link FloatVector#SPECIES_PREFERRED} that take their large scratch arrays (the
-     * zero-bordered copy a padded convolution reads) from {@code buffers} and give them back.
-     *
-     * @param pool    the caller's pool for large matrix products, or null to stay on the calling thread
-     * @param buffers where scratch arrays come from
-     */
-    public JvVectorKernels(ForkJoinPool pool, JvBuffers buffers) {
-        this(FloatVector.SPECIES_PREFERRED, new JvParallel(pool), buffers);
-    }
-
-    /**
      * Kernels on {@link FloatVector#SPECIES_PREFERRED} whose large products run on {@code parallel}
-     * (shared with the caller's own loops, so that they share its helpers), with scratch arrays
-     * from {@code buffers}.
+     * (shared with the caller's own loops, so that they share its helpers), and that take their
+     * large scratch arrays (the zero-bordered copy a padded convolution reads) from {@code buffers}
+     * and give them back.
      *
      * @param parallel the loops large products run on
      * @param buffers  where scratch arrays come from
