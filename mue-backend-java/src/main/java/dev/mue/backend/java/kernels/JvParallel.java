@@ -82,11 +82,11 @@ public final class JvParallel {
 
     /** A pool thread's turn as a helper: the loop it was started for, then those handed to it while it waits. */
     private final class Helper implements Runnable {
-        private final AtomicReference<Job> handed = new AtomicReference<>();
-        private Job first;
+        /** The loop to run next: the one it was started for, then each handed to it while it waits. */
+        private final AtomicReference<Job> handed;
 
         Helper(Job first) {
-            this.first = first;
+            this.handed = new AtomicReference<>(first);
         }
 
         /** Gives this waiting helper its next loop (called by the loop's thread, which took it from the queue). */
@@ -96,8 +96,7 @@ public final class JvParallel {
 
         @Override
         public void run() {
-            Job job = first;
-            first = null;
+            Job job = handed.getAndSet(null);
             while (job != null) {
                 job.run();
                 job = await();
