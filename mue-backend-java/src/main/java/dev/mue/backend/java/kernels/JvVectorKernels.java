@@ -79,7 +79,6 @@ public final class JvVectorKernels implements JvKernels {
     private static final int ROUND_MAGIC_BITS = 0x4B400000;
     /** ln(2^-126): below it exp would be subnormal, and is flushed to zero. */
     private static final float EXP_MIN = -87.33654f;
-    private static final float EXP_CLAMP = -100f;
     private static final float EXP_P0 = 1.9875691500e-4f;
     private static final float EXP_P1 = 1.3981999507e-3f;
     private static final float EXP_P2 = 8.3334519073e-3f;
@@ -617,7 +616,8 @@ public final class JvVectorKernels implements JvKernels {
             p = p.fma(t, p.broadcast(ERFC_C0));
             // z^2 = x^2 / 2 = hi + lo exactly; exp(a + b) with a = -hi, b = p - lo.
             FloatVector x2 = ax.mul(ax);
-            FloatVector a = x2.mul(-0.5f).max(EXP_CLAMP);
+            // Unclamped: where s is below EXP_MIN the lanes compute garbage that the blend replaces by 0.
+            FloatVector a = x2.mul(-0.5f);
             FloatVector b = p.sub(ax.fma(ax, x2.neg()).mul(0.5f));
             FloatVector s = a.add(b);
             FloatVector fx = s.fma(LOG2E, ROUND_MAGIC);
@@ -659,7 +659,8 @@ public final class JvVectorKernels implements JvKernels {
                 Arrays.fill(red, Float.NEGATIVE_INFINITY);
                 System.arraycopy(s, off + j, red, 0, n - j);
             }
-            FloatVector a = FloatVector.fromArray(sp, src, at).sub(max).max(EXP_CLAMP);
+            // No clamp: lanes below EXP_MIN (down to -inf) compute garbage that the blend replaces by 0.
+            FloatVector a = FloatVector.fromArray(sp, src, at).sub(max);
             FloatVector fx = a.fma(LOG2E, ROUND_MAGIC);
             FloatVector k = fx.sub(ROUND_MAGIC);
             FloatVector r = k.fma(k.broadcast(-LN2_HI), a).sub(k.mul(LN2_LO));
@@ -881,29 +882,39 @@ public final class JvVectorKernels implements JvKernels {
     private float softmaxRow(float[] s, int off, int n, float[] bias, int bOff, float[] red, float[] sums) {
         VectorSpecies<Float> sp = lanes.floats();
         int len = sp.length();
-        FloatVector mx = FloatVector.broadcast(sp, Float.NEGATIVE_INFINITY);
-        int j = 0;
         if (bias != null) {
+            int j = 0;
             for (; j + len <= n; j += len) {
-                FloatVector x = FloatVector.fromArray(sp, s, off + j).add(FloatVector.fromArray(sp, bias, bOff + j));
-                x.intoArray(s, off + j);
-                mx = mx.max(x);
+                FloatVector x = FloatVector.fromArray(sp, s, off + j);
+                x.add(FloatVector.fromArray(sp, bias, bOff + j)).intoArray(s, off + j);
             }
-        } else {
-            for (; j + len <= n; j += len) {
-                mx = mx.max(FloatVector.fromArray(sp, s, off + j));
+            for (; j < n; j++) {
+                s[off + j] += bias[bOff + j];
             }
         }
-        // The maximum is exact whatever the order; only its use as the shift below matters.
-        mx.intoArray(red, 0);
+        // Four running maxima: a lanewise max with Java's semantics is several instructions with a
+        // latency to match, and one chain through the whole row waits on each in turn. The maximum
+        // is exact whatever the order; only its use as the shift below matters.
+        FloatVector m0 = FloatVector.broadcast(sp, Float.NEGATIVE_INFINITY);
+        FloatVector m1 = m0;
+        FloatVector m2 = m0;
+        FloatVector m3 = m0;
+        int j = 0;
+        for (; j + 4 * len <= n; j += 4 * len) {
+            m0 = m0.max(FloatVector.fromArray(sp, s, off + j));
+            m1 = m1.max(FloatVector.fromArray(sp, s, off + j + len));
+            m2 = m2.max(FloatVector.fromArray(sp, s, off + j + 2 * len));
+            m3 = m3.max(FloatVector.fromArray(sp, s, off + j + 3 * len));
+        }
+        for (; j + len <= n; j += len) {
+            m0 = m0.max(FloatVector.fromArray(sp, s, off + j));
+        }
+        m0.max(m1).max(m2.max(m3)).intoArray(red, 0);
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < len; i++) {
             max = Math.max(max, red[i]);
         }
         for (; j < n; j++) {
-            if (bias != null) {
-                s[off + j] = s[off + j] + bias[bOff + j];
-            }
             max = Math.max(max, s[off + j]);
         }
         return softmaxExp(s, off, n, max, red, sums);
