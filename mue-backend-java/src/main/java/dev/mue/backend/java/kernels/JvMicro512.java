@@ -128,7 +128,7 @@ final class JvMicro512 extends JvMicroKernel {
     }
 
     @Override
-    void tileIndexed(float[] a, int[] base, int rows, int[] off, float[] b, int b0, int ldb, int k0, int k1, float[] y,
+    void tileAtBases(float[] a, int[] base, int rows, float[] b, int b0, int ldb, int k0, int k1, float[] y,
             int y0, int ldy, boolean accumulate) {
         int a0 = base[0];
         int a1 = base[rows > 1 ? 1 : rows - 1];
@@ -167,22 +167,21 @@ final class JvMicro512 extends JvMicroKernel {
         FloatVector c53 = accumulate ? FloatVector.fromArray(SP, y, y5 + 48) : FloatVector.zero(SP);
         for (int i = k0; i < k1; i++) {
             int bo = b0 + i * ldb;
-            int oi = off[i];
             FloatVector w0 = FloatVector.fromArray(SP, b, bo);
             FloatVector w1 = FloatVector.fromArray(SP, b, bo + 16);
             FloatVector w2 = FloatVector.fromArray(SP, b, bo + 32);
             FloatVector w3 = FloatVector.fromArray(SP, b, bo + 48);
-            FloatVector x = FloatVector.broadcast(SP, a[a0 + oi]);
+            FloatVector x = FloatVector.broadcast(SP, a[a0 + i]);
             c00 = x.fma(w0, c00); c01 = x.fma(w1, c01); c02 = x.fma(w2, c02); c03 = x.fma(w3, c03);
-            x = FloatVector.broadcast(SP, a[a1 + oi]);
+            x = FloatVector.broadcast(SP, a[a1 + i]);
             c10 = x.fma(w0, c10); c11 = x.fma(w1, c11); c12 = x.fma(w2, c12); c13 = x.fma(w3, c13);
-            x = FloatVector.broadcast(SP, a[a2 + oi]);
+            x = FloatVector.broadcast(SP, a[a2 + i]);
             c20 = x.fma(w0, c20); c21 = x.fma(w1, c21); c22 = x.fma(w2, c22); c23 = x.fma(w3, c23);
-            x = FloatVector.broadcast(SP, a[a3 + oi]);
+            x = FloatVector.broadcast(SP, a[a3 + i]);
             c30 = x.fma(w0, c30); c31 = x.fma(w1, c31); c32 = x.fma(w2, c32); c33 = x.fma(w3, c33);
-            x = FloatVector.broadcast(SP, a[a4 + oi]);
+            x = FloatVector.broadcast(SP, a[a4 + i]);
             c40 = x.fma(w0, c40); c41 = x.fma(w1, c41); c42 = x.fma(w2, c42); c43 = x.fma(w3, c43);
-            x = FloatVector.broadcast(SP, a[a5 + oi]);
+            x = FloatVector.broadcast(SP, a[a5 + i]);
             c50 = x.fma(w0, c50); c51 = x.fma(w1, c51); c52 = x.fma(w2, c52); c53 = x.fma(w3, c53);
         }
         c00.intoArray(y, y0);
@@ -212,7 +211,7 @@ final class JvMicro512 extends JvMicroKernel {
     }
 
     @Override
-    void rowIndexed(float[] a, int base, int[] off, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
+    void rowAtBase(float[] a, int base, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
             boolean accumulate) {
         FloatVector c0 = accumulate ? FloatVector.fromArray(SP, y, y0) : FloatVector.zero(SP);
         FloatVector c1 = accumulate ? FloatVector.fromArray(SP, y, y0 + 16) : FloatVector.zero(SP);
@@ -220,7 +219,7 @@ final class JvMicro512 extends JvMicroKernel {
         FloatVector c3 = accumulate ? FloatVector.fromArray(SP, y, y0 + 48) : FloatVector.zero(SP);
         for (int i = k0; i < k1; i++) {
             int bo = b0 + i * ldb;
-            FloatVector x = FloatVector.broadcast(SP, a[base + off[i]]);
+            FloatVector x = FloatVector.broadcast(SP, a[base + i]);
             c0 = x.fma(FloatVector.fromArray(SP, b, bo), c0);
             c1 = x.fma(FloatVector.fromArray(SP, b, bo + 16), c1);
             c2 = x.fma(FloatVector.fromArray(SP, b, bo + 32), c2);

@@ -145,7 +145,7 @@ abstract sealed class JvMicroPair extends JvMicroKernel permits JvMicroPair.P256
     }
 
     @Override
-    final void tileIndexed(float[] a, int[] base, int rows, int[] off, float[] b, int b0, int ldb, int k0, int k1,
+    final void tileAtBases(float[] a, int[] base, int rows, float[] b, int b0, int ldb, int k0, int k1,
             float[] y, int y0, int ldy, boolean accumulate) {
         VectorSpecies<Float> sp = sp();
         int len = sp.length();
@@ -174,20 +174,19 @@ abstract sealed class JvMicroPair extends JvMicroKernel permits JvMicroPair.P256
         FloatVector c51 = accumulate ? FloatVector.fromArray(sp, y, y5 + len) : FloatVector.zero(sp);
         for (int i = k0; i < k1; i++) {
             int bo = b0 + i * ldb;
-            int oi = off[i];
             FloatVector w0 = FloatVector.fromArray(sp, b, bo);
             FloatVector w1 = FloatVector.fromArray(sp, b, bo + len);
-            FloatVector x = FloatVector.broadcast(sp, a[a0 + oi]);
+            FloatVector x = FloatVector.broadcast(sp, a[a0 + i]);
             c00 = x.fma(w0, c00); c01 = x.fma(w1, c01);
-            x = FloatVector.broadcast(sp, a[a1 + oi]);
+            x = FloatVector.broadcast(sp, a[a1 + i]);
             c10 = x.fma(w0, c10); c11 = x.fma(w1, c11);
-            x = FloatVector.broadcast(sp, a[a2 + oi]);
+            x = FloatVector.broadcast(sp, a[a2 + i]);
             c20 = x.fma(w0, c20); c21 = x.fma(w1, c21);
-            x = FloatVector.broadcast(sp, a[a3 + oi]);
+            x = FloatVector.broadcast(sp, a[a3 + i]);
             c30 = x.fma(w0, c30); c31 = x.fma(w1, c31);
-            x = FloatVector.broadcast(sp, a[a4 + oi]);
+            x = FloatVector.broadcast(sp, a[a4 + i]);
             c40 = x.fma(w0, c40); c41 = x.fma(w1, c41);
-            x = FloatVector.broadcast(sp, a[a5 + oi]);
+            x = FloatVector.broadcast(sp, a[a5 + i]);
             c50 = x.fma(w0, c50); c51 = x.fma(w1, c51);
         }
         c00.intoArray(y, y0);
@@ -205,7 +204,7 @@ abstract sealed class JvMicroPair extends JvMicroKernel permits JvMicroPair.P256
     }
 
     @Override
-    final void rowIndexed(float[] a, int base, int[] off, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
+    final void rowAtBase(float[] a, int base, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
             boolean accumulate) {
         VectorSpecies<Float> sp = sp();
         int len = sp.length();
@@ -213,7 +212,7 @@ abstract sealed class JvMicroPair extends JvMicroKernel permits JvMicroPair.P256
         FloatVector c1 = accumulate ? FloatVector.fromArray(sp, y, y0 + len) : FloatVector.zero(sp);
         for (int i = k0; i < k1; i++) {
             int bo = b0 + i * ldb;
-            FloatVector x = FloatVector.broadcast(sp, a[base + off[i]]);
+            FloatVector x = FloatVector.broadcast(sp, a[base + i]);
             c0 = x.fma(FloatVector.fromArray(sp, b, bo), c0);
             c1 = x.fma(FloatVector.fromArray(sp, b, bo + len), c1);
         }

@@ -34,7 +34,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Speed. Weights are packed once ({@link #packLinear}, {@link #packConv}) into panels of the
  * micro-kernel's width; a long reduction is cut into blocks whose panel slice stays in the L2
  * cache while row tiles stream past it. Convolutions read their receptive fields in place from a
- * channels-last image (an offset table per reduction index), with no im2col copy. Attention
+ * channels-last image (one contiguous run per row of the field), with no im2col copy. Attention
  * transposes each head's keys once ({@link #keys}) and works on tiles of six queries: their scores
  * against all keys (a tile-sized scratch, never the {@code [queries, keys]} matrix), the softmax,
  * then the product with the values, all through the micro-kernel. The Vector API compiles to SIMD
@@ -249,20 +249,24 @@ public final class JvVectorKernels implements JvKernels {
 
     /**
      * The left operand of a product: row {@code r}'s element {@code i} is {@code a[aOff + r * lda + i]}
-     * (row-major), or, for a convolution, {@code a[base(r) + off[i]]} where output pixel {@code r}'s
-     * receptive field starts at {@code base(r)} in a channels-last (padded) image.
+     * (row-major), or, for a convolution, {@code a[base(r) + shift[i / run] + i]} where output pixel
+     * {@code r}'s receptive field starts at {@code base(r)} in a channels-last (padded) image.
      */
-    private record Source(float[] a, int aOff, int lda, int[] off, int outW, int rowStep, int pixelStep) {
+    private record Source(float[] a, int aOff, int lda, int run, int[] shift, int outW, int rowStep, int pixelStep) {
         static Source rows(float[] a, int aOff, int lda) {
-            return new Source(a, aOff, lda, null, 0, 0, 0);
+            return new Source(a, aOff, lda, 0, null, 0, 0, 0);
         }
 
-        static Source conv(float[] image, int[] off, int outW, int rowStep, int pixelStep) {
-            return new Source(image, 0, 0, off, outW, rowStep, pixelStep);
+        static Source conv(float[] image, int run, int[] shift, int outW, int rowStep, int pixelStep) {
+            return new Source(image, 0, 0, run, shift, outW, rowStep, pixelStep);
+        }
+
+        boolean indexed() {
+            return shift != null;
         }
 
         int base(int r) {
-            return off == null ? aOff + r * lda : (r / outW) * rowStep + (r % outW) * pixelStep;
+            return shift == null ? aOff + r * lda : (r / outW) * rowStep + (r % outW) * pixelStep;
         }
     }
 
@@ -319,7 +323,7 @@ public final class JvVectorKernels implements JvKernels {
         int n = w.out();
         int k = w.in();
         int rows = JvMicroKernel.ROWS;
-        int[] base = src.off() == null ? null : new int[rows];
+        int[] base = src.indexed() ? new int[rows] : null;
         int full = Math.min(p1, n / width);
         for (int k0 = 0; k0 < k; k0 += kBlock) {
             int k1 = Math.min(k, k0 + kBlock);
@@ -355,19 +359,28 @@ public final class JvVectorKernels implements JvKernels {
     /** Rows {@code [r, r + m)} ({@code m <= ROWS}) of {@code src} times a panel: a tile, or single rows. */
     private void tile(Source src, int[] base, int r, int m, float[] b, int b0, int ldb, int k0, int k1, float[] y,
             int y0, int ldy, boolean accumulate) {
-        if (src.off() == null) {
+        if (!src.indexed()) {
             rowsTimesPanel(src.a(), src.aOff() + r * src.lda(), src.lda(), m, b, b0, ldb, k0, k1, y, y0, ldy,
                     accumulate);
             return;
         }
-        for (int q = 0; q < m; q++) {
-            base[q] = src.base(r + q);
-        }
-        if (m >= 3) {
-            micro.tileIndexed(src.a(), base, m, src.off(), b, b0, ldb, k0, k1, y, y0, ldy, accumulate);
-        } else {
+        // One call per run of the receptive field that meets [k0, k1), each continuing the sums the
+        // previous one stored: the same sequence of fused multiply-adds as one pass over all of i.
+        int run = src.run();
+        for (int s = k0 / run; s * run < k1; s++) {
+            int i0 = Math.max(k0, s * run);
+            int i1 = Math.min(k1, (s + 1) * run);
+            int shift = src.shift()[s];
+            boolean acc = accumulate || i0 > k0;
             for (int q = 0; q < m; q++) {
-                micro.rowIndexed(src.a(), base[q], src.off(), b, b0, ldb, k0, k1, y, y0 + q * ldy, accumulate);
+                base[q] = src.base(r + q) + shift;
+            }
+            if (m >= 3) {
+                micro.tileAtBases(src.a(), base, m, b, b0, ldb, i0, i1, y, y0, ldy, acc);
+            } else {
+                for (int q = 0; q < m; q++) {
+                    micro.rowAtBase(src.a(), base[q], b, b0, ldb, i0, i1, y, y0 + q * ldy, acc);
+                }
             }
         }
     }
@@ -689,8 +702,8 @@ public final class JvVectorKernels implements JvKernels {
      * {@inheritDoc}
      *
      * <p>A matrix product of the output pixels by the packed weights: a 1x1 convolution of stride 1
-     * reads the image as its rows; any other reads each pixel's receptive field in place, through a
-     * table of offsets per reduction index into the image (copied into a zero border first when
+     * reads the image as its rows; any other reads each pixel's receptive field in place, one
+     * contiguous run per row of the field, from the image (copied into a zero border first when
      * {@code pad > 0}), so no im2col matrix is built.
      */
     @Override
@@ -719,15 +732,14 @@ public final class JvVectorKernels implements JvKernels {
         } else {
             image = pad == 0 ? in : padded(in, h, w, c, pad);
             int wp = w + 2 * pad;
-            int[] off = new int[kernel * kernel * c];
+            // Reduction index i = (ky * kernel + kx) * c + ic reads (ky * wp + kx) * c + ic from the
+            // field's corner: one row of the field (all kx, all channels) is contiguous in a
+            // channels-last image, so each ky is a run of kernel * c indices with its own shift.
+            int[] runShift = new int[kernel];
             for (int ky = 0; ky < kernel; ky++) {
-                for (int kx = 0; kx < kernel; kx++) {
-                    for (int ic = 0; ic < c; ic++) {
-                        off[(ky * kernel + kx) * c + ic] = (ky * wp + kx) * c + ic;
-                    }
-                }
+                runShift[ky] = ky * (wp - kernel) * c;
             }
-            src = Source.conv(image, off, outW, stride * wp * c, stride * c);
+            src = Source.conv(image, kernel * c, runShift, outW, stride * wp * c, stride * c);
         }
         gemm(src, outH * outW, weight, ep, out, 0);
         if (image != null && image != in) {
