@@ -94,15 +94,46 @@ public final class Table {
             System.err.println("usage: Table RESULT.json[,MORE.json...] [PASS-COSTS.tsv] [LANES]");
             System.exit(2);
         }
-        ObjectMapper json = new ObjectMapper();
-        ArrayNode results = json.createArrayNode();
-        for (String file : args[0].split(",")) {
-            results.addAll((ArrayNode) json.readTree(Path.of(file).toFile()));
+        JsonNode results;
+        try {
+            results = readResults(args[0].split(","));
+        } catch (IllegalArgumentException e) {
+            System.err.println("Table: " + e.getMessage());
+            System.exit(2);
+            return;
         }
         Map<String, long[]> costs = args.length > 1 && Files.exists(Path.of(args[1])) ? costs(Path.of(args[1]))
                 : Map.of();
         int lanes = args.length > 2 ? Integer.parseInt(args[2]) : 8;
         print(results, costs, lanes, System.out);
+    }
+
+    /**
+     * The entries of JMH JSON result files, in order, as one array.
+     *
+     * @throws IllegalArgumentException with one line naming the file, when one is missing, is not
+     *                                  JSON, or is not the JSON array JMH writes
+     */
+    static JsonNode readResults(String... files) {
+        ObjectMapper json = new ObjectMapper();
+        ArrayNode results = json.createArrayNode();
+        for (String file : files) {
+            Path path = Path.of(file);
+            JsonNode tree;
+            try {
+                tree = json.readTree(path.toFile());
+            } catch (IOException e) {
+                throw new IllegalArgumentException(Files.exists(path) ? file + " is not JSON: "
+                        + e.getMessage().lines().findFirst().orElse("") : "no result file " + file, e);
+            }
+            if (!(tree instanceof ArrayNode entries)) {
+                throw new IllegalArgumentException(file + " is not a JMH result file (a JSON array), but "
+                        + (tree == null || tree.isMissingNode() ? "empty" : "a JSON " + tree.getNodeType()
+                                .toString().toLowerCase(Locale.ROOT)));
+            }
+            results.addAll(entries);
+        }
+        return results;
     }
 
     private static Map<String, long[]> costs(Path tsv) throws IOException {

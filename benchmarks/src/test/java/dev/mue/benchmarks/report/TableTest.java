@@ -1,13 +1,18 @@
 package dev.mue.benchmarks.report;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The report's arithmetic on a hand-made JMH result: peak, GFLOP/s, savings and ratios. */
 class TableTest {
@@ -87,5 +92,28 @@ class TableTest {
         assertTrue(out.contains("| gemm-proj | 1 | 26.54 ± 0.50 | 40.0 | 100% |"), out);
         // tf over java: 2.00 at full depth, 2.50 with the exit.
         assertTrue(out.contains("| ve | ofa-base | 480 | 1 | 2.00 | - | 2.50 | - |"), out);
+    }
+
+    @Test
+    void resultFilesAreReadAsOneArrayAndABadFileIsNamedInOneLine(@TempDir Path dir) throws Exception {
+        Path one = Files.writeString(dir.resolve("one.json"), "[" + row("java", "full", 500) + "]");
+        Path two = Files.writeString(dir.resolve("two.json"), "[" + row("tf", "full", 600) + "," + row("tf", "half", 400)
+                + "]");
+        assertEquals(3, Table.readResults(one.toString(), two.toString()).size());
+
+        Path object = Files.writeString(dir.resolve("object.json"), "{\"benchmark\": 1}");
+        Path truncated = Files.writeString(dir.resolve("truncated.json"), "[" + row("java", "full", 500));
+        Path empty = Files.writeString(dir.resolve("empty.json"), "");
+        Path missing = dir.resolve("missing.json");
+        assertEquals(object + " is not a JMH result file (a JSON array), but a JSON object",
+                assertThrows(IllegalArgumentException.class, () -> Table.readResults(one.toString(), object.toString()))
+                        .getMessage());
+        assertEquals(empty + " is not a JMH result file (a JSON array), but empty",
+                assertThrows(IllegalArgumentException.class, () -> Table.readResults(empty.toString())).getMessage());
+        assertEquals("no result file " + missing,
+                assertThrows(IllegalArgumentException.class, () -> Table.readResults(missing.toString())).getMessage());
+        String bad = assertThrows(IllegalArgumentException.class, () -> Table.readResults(truncated.toString()))
+                .getMessage();
+        assertTrue(bad.startsWith(truncated + " is not JSON: ") && !bad.contains("\n"), bad);
     }
 }
