@@ -261,7 +261,8 @@ public final class JvVectorKernels implements JvKernels {
             return new Source(image, 0, 0, run, shift, outW, rowStep, pixelStep);
         }
 
-        boolean indexed() {
+        /** Whether the rows are a convolution's receptive fields (read run by run). */
+        boolean receptiveField() {
             return shift != null;
         }
 
@@ -323,7 +324,7 @@ public final class JvVectorKernels implements JvKernels {
         int n = w.out();
         int k = w.in();
         int rows = JvMicroKernel.ROWS;
-        int[] base = src.indexed() ? new int[rows] : null;
+        int[] base = src.receptiveField() ? new int[rows] : null;
         int full = Math.min(p1, n / width);
         for (int k0 = 0; k0 < k; k0 += kBlock) {
             int k1 = Math.min(k, k0 + kBlock);
@@ -359,7 +360,7 @@ public final class JvVectorKernels implements JvKernels {
     /** Rows {@code [r, r + m)} ({@code m <= ROWS}) of {@code src} times a panel: a tile, or single rows. */
     private void tile(Source src, int[] base, int r, int m, float[] b, int b0, int ldb, int k0, int k1, float[] y,
             int y0, int ldy, boolean accumulate) {
-        if (!src.indexed()) {
+        if (!src.receptiveField()) {
             rowsTimesPanel(src.a(), src.aOff() + r * src.lda(), src.lda(), m, b, b0, ldb, k0, k1, y, y0, ldy,
                     accumulate);
             return;
