@@ -209,25 +209,4 @@ final class JvMicro512 extends JvMicroKernel {
         c52.intoArray(y, y5 + 32);
         c53.intoArray(y, y5 + 48);
     }
-
-    @Override
-    void rowAtBase(float[] a, int base, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
-            boolean accumulate) {
-        FloatVector c0 = accumulate ? FloatVector.fromArray(SP, y, y0) : FloatVector.zero(SP);
-        FloatVector c1 = accumulate ? FloatVector.fromArray(SP, y, y0 + 16) : FloatVector.zero(SP);
-        FloatVector c2 = accumulate ? FloatVector.fromArray(SP, y, y0 + 32) : FloatVector.zero(SP);
-        FloatVector c3 = accumulate ? FloatVector.fromArray(SP, y, y0 + 48) : FloatVector.zero(SP);
-        for (int i = k0; i < k1; i++) {
-            int bo = b0 + i * ldb;
-            FloatVector x = FloatVector.broadcast(SP, a[base + i]);
-            c0 = x.fma(FloatVector.fromArray(SP, b, bo), c0);
-            c1 = x.fma(FloatVector.fromArray(SP, b, bo + 16), c1);
-            c2 = x.fma(FloatVector.fromArray(SP, b, bo + 32), c2);
-            c3 = x.fma(FloatVector.fromArray(SP, b, bo + 48), c3);
-        }
-        c0.intoArray(y, y0);
-        c1.intoArray(y, y0 + 16);
-        c2.intoArray(y, y0 + 32);
-        c3.intoArray(y, y0 + 48);
-    }
 }

@@ -33,17 +33,13 @@ abstract class JvMicroKernel {
     abstract void tile(float[] a, int a0, int lda, int rows, float[] b, int b0, int ldb, int k0, int k1, float[] y,
             int y0, int ldy, boolean accumulate);
 
-    /** One row of a row-major {@code a}: half the throughput of a tile, for one or two rows. */
+    /** One row, element {@code i} at {@code a[a0 + i]}: half the throughput of a tile, for one or two rows. */
     abstract void row(float[] a, int a0, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
             boolean accumulate);
 
     /** Tile of up to {@link #ROWS} rows whose element {@code i} is {@code a[base[r] + i]}. */
     abstract void tileAtBases(float[] a, int[] base, int rows, float[] b, int b0, int ldb, int k0, int k1,
             float[] y, int y0, int ldy, boolean accumulate);
-
-    /** One row whose element {@code i} is {@code a[base + i]}. */
-    abstract void rowAtBase(float[] a, int base, float[] b, int b0, int ldb, int k0, int k1, float[] y,
-            int y0, boolean accumulate);
 
     /** The micro-kernel for a species: six rows by four vectors on 512-bit vectors, by two otherwise. */
     static JvMicroKernel of(VectorSpecies<Float> species) {

@@ -202,21 +202,4 @@ abstract sealed class JvMicroPair extends JvMicroKernel permits JvMicroPair.P256
         c50.intoArray(y, y5);
         c51.intoArray(y, y5 + len);
     }
-
-    @Override
-    final void rowAtBase(float[] a, int base, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
-            boolean accumulate) {
-        VectorSpecies<Float> sp = sp();
-        int len = sp.length();
-        FloatVector c0 = accumulate ? FloatVector.fromArray(sp, y, y0) : FloatVector.zero(sp);
-        FloatVector c1 = accumulate ? FloatVector.fromArray(sp, y, y0 + len) : FloatVector.zero(sp);
-        for (int i = k0; i < k1; i++) {
-            int bo = b0 + i * ldb;
-            FloatVector x = FloatVector.broadcast(sp, a[base + i]);
-            c0 = x.fma(FloatVector.fromArray(sp, b, bo), c0);
-            c1 = x.fma(FloatVector.fromArray(sp, b, bo + len), c1);
-        }
-        c0.intoArray(y, y0);
-        c1.intoArray(y, y0 + len);
-    }
 }

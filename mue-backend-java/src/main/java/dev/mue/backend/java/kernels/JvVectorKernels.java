@@ -380,7 +380,7 @@ public final class JvVectorKernels implements JvKernels {
                 micro.tileAtBases(src.a(), base, m, b, b0, ldb, i0, i1, y, y0, ldy, acc);
             } else {
                 for (int q = 0; q < m; q++) {
-                    micro.rowAtBase(src.a(), base[q], b, b0, ldb, i0, i1, y, y0 + q * ldy, acc);
+                    micro.row(src.a(), base[q], b, b0, ldb, i0, i1, y, y0 + q * ldy, acc);
                 }
             }
         }
