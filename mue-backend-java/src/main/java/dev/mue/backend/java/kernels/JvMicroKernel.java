@@ -13,11 +13,12 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>{@code b} is a panel: {@code b[b0 + i * ldb + c]} for {@code c < width()}, which is how
  * packed weights ({@link JvWeights}) and transposed attention keys are laid out. {@code a} is either
- * row-major ({@code a[a0 + r * lda + i]}) or at a base of its own per row ({@code a[base[r] + i]}:
- * one contiguous run of a convolution's receptive field, read in place). A tile of fewer than
- * {@link #ROWS} valid rows repeats its last row: the repeats compute the same values and store them to the same place, so they cost time
- * but never change a result. One implementation per vector shape, each with its species in a
- * static final field, so that the JIT compiles the loops to SIMD with every vector in a register.
+ * row-major ({@code a[a0 + r * lda + i]}) or at a base of its own per row
+ * ({@code a[base[r] + offset + i]}: one contiguous run of a convolution's receptive field, read in
+ * place). A tile of fewer than {@link #ROWS} valid rows repeats its last row: the repeats compute
+ * the same values and store them to the same place, so they cost time but never change a result.
+ * One implementation per vector shape, each with its species in a static final field, so that the
+ * JIT compiles the loops to SIMD with every vector in a register.
  */
 abstract class JvMicroKernel {
     /** Rows of a tile: each loaded panel vector is used this many times. */
@@ -37,8 +38,8 @@ abstract class JvMicroKernel {
     abstract void row(float[] a, int a0, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
             boolean accumulate);
 
-    /** Tile of up to {@link #ROWS} rows whose element {@code i} is {@code a[base[r] + i]}. */
-    abstract void tileAtBases(float[] a, int[] base, int rows, float[] b, int b0, int ldb, int k0, int k1,
+    /** Tile of up to {@link #ROWS} rows whose element {@code i} is {@code a[base[r] + offset + i]}. */
+    abstract void tileAtBases(float[] a, int[] base, int offset, int rows, float[] b, int b0, int ldb, int k0, int k1,
             float[] y, int y0, int ldy, boolean accumulate);
 
     /** The micro-kernel for a species: six rows by four vectors on 512-bit vectors, by two otherwise. */

@@ -145,16 +145,16 @@ abstract sealed class JvMicroPair extends JvMicroKernel permits JvMicroPair.P256
     }
 
     @Override
-    final void tileAtBases(float[] a, int[] base, int rows, float[] b, int b0, int ldb, int k0, int k1,
+    final void tileAtBases(float[] a, int[] base, int offset, int rows, float[] b, int b0, int ldb, int k0, int k1,
             float[] y, int y0, int ldy, boolean accumulate) {
         VectorSpecies<Float> sp = sp();
         int len = sp.length();
-        int a0 = base[0];
-        int a1 = base[rows > 1 ? 1 : rows - 1];
-        int a2 = base[rows > 2 ? 2 : rows - 1];
-        int a3 = base[rows > 3 ? 3 : rows - 1];
-        int a4 = base[rows > 4 ? 4 : rows - 1];
-        int a5 = base[rows > 5 ? 5 : rows - 1];
+        int a0 = base[0] + offset;
+        int a1 = base[rows > 1 ? 1 : rows - 1] + offset;
+        int a2 = base[rows > 2 ? 2 : rows - 1] + offset;
+        int a3 = base[rows > 3 ? 3 : rows - 1] + offset;
+        int a4 = base[rows > 4 ? 4 : rows - 1] + offset;
+        int a5 = base[rows > 5 ? 5 : rows - 1] + offset;
         int y1 = rows > 1 ? y0 + ldy : y0;
         int y2 = rows > 2 ? y1 + ldy : y1;
         int y3 = rows > 3 ? y2 + ldy : y2;

@@ -267,7 +267,7 @@ public final class JvVectorKernels implements JvKernels {
         }
 
         int base(int r) {
-            return shift == null ? aOff + r * lda : (r / outW) * rowStep + (r % outW) * pixelStep;
+            return receptiveField() ? (r / outW) * rowStep + (r % outW) * pixelStep : aOff + r * lda;
         }
     }
 
@@ -367,20 +367,20 @@ public final class JvVectorKernels implements JvKernels {
         }
         // One call per run of the receptive field that meets [k0, k1), each continuing the sums the
         // previous one stored: the same sequence of fused multiply-adds as one pass over all of i.
+        for (int q = 0; q < m; q++) {
+            base[q] = src.base(r + q);
+        }
         int run = src.run();
         for (int s = k0 / run; s * run < k1; s++) {
             int i0 = Math.max(k0, s * run);
             int i1 = Math.min(k1, (s + 1) * run);
             int shift = src.shift()[s];
             boolean acc = accumulate || i0 > k0;
-            for (int q = 0; q < m; q++) {
-                base[q] = src.base(r + q) + shift;
-            }
             if (m >= 3) {
-                micro.tileAtBases(src.a(), base, m, b, b0, ldb, i0, i1, y, y0, ldy, acc);
+                micro.tileAtBases(src.a(), base, shift, m, b, b0, ldb, i0, i1, y, y0, ldy, acc);
             } else {
                 for (int q = 0; q < m; q++) {
-                    micro.row(src.a(), base[q], b, b0, ldb, i0, i1, y, y0 + q * ldy, acc);
+                    micro.row(src.a(), base[q] + shift, b, b0, ldb, i0, i1, y, y0 + q * ldy, acc);
                 }
             }
         }
