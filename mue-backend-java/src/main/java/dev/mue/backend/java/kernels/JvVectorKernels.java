@@ -416,7 +416,7 @@ public final class JvVectorKernels implements JvKernels {
             int o = yOff + q * ldy;
             if (scale == null && res == null && !relu) {
                 if (shift != null) {
-                    addBias(y, o, shift, c0, c1);
+                    addBias(y, o + c0, shift, c0, c1 - c0);
                 }
             } else if (scale != null && shift != null) {
                 affine(y, o, scale, shift, res, q * ldy, relu, c0, c1);
@@ -426,15 +426,16 @@ public final class JvVectorKernels implements JvKernels {
         }
     }
 
-    /** {@code y[o + c] += bias[c]}. */
-    private void addBias(float[] y, int o, float[] bias, int c0, int c1) {
+    /** {@code y[yOff + j] += bias[bOff + j]} for {@code j < n}. */
+    private void addBias(float[] y, int yOff, float[] bias, int bOff, int n) {
         VectorSpecies<Float> sp = lanes.floats();
-        int c = c0;
-        for (int end = c1 - sp.length(); c <= end; c += sp.length()) {
-            FloatVector.fromArray(sp, y, o + c).add(FloatVector.fromArray(sp, bias, c)).intoArray(y, o + c);
+        int j = 0;
+        for (int end = n - sp.length(); j <= end; j += sp.length()) {
+            FloatVector v = FloatVector.fromArray(sp, y, yOff + j);
+            v.add(FloatVector.fromArray(sp, bias, bOff + j)).intoArray(y, yOff + j);
         }
-        for (; c < c1; c++) {
-            y[o + c] = y[o + c] + bias[c];
+        for (; j < n; j++) {
+            y[yOff + j] = y[yOff + j] + bias[bOff + j];
         }
     }
 
@@ -896,14 +897,7 @@ public final class JvVectorKernels implements JvKernels {
         VectorSpecies<Float> sp = lanes.floats();
         int len = sp.length();
         if (bias != null) {
-            int j = 0;
-            for (; j + len <= n; j += len) {
-                FloatVector x = FloatVector.fromArray(sp, s, off + j);
-                x.add(FloatVector.fromArray(sp, bias, bOff + j)).intoArray(s, off + j);
-            }
-            for (; j < n; j++) {
-                s[off + j] += bias[bOff + j];
-            }
+            addBias(s, off, bias, bOff, n);
         }
         // Four running maxima: a lanewise max with Java's semantics is several instructions with a
         // latency to match, and one chain through the whole row waits on each in turn. The maximum
