@@ -2,8 +2,8 @@ package dev.mue.backend.java.kernels;
 
 /**
  * The keys of one attention head, prepared by {@link JvKernels#keys} for any number of {@link
- * JvKernels#attention} calls: the fast kernels transpose them once ({@code [headDim][keys]}, a panel
- * their score micro-kernel streams), so that keys reused across calls, such as the encoder output's
+ * JvKernels#attention} calls: the fast kernels transpose them once, into the panels their score
+ * micro-kernel streams, so that keys reused across calls, such as the encoder output's
  * cross-attention keys at every decoding step, are not transposed again. The control keeps a
  * reference to the array it was given, which must then stay unchanged. Only the kernels that made
  * an instance may use it.

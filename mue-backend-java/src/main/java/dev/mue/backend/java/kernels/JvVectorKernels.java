@@ -664,38 +664,44 @@ public final class JvVectorKernels implements JvKernels {
         VectorSpecies<Float> sp = lanes.floats();
         int lanesN = sp.length();
         FloatVector acc = FloatVector.zero(sp);
-        for (int j = 0; j < n; j += lanesN) {
-            // A last partial vector runs on a copy padded with -inf, whose exp is exactly 0 and adds
-            // nothing to the sums: the same bits as masked lanes, without masks.
-            boolean full = j + lanesN <= n;
-            float[] src = full ? s : red;
-            int at = full ? off + j : 0;
-            if (!full) {
-                Arrays.fill(red, Float.NEGATIVE_INFINITY);
-                System.arraycopy(s, off + j, red, 0, n - j);
-            }
-            // No clamp: lanes below EXP_MIN (down to -inf) compute garbage that the blend replaces by 0.
-            FloatVector a = FloatVector.fromArray(sp, src, at).sub(max);
-            FloatVector fx = a.fma(LOG2E, ROUND_MAGIC);
-            FloatVector k = fx.sub(ROUND_MAGIC);
-            FloatVector r = k.fma(k.broadcast(-LN2_HI), a).sub(k.mul(LN2_LO));
-            FloatVector q = r.fma(EXP_P0, EXP_P1);
-            q = q.fma(r, q.broadcast(EXP_P2));
-            q = q.fma(r, q.broadcast(EXP_P3));
-            q = q.fma(r, q.broadcast(EXP_P4));
-            q = q.fma(r, q.broadcast(EXP_P5));
-            FloatVector scale = fx.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
-                    .reinterpretAsFloats();
-            FloatVector ex = q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, a.compare(VectorOperators.LT, EXP_MIN));
-            ex.intoArray(src, at);
+        int j = 0;
+        for (; j + lanesN <= n; j += lanesN) {
+            FloatVector ex = expShifted(FloatVector.fromArray(sp, s, off + j).sub(max));
+            ex.intoArray(s, off + j);
             acc = acc.add(ex);
-            if (!full) {
-                System.arraycopy(red, 0, s, off + j, n - j);
-            }
+        }
+        if (j < n) {
+            // The last partial vector runs on a copy padded with -inf, whose exp is exactly 0 and adds
+            // nothing to the sums: the same bits as masked lanes, without masks.
+            Arrays.fill(red, Float.NEGATIVE_INFINITY);
+            System.arraycopy(s, off + j, red, 0, n - j);
+            FloatVector ex = expShifted(FloatVector.fromArray(sp, red, 0).sub(max));
+            ex.intoArray(red, 0);
+            acc = acc.add(ex);
+            System.arraycopy(red, 0, s, off + j, n - j);
         }
         acc.intoArray(red, 0);
         lanes.sums(red, 1, sums);
         return sums[0];
+    }
+
+    /**
+     * The lanewise {@code exp(a)} of {@link #softmaxExp}: {@code 2^k (1 + r + r^2 q(r))} after the
+     * Cody-Waite reduction {@code a = k ln 2 + r}, and 0 below {@link #EXP_MIN}. No clamp: lanes
+     * below EXP_MIN (down to -inf) compute garbage that the blend replaces by 0.
+     */
+    private static FloatVector expShifted(FloatVector a) {
+        FloatVector fx = a.fma(LOG2E, ROUND_MAGIC);
+        FloatVector k = fx.sub(ROUND_MAGIC);
+        FloatVector r = k.fma(k.broadcast(-LN2_HI), a).sub(k.mul(LN2_LO));
+        FloatVector q = r.fma(EXP_P0, EXP_P1);
+        q = q.fma(r, q.broadcast(EXP_P2));
+        q = q.fma(r, q.broadcast(EXP_P3));
+        q = q.fma(r, q.broadcast(EXP_P4));
+        q = q.fma(r, q.broadcast(EXP_P5));
+        FloatVector scale = fx.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats();
+        return q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, a.compare(VectorOperators.LT, EXP_MIN));
     }
 
     // ---------------------------------------------------------------- conv2d
@@ -774,7 +780,11 @@ public final class JvVectorKernels implements JvKernels {
 
     // ---------------------------------------------------------------- attention
 
-    /** {@inheritDoc} Transposed to {@code [headDim][keys]}, keys padded with zeros to whole panels. */
+    /**
+     * {@inheritDoc} Transposed into panels of the micro-kernel's width,
+     * {@code [keys / width][headDim][width]}, keys padded with zeros to whole panels: the score
+     * micro-kernel then reads each panel as one contiguous block, as it reads packed weights.
+     */
     @Override
     public JvKeys keys(float[] k, int kOff, int kStride, int nk, int headDim) {
         int width = micro.width();
@@ -782,8 +792,9 @@ public final class JvVectorKernels implements JvKernels {
         float[] t = new float[headDim * stride];
         for (int j = 0; j < nk; j++) {
             int src = kOff + j * kStride;
+            int dst = j / width * headDim * width + j % width;
             for (int c = 0; c < headDim; c++) {
-                t[c * stride + j] = k[src + c];
+                t[dst + c * width] = k[src + c];
             }
         }
         return new JvKeys(nk, headDim, micro, t, 0, stride);
@@ -848,7 +859,7 @@ public final class JvVectorKernels implements JvKernels {
             }
             if (hi > 0) {
                 for (int j0 = 0; j0 < hi; j0 += width) {
-                    rowsTimesPanel(q, qOff + i0 * qStride, qStride, m, kt, j0, ks, 0, hd, s, j0, ks, false);
+                    rowsTimesPanel(q, qOff + i0 * qStride, qStride, m, kt, j0 * hd, width, 0, hd, s, j0, ks, false);
                 }
                 for (int r = 0; r < m; r++) {
                     if (limit[r] > 0) {
