@@ -53,11 +53,12 @@ public final class JvVectorKernels implements JvKernels {
     static final long PARALLEL_MACS = 1L << 21;
     /** Floats of one panel slice (a reduction block of a packed panel), sized to stay in L2. */
     private static final int PANEL_BLOCK_FLOATS = 1 << 16;
+    /** Floats of packed weights that stay in L2 while a task's rows pass them all (see {@link #gemm}). */
+    private static final int WEIGHTS_IN_L2_FLOATS = 1 << 17;
     /**
      * Tasks per thread in a parallel product, so that a late or slowed thread leaves a short tail.
-     * Splitting panels finer costs no extra traffic (each panel streams its task's rows either way);
-     * only when panels are fewer than the tasks are rows split too, each row task reading the
-     * panels' weights again.
+     * Each panel task reads its rows again and each row task its panels' weights, so {@link #gemm}
+     * splits the side that costs less to read again.
      */
     private static final int TASKS_PER_THREAD = 8;
     /**
@@ -293,12 +294,20 @@ public final class JvVectorKernels implements JvKernels {
             gemmTask(src, w, ep, y, yOff, 0, rows, 0, panels, kBlock);
             return;
         }
-        // Panels first: each task then streams only its share of the weights. Panels and row tiles
-        // are dealt out evenly (task sizes differ by at most one), so no task is left much smaller.
+        // Panels first: each task then streams only its share of the weights, but every panel task
+        // reads its rows of the left operand again. Where all the weights fit in L2 and the rows
+        // are many (a 1x1 convolution at high resolution), tasks take rows only, each reading its
+        // rows once against every panel. Panels and row tiles are dealt out evenly (task sizes
+        // differ by at most one), so no task is left much smaller.
         int target = threads * TASKS_PER_THREAD;
-        int panelTasks = Math.min(panels, target);
         int tiles = ceilDiv(rows, JvMicroKernel.ROWS);
-        int rowTasks = Math.min(tiles, ceilDiv(target, panelTasks));
+        int splitPanels = Math.min(panels, target);
+        int splitRows = Math.min(tiles, ceilDiv(target, splitPanels));
+        // The rows read again by the extra panel tasks, against the weights read again by the extra row tasks.
+        boolean rowsOnly = splitPanels > 1 && (long) panels * micro.width() * k <= WEIGHTS_IN_L2_FLOATS
+                && (long) (splitPanels - 1) * rows > (long) (Math.min(tiles, target) - splitRows) * n;
+        int panelTasks = rowsOnly ? 1 : splitPanels;
+        int rowTasks = rowsOnly ? Math.min(tiles, target) : splitRows;
         parallel.forEach(rowTasks * panelTasks, t -> {
             int pt = t % panelTasks;
             int rt = t / panelTasks;
@@ -326,15 +335,28 @@ public final class JvVectorKernels implements JvKernels {
         int rows = JvMicroKernel.ROWS;
         int[] base = src.receptiveField() ? new int[rows] : null;
         int full = Math.min(p1, n / width);
-        for (int k0 = 0; k0 < k; k0 += kBlock) {
-            int k1 = Math.min(k, k0 + kBlock);
-            for (int p = p0; p < full; p++) {
-                for (int r = r0; r < r1; r += rows) {
-                    int m = Math.min(rows, r1 - r);
-                    int y0 = yOff + r * n + p * width;
-                    tile(src, base, r, m, w.panels, p * k * width, width, k0, k1, y, y0, n, k0 > 0);
-                    if (ep != null && k1 == k) {
+        if (kBlock >= k && full - p0 > 1) {
+            // One reduction block: a tile of rows meets every panel while it is in L1.
+            for (int r = r0; r < r1; r += rows) {
+                int m = Math.min(rows, r1 - r);
+                for (int p = p0; p < full; p++) {
+                    tile(src, base, r, m, w.panels, p * k * width, width, 0, k, y, yOff + r * n + p * width, n, false);
+                    if (ep != null) {
                         finish(ep, y, yOff, n, r, m, p * width, (p + 1) * width);
+                    }
+                }
+            }
+        } else {
+            for (int k0 = 0; k0 < k; k0 += kBlock) {
+                int k1 = Math.min(k, k0 + kBlock);
+                for (int p = p0; p < full; p++) {
+                    for (int r = r0; r < r1; r += rows) {
+                        int m = Math.min(rows, r1 - r);
+                        int y0 = yOff + r * n + p * width;
+                        tile(src, base, r, m, w.panels, p * k * width, width, k0, k1, y, y0, n, k0 > 0);
+                        if (ep != null && k1 == k) {
+                            finish(ep, y, yOff, n, r, m, p * width, (p + 1) * width);
+                        }
                     }
                 }
             }

@@ -391,6 +391,9 @@ class JvKernelsTest {
             assertTrue(256L * 16 * 576 >= JvVectorKernels.PARALLEL_MACS);
             assertTrue(checkConv(vec, rnd, 64, 4, 4, 3, 1, 1, 256, false));
             assertTrue(checkConv(vec, rnd, 200, 6, 6, 1, 1, 0, 300, true));
+            // Many pixels against weights that fit in L2: tasks split the rows only, each tile of
+            // rows meeting every panel (two whole, one partial) in turn.
+            assertTrue(checkConv(vec, rnd, 32, 48, 48, 1, 1, 0, 130, true));
         }
     }
 
