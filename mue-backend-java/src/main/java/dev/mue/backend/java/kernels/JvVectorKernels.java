@@ -710,7 +710,9 @@ public final class JvVectorKernels implements JvKernels {
     /**
      * The lanewise {@code exp(a)} of {@link #softmaxExp}: {@code 2^k (1 + r + r^2 q(r))} after the
      * Cody-Waite reduction {@code a = k ln 2 + r}, and 0 below {@link #EXP_MIN}. No clamp: lanes
-     * below EXP_MIN (down to -inf) compute garbage that the blend replaces by 0.
+     * below EXP_MIN (down to -inf) compute garbage that the blend replaces by 0. Its 176 bytes of
+     * bytecode are well under the size up to which C2 inlines a hot call (325), so the vectors it
+     * takes and returns stay in registers.
      */
     private static FloatVector expShifted(FloatVector a) {
         FloatVector fx = a.fma(LOG2E, ROUND_MAGIC);
