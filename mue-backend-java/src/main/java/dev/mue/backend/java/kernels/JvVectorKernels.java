@@ -660,14 +660,7 @@ public final class JvVectorKernels implements JvKernels {
             FloatVector fx = s.fma(LOG2E, ROUND_MAGIC);
             FloatVector n = fx.sub(ROUND_MAGIC);
             FloatVector r = n.fma(n.broadcast(-LN2_HI), a).sub(n.mul(LN2_LO)).add(b);
-            FloatVector q = r.fma(EXP_P0, EXP_P1);
-            q = q.fma(r, q.broadcast(EXP_P2));
-            q = q.fma(r, q.broadcast(EXP_P3));
-            q = q.fma(r, q.broadcast(EXP_P4));
-            q = q.fma(r, q.broadcast(EXP_P5));
-            FloatVector scale = fx.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
-                    .reinterpretAsFloats();
-            FloatVector ex = q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, s.compare(VectorOperators.LT, EXP_MIN));
+            FloatVector ex = expReduced(fx, r).blend(0f, s.compare(VectorOperators.LT, EXP_MIN));
             FloatVector e = ex.mul(t).mul(0.5f);
             FloatVector y = xv.mul(e).blend(xv.mul(one.sub(e)), xv.compare(VectorOperators.GE, 0f));
             y.intoArray(src, at);
@@ -710,14 +703,25 @@ public final class JvVectorKernels implements JvKernels {
     /**
      * The lanewise {@code exp(a)} of {@link #softmaxExp}: {@code 2^k (1 + r + r^2 q(r))} after the
      * Cody-Waite reduction {@code a = k ln 2 + r}, and 0 below {@link #EXP_MIN}. No clamp: lanes
-     * below EXP_MIN (down to -inf) compute garbage that the blend replaces by 0. Its 176 bytes of
-     * bytecode are well under the size up to which C2 inlines a hot call (325), so the vectors it
-     * takes and returns stay in registers.
+     * below EXP_MIN (down to -inf) compute garbage that the blend replaces by 0. Its bytecode is
+     * well under the size up to which C2 inlines a hot call (325 bytes), so the vectors it takes
+     * and returns stay in registers.
      */
     private static FloatVector expShifted(FloatVector a) {
         FloatVector fx = a.fma(LOG2E, ROUND_MAGIC);
         FloatVector k = fx.sub(ROUND_MAGIC);
         FloatVector r = k.fma(k.broadcast(-LN2_HI), a).sub(k.mul(LN2_LO));
+        return expReduced(fx, r).blend(0f, a.compare(VectorOperators.LT, EXP_MIN));
+    }
+
+    /**
+     * {@code 2^k (1 + r + r^2 q(r))}, the exp of {@code k ln 2 + r} for a reduced {@code r}, where
+     * {@code fx} holds {@code k} in its low mantissa bits (the argument times log2 e plus
+     * {@link #ROUND_MAGIC}): the polynomial and the scaling that {@link #gelu} and
+     * {@link #expShifted} share. Small enough to be inlined into both, so its vectors stay in
+     * registers.
+     */
+    private static FloatVector expReduced(FloatVector fx, FloatVector r) {
         FloatVector q = r.fma(EXP_P0, EXP_P1);
         q = q.fma(r, q.broadcast(EXP_P2));
         q = q.fma(r, q.broadcast(EXP_P3));
@@ -725,7 +729,7 @@ public final class JvVectorKernels implements JvKernels {
         q = q.fma(r, q.broadcast(EXP_P5));
         FloatVector scale = fx.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
                 .reinterpretAsFloats();
-        return q.fma(r.mul(r), r).add(1f).mul(scale).blend(0f, a.compare(VectorOperators.LT, EXP_MIN));
+        return q.fma(r.mul(r), r).add(1f).mul(scale);
     }
 
     // ---------------------------------------------------------------- conv2d
