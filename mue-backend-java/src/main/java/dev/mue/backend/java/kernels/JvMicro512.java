@@ -131,11 +131,11 @@ final class JvMicro512 extends JvMicroKernel {
     void tileAtBases(float[] a, int[] base, int offset, int rows, float[] b, int b0, int ldb, int k0, int k1, float[] y,
             int y0, int ldy, boolean accumulate) {
         int a0 = base[0] + offset;
-        int a1 = base[rows > 1 ? 1 : rows - 1] + offset;
-        int a2 = base[rows > 2 ? 2 : rows - 1] + offset;
-        int a3 = base[rows > 3 ? 3 : rows - 1] + offset;
-        int a4 = base[rows > 4 ? 4 : rows - 1] + offset;
-        int a5 = base[rows > 5 ? 5 : rows - 1] + offset;
+        int a1 = base[1] + offset;
+        int a2 = base[2] + offset;
+        int a3 = base[3] + offset;
+        int a4 = base[4] + offset;
+        int a5 = base[5] + offset;
         int y1 = rows > 1 ? y0 + ldy : y0;
         int y2 = rows > 2 ? y1 + ldy : y1;
         int y3 = rows > 3 ? y2 + ldy : y2;

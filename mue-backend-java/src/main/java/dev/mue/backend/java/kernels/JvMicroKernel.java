@@ -38,7 +38,11 @@ abstract class JvMicroKernel {
     abstract void row(float[] a, int a0, float[] b, int b0, int ldb, int k0, int k1, float[] y, int y0,
             boolean accumulate);
 
-    /** Tile of up to {@link #ROWS} rows whose element {@code i} is {@code a[base[r] + offset + i]}. */
+    /**
+     * Tile of up to {@link #ROWS} rows whose element {@code i} is {@code a[base[r] + offset + i]}.
+     * {@code base} holds {@link #ROWS} starts; where fewer rows are valid, the caller repeats the
+     * last valid row's start in the rest.
+     */
     abstract void tileAtBases(float[] a, int[] base, int offset, int rows, float[] b, int b0, int ldb, int k0, int k1,
             float[] y, int y0, int ldy, boolean accumulate);
 

@@ -150,11 +150,11 @@ abstract sealed class JvMicroPair extends JvMicroKernel permits JvMicroPair.P256
         VectorSpecies<Float> sp = sp();
         int len = sp.length();
         int a0 = base[0] + offset;
-        int a1 = base[rows > 1 ? 1 : rows - 1] + offset;
-        int a2 = base[rows > 2 ? 2 : rows - 1] + offset;
-        int a3 = base[rows > 3 ? 3 : rows - 1] + offset;
-        int a4 = base[rows > 4 ? 4 : rows - 1] + offset;
-        int a5 = base[rows > 5 ? 5 : rows - 1] + offset;
+        int a1 = base[1] + offset;
+        int a2 = base[2] + offset;
+        int a3 = base[3] + offset;
+        int a4 = base[4] + offset;
+        int a5 = base[5] + offset;
         int y1 = rows > 1 ? y0 + ldy : y0;
         int y2 = rows > 2 ? y1 + ldy : y1;
         int y3 = rows > 3 ? y2 + ldy : y2;

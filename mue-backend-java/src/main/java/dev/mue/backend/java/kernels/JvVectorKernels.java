@@ -389,8 +389,9 @@ public final class JvVectorKernels implements JvKernels {
         }
         // One call per run of the receptive field that meets [k0, k1), each continuing the sums the
         // previous one stored: the same sequence of fused multiply-adds as one pass over all of i.
-        for (int q = 0; q < m; q++) {
-            base[q] = src.base(r + q);
+        for (int q = 0; q < JvMicroKernel.ROWS; q++) {
+            // A short tile repeats its last row (see JvMicroKernel).
+            base[q] = src.base(r + Math.min(q, m - 1));
         }
         int run = src.run();
         for (int s = k0 / run; s * run < k1; s++) {
