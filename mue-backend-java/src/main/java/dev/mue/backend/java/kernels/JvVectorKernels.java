@@ -303,11 +303,12 @@ public final class JvVectorKernels implements JvKernels {
         int tiles = ceilDiv(rows, JvMicroKernel.ROWS);
         int splitPanels = Math.min(panels, target);
         int splitRows = Math.min(tiles, ceilDiv(target, splitPanels));
+        int onlyRows = Math.min(tiles, target);
         // The rows read again by the extra panel tasks, against the weights read again by the extra row tasks.
         boolean rowsOnly = splitPanels > 1 && (long) panels * micro.width() * k <= WEIGHTS_IN_L2_FLOATS
-                && (long) (splitPanels - 1) * rows > (long) (Math.min(tiles, target) - splitRows) * n;
+                && (long) (splitPanels - 1) * rows > (long) (onlyRows - splitRows) * n;
         int panelTasks = rowsOnly ? 1 : splitPanels;
-        int rowTasks = rowsOnly ? Math.min(tiles, target) : splitRows;
+        int rowTasks = rowsOnly ? onlyRows : splitRows;
         parallel.forEach(rowTasks * panelTasks, t -> {
             int pt = t % panelTasks;
             int rt = t / panelTasks;
