@@ -216,7 +216,23 @@ class JvKernelsTest {
             checkLinear(vec, rnd, 64, 512, 130, true);
             checkLinear(vec, rnd, 17, 257, 515, false);
             checkLinear(vec, rnd, 1, 3072, 769, true);
+            // 36 panels: 12 panel tasks by 2 row tasks on two threads, 18 by 2 on four.
+            checkLinear(vec, rnd, 40, 64, 36 * 64, true);
         }
+    }
+
+    /** Panel tasks divide the panels evenly where a count down to half the target does. */
+    @Test
+    void panelTasksDivideThePanelsEvenly() {
+        assertEquals(12, JvVectorKernels.evenPanelTasks(36, 16));
+        assertEquals(18, JvVectorKernels.evenPanelTasks(36, 32));
+        assertEquals(12, JvVectorKernels.evenPanelTasks(24, 16));
+        assertEquals(16, JvVectorKernels.evenPanelTasks(48, 16));
+        assertEquals(15, JvVectorKernels.evenPanelTasks(930, 16));
+        assertEquals(5, JvVectorKernels.evenPanelTasks(5, 16));
+        assertEquals(1, JvVectorKernels.evenPanelTasks(1, 16));
+        // No count from 16 down to 8 divides 17: as many tasks as the target.
+        assertEquals(16, JvVectorKernels.evenPanelTasks(17, 16));
     }
 
     /** Calls made from the pool's own threads, all busy, complete; a task's failure reaches the caller. */
