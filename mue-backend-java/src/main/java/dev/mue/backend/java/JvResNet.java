@@ -45,24 +45,28 @@ final class JvResNet {
                 Map y2 = conv(y1, b.c2(), true, null);
                 buffers.give(y1.data());
                 Map shortcut = b.down() == null ? x : conv(x, b.down(), false, null);
+                // Written over the shortcut, which nothing reads afterwards.
                 Map next = conv(y2, b.c3(), true, shortcut.data());
                 buffers.give(y2.data());
                 if (shortcut != x) {
-                    buffers.give(shortcut.data());
+                    buffers.give(x.data());
                 }
-                buffers.give(x.data());
                 x = next;
             }
         }
         return x;
     }
 
-    /** {@code relu?(bn(conv(x)) + residual)}. */
+    /**
+     * {@code relu?(bn(conv(x)) + residual)}, written over the residual when there is one (the
+     * residual is read just before each output is written, and no other array of that size is
+     * brought into cache), else into an array from the buffers.
+     */
     private Map conv(Map in, JvParams.Conv c, boolean relu, float[] residual) {
         int kernel = c.kernel();
         int oh = (in.h() + 2 * c.pad() - kernel) / c.stride() + 1;
         int ow = (in.w() + 2 * c.pad() - kernel) / c.stride() + 1;
-        float[] out = buffers.take(oh * ow * c.out());
+        float[] out = residual != null ? residual : buffers.take(oh * ow * c.out());
         k.conv2d(in.data(), in.h(), in.w(), c.w(), c.stride(), c.pad(), c.scale(), c.shift(), residual, relu, out, oh,
                 ow);
         return new Map(out, c.out(), oh, ow);

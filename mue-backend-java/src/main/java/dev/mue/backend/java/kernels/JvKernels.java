@@ -95,7 +95,8 @@ public interface JvKernels {
      *
      * @param scale    per output channel, or null for 1
      * @param shift    per output channel, or null for 0
-     * @param residual {@code [outH, outW, out]} added after the affine, or null
+     * @param residual {@code [outH, outW, out]} added after the affine, or null; may be {@code out}
+     *                 itself, the output then written over it
      */
     void conv2d(float[] in, int h, int w, JvWeights weight, int stride, int pad, float[] scale, float[] shift,
             float[] residual, boolean relu, float[] out, int outH, int outW);

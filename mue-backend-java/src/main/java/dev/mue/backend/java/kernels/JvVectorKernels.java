@@ -283,11 +283,15 @@ public final class JvVectorKernels implements JvKernels {
      * {@code y[yOff + r * n + c] = epilogue(sum_i a(r, i) * w[c, i])} for {@code rows} rows and the
      * {@code n = w.out()} columns, split into tasks over row tiles and panels when large enough.
      */
-    private void gemm(Source src, int rows, JvWeights w, Epilogue ep, float[] y, int yOff) {
+    private void gemm(Source src, int rows, JvWeights w, Epilogue epilogue, float[] y, int yOff) {
         int n = w.out();
         int k = w.in();
         int panels = ceilDiv(n, micro.width());
         int kBlock = reductionBlock(k);
+        // Partial sums kept in y would overwrite a residual that is y before it is added: add a copy.
+        Epilogue ep = epilogue != null && epilogue.residual() == y && (kBlock < k || yOff != 0)
+                ? new Epilogue(epilogue.scale(), epilogue.shift(), Arrays.copyOf(y, rows * n), epilogue.relu())
+                : epilogue;
         long macs = (long) rows * n * k;
         int threads = parallel.threads();
         if (threads <= 1 || macs < PARALLEL_MACS) {
@@ -344,7 +348,13 @@ public final class JvVectorKernels implements JvKernels {
         return ceilDiv(k, Math.max(1, blocks));
     }
 
-    /** Rows {@code [r0, r1)} by panels {@code [p0, p1)} of {@link #gemm}. */
+    /**
+     * Rows {@code [r0, r1)} by panels {@code [p0, p1)} of {@link #gemm}. A tile that takes the whole
+     * reduction at once goes into a scratch tile, and the epilogue writes it to {@code y}: each output
+     * is written once, and an epilogue's residual may be {@code y} itself, each residual value being
+     * read just before its own output is written. Tiles of a reduction split into blocks keep their
+     * partial sums in {@code y}.
+     */
     private void gemmTask(Source src, JvWeights w, Epilogue ep, float[] y, int yOff, int r0, int r1, int p0, int p1,
             int kBlock) {
         int width = micro.width();
@@ -352,16 +362,14 @@ public final class JvVectorKernels implements JvKernels {
         int k = w.in();
         int rows = JvMicroKernel.ROWS;
         int[] base = src.receptiveField() ? new int[rows] : null;
+        float[] scratch = new float[rows * width];
         int full = Math.min(p1, n / width);
-        if (kBlock >= k && full - p0 > 1) {
+        if (kBlock >= k) {
             // One reduction block: a tile of rows meets every panel while it is in L1.
             for (int r = r0; r < r1; r += rows) {
                 int m = Math.min(rows, r1 - r);
                 for (int p = p0; p < full; p++) {
-                    tile(src, base, r, m, w.panels, p * k * width, width, 0, k, y, yOff + r * n + p * width, n, false);
-                    if (ep != null) {
-                        finish(ep, y, yOff, n, r, m, p * width, (p + 1) * width);
-                    }
+                    wholeTile(src, base, r, m, w, p, ep, scratch, y, yOff, (p + 1) * width);
                 }
             }
         } else {
@@ -373,27 +381,36 @@ public final class JvVectorKernels implements JvKernels {
                         int y0 = yOff + r * n + p * width;
                         tile(src, base, r, m, w.panels, p * k * width, width, k0, k1, y, y0, n, k0 > 0);
                         if (ep != null && k1 == k) {
-                            finish(ep, y, yOff, n, r, m, p * width, (p + 1) * width);
+                            finish(ep, y, y0, n, y, yOff, n, r, m, p * width, (p + 1) * width);
                         }
                     }
                 }
             }
         }
         if (p1 * width > n) {
-            // The last panel is partial: its tiles go through a scratch tile, the whole reduction at once.
-            int p = p1 - 1;
-            int cols = n - p * width;
-            float[] t = new float[rows * width];
+            // The last panel is partial: the scratch tile holds its whole width, the whole reduction at once.
             for (int r = r0; r < r1; r += rows) {
-                int m = Math.min(rows, r1 - r);
-                tile(src, base, r, m, w.panels, p * k * width, width, 0, k, t, 0, width, false);
-                for (int q = 0; q < m; q++) {
-                    System.arraycopy(t, q * width, y, yOff + (r + q) * n + p * width, cols);
-                }
-                if (ep != null) {
-                    finish(ep, y, yOff, n, r, m, p * width, n);
-                }
+                wholeTile(src, base, r, Math.min(rows, r1 - r), w, p1 - 1, ep, scratch, y, yOff, n);
             }
+        }
+    }
+
+    /**
+     * Rows {@code [r, r + m)} times panel {@code p} over the whole reduction into {@code scratch}, then
+     * columns up to {@code c1} into {@code y}, through the epilogue if there is one.
+     */
+    private void wholeTile(Source src, int[] base, int r, int m, JvWeights w, int p, Epilogue ep, float[] scratch,
+            float[] y, int yOff, int c1) {
+        int width = micro.width();
+        int n = w.out();
+        int c0 = p * width;
+        tile(src, base, r, m, w.panels, p * w.in() * width, width, 0, w.in(), scratch, 0, width, false);
+        if (ep != null) {
+            finish(ep, scratch, 0, width, y, yOff, n, r, m, c0, c1);
+            return;
+        }
+        for (int q = 0; q < m; q++) {
+            System.arraycopy(scratch, q * width, y, yOff + (r + q) * n + c0, c1 - c0);
         }
     }
 
@@ -444,74 +461,83 @@ public final class JvVectorKernels implements JvKernels {
 
     /**
      * The epilogue on rows {@code [r, r + m)}, columns {@code [c0, c1)} of {@code y} (row stride
-     * {@code ldy} from {@code yOff}). Each combination has a loop of its own, so that no vector
-     * passes through a merge the JIT might box; the scalar tails repeat the lanewise operations one
-     * for one.
+     * {@code ldy} from {@code yOff}), from their sums: row {@code q}'s column {@code c} at {@code
+     * acc[a0 + q * lda + c - c0]} ({@code acc} may be {@code y} at the same place). Each combination
+     * has a loop of its own, so that no vector passes through a merge the JIT might box; the scalar
+     * tails repeat the lanewise operations one for one.
      */
-    private void finish(Epilogue ep, float[] y, int yOff, int ldy, int r, int m, int c0, int c1) {
+    private void finish(Epilogue ep, float[] acc, int a0, int lda, float[] y, int yOff, int ldy, int r, int m, int c0,
+            int c1) {
         float[] scale = ep.scale();
         float[] shift = ep.shift();
         float[] res = ep.residual();
         boolean relu = ep.relu();
-        for (int q = r; q < r + m; q++) {
-            int o = yOff + q * ldy;
+        for (int q = 0; q < m; q++) {
+            int ao = a0 + q * lda - c0;
+            int o = yOff + (r + q) * ldy;
+            int ro = (r + q) * ldy;
             if (scale == null && res == null && !relu) {
                 if (shift != null) {
-                    addBias(y, o + c0, shift, c0, c1 - c0);
+                    addBias(acc, ao + c0, shift, c0, y, o + c0, c1 - c0);
+                } else if (acc != y) {
+                    System.arraycopy(acc, ao + c0, y, o + c0, c1 - c0);
                 }
             } else if (scale != null && shift != null) {
-                affine(y, o, scale, shift, res, q * ldy, relu, c0, c1);
+                affine(acc, ao, y, o, scale, shift, res, ro, relu, c0, c1);
             } else {
-                general(ep, y, o, q * ldy, c0, c1);
+                general(ep, acc, ao, y, o, ro, c0, c1);
             }
         }
     }
 
-    /** {@code y[yOff + j] += bias[bOff + j]} for {@code j < n}. */
-    private void addBias(float[] y, int yOff, float[] bias, int bOff, int n) {
+    /** {@code y[yOff + j] = x[xOff + j] + bias[bOff + j]} for {@code j < n} ({@code y} may be {@code x} at the same place). */
+    private void addBias(float[] x, int xOff, float[] bias, int bOff, float[] y, int yOff, int n) {
         VectorSpecies<Float> sp = lanes.floats();
         int j = 0;
         for (int end = n - sp.length(); j <= end; j += sp.length()) {
-            FloatVector v = FloatVector.fromArray(sp, y, yOff + j);
+            FloatVector v = FloatVector.fromArray(sp, x, xOff + j);
             v.add(FloatVector.fromArray(sp, bias, bOff + j)).intoArray(y, yOff + j);
         }
         for (; j < n; j++) {
-            y[yOff + j] = y[yOff + j] + bias[bOff + j];
+            y[yOff + j] = x[xOff + j] + bias[bOff + j];
         }
     }
 
-    /** {@code y = relu?(y * scale + shift (+ res))}: a convolution's BatchNorm, residual and ReLU. */
-    private void affine(float[] y, int o, float[] scale, float[] shift, float[] res, int ro, boolean relu, int c0,
-            int c1) {
+    /**
+     * {@code y[o + c] = relu?(acc[ao + c] * scale[c] + shift[c] (+ res[ro + c]))} for {@code c0 <= c < c1}:
+     * a convolution's BatchNorm, residual and ReLU. The residual may be {@code y} at the same place.
+     */
+    private void affine(float[] acc, int ao, float[] y, int o, float[] scale, float[] shift, float[] res, int ro,
+            boolean relu, int c0, int c1) {
         VectorSpecies<Float> sp = lanes.floats();
         int c = c0;
         int end = c1 - sp.length();
         if (res == null && relu) {
             for (; c <= end; c += sp.length()) {
-                FloatVector v = FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                FloatVector v = FloatVector.fromArray(sp, acc, ao + c).mul(FloatVector.fromArray(sp, scale, c))
                         .add(FloatVector.fromArray(sp, shift, c));
                 v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(y, o + c);
             }
         } else if (res == null) {
             for (; c <= end; c += sp.length()) {
-                FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                FloatVector.fromArray(sp, acc, ao + c).mul(FloatVector.fromArray(sp, scale, c))
                         .add(FloatVector.fromArray(sp, shift, c)).intoArray(y, o + c);
             }
         } else if (relu) {
             for (; c <= end; c += sp.length()) {
-                FloatVector v = FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                FloatVector v = FloatVector.fromArray(sp, acc, ao + c).mul(FloatVector.fromArray(sp, scale, c))
                         .add(FloatVector.fromArray(sp, shift, c)).add(FloatVector.fromArray(sp, res, ro + c));
                 v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(y, o + c);
             }
         } else {
             for (; c <= end; c += sp.length()) {
-                FloatVector.fromArray(sp, y, o + c).mul(FloatVector.fromArray(sp, scale, c))
+                FloatVector.fromArray(sp, acc, ao + c).mul(FloatVector.fromArray(sp, scale, c))
                         .add(FloatVector.fromArray(sp, shift, c)).add(FloatVector.fromArray(sp, res, ro + c))
                         .intoArray(y, o + c);
             }
         }
         for (; c < c1; c++) {
-            float v = y[o + c] * scale[c] + shift[c];
+            float v = acc[ao + c] * scale[c] + shift[c];
             if (res != null) {
                 v = v + res[ro + c];
             }
@@ -520,9 +546,9 @@ public final class JvVectorKernels implements JvKernels {
     }
 
     /** Any other combination, in scalar code (no caller uses one today). */
-    private static void general(Epilogue ep, float[] y, int o, int ro, int c0, int c1) {
+    private static void general(Epilogue ep, float[] acc, int ao, float[] y, int o, int ro, int c0, int c1) {
         for (int c = c0; c < c1; c++) {
-            float v = y[o + c];
+            float v = acc[ao + c];
             if (ep.scale() != null) {
                 v = v * ep.scale()[c];
             }
@@ -955,7 +981,7 @@ public final class JvVectorKernels implements JvKernels {
         VectorSpecies<Float> sp = lanes.floats();
         int len = sp.length();
         if (bias != null) {
-            addBias(s, off, bias, bOff, n);
+            addBias(s, off, bias, bOff, s, off, n);
         }
         // Four running maxima: a lanewise max with Java's semantics is several instructions with a
         // latency to match, and one chain through the whole row waits on each in turn. The maximum

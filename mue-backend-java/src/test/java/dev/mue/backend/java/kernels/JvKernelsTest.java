@@ -414,6 +414,39 @@ class JvKernelsTest {
     }
 
     /**
+     * A convolution may write its output over its residual: the same bits as into a separate array,
+     * for one reduction block (the residual read just before each output is written), for a
+     * reduction split into blocks (whose partial sums would overwrite it), with a partial last panel,
+     * on the calling thread and on the pool, and in the naive control.
+     */
+    @Test
+    void conv2dOverItsResidualGivesTheSameBits() {
+        SplittableRandom rnd = new SplittableRandom(31);
+        // {inC, h, w, kernel, stride, pad, outC}: a 1x1 over many pixels with a partial panel; a 3x3
+        // whose 1170-long reduction splits into blocks; a strided 3x3; a 1x1 with few pixels.
+        int[][] shapes = {{64, 20, 20, 1, 1, 0, 130}, {130, 9, 9, 3, 1, 1, 70}, {16, 11, 11, 3, 2, 1, 64},
+            {256, 3, 3, 1, 1, 0, 256}};
+        JvKernels[] kernels = {new JvVectorKernels(null), new JvVectorKernels(pool2), NAIVE};
+        for (JvKernels k : kernels) {
+            for (int[] s : shapes) {
+                int inC = s[0], h = s[1], w = s[2], kernel = s[3], stride = s[4], pad = s[5], outC = s[6];
+                int outH = (h + 2 * pad - kernel) / stride + 1;
+                int outW = (w + 2 * pad - kernel) / stride + 1;
+                float[] in = random(rnd, inC * h * w, -1, 1);
+                JvWeights weight = k.packConv(random(rnd, outC * inC * kernel * kernel, -1, 1), outC, inC, kernel);
+                float[] scale = random(rnd, outC, 0.5, 1.5);
+                float[] shift = random(rnd, outC, -1, 1);
+                float[] res = random(rnd, outC * outH * outW, -1, 1);
+                float[] separate = new float[res.length];
+                k.conv2d(in, h, w, weight, stride, pad, scale, shift, res, true, separate, outH, outW);
+                float[] over = res.clone();
+                k.conv2d(in, h, w, weight, stride, pad, scale, shift, over, true, over, outH, outW);
+                assertArrayEquals(separate, over, k.name() + " " + Arrays.toString(s));
+            }
+        }
+    }
+
+    /**
      * Checks a convolution (channels-last, through the packed weights) against a double reference,
      * with a random affine, residual and ReLU when {@code epilogue}; returns false when the shape has
      * no output.
