@@ -299,26 +299,30 @@ public final class JvVectorKernels implements JvKernels {
             return;
         }
         // Panels first: each task then streams only its share of the weights, but every panel task
-        // reads its rows of the left operand again. Where all the weights fit in L2 and the rows
-        // are many (a 1x1 convolution at high resolution), tasks take rows only, each reading its
-        // rows once against every panel. Panels and row tiles are dealt out evenly (task sizes
-        // differ by at most one), so no task is left much smaller.
+        // reads its rows of the left operand again. Where the rows are many (a 1x1 convolution at
+        // high resolution), fewer panel tasks, each holding its panels' weights in L2 while its rows
+        // pass, split again by rows, read less again: rows only where all the weights fit. Panels
+        // and row tiles are dealt out evenly (task sizes differ by at most one), so no task is left
+        // much smaller.
         int target = threads * TASKS_PER_THREAD;
         int tiles = ceilDiv(rows, JvMicroKernel.ROWS);
-        int splitPanels = evenPanelTasks(panels, target);
-        int splitRows = Math.min(tiles, ceilDiv(target, splitPanels));
-        int onlyRows = Math.min(tiles, target);
-        // The rows read again by the extra panel tasks, against the weights read again by the extra row tasks.
-        boolean rowsOnly = splitPanels > 1 && (long) panels * micro.width() * k <= WEIGHTS_IN_L2_FLOATS
-                && (long) (splitPanels - 1) * rows > (long) (onlyRows - splitRows) * n;
-        int panelTasks = rowsOnly ? 1 : splitPanels;
-        int rowTasks = rowsOnly ? onlyRows : splitRows;
-        parallel.forEach(rowTasks * panelTasks, t -> {
-            int pt = t % panelTasks;
-            int rt = t / panelTasks;
-            int r0 = rt * tiles / rowTasks * JvMicroKernel.ROWS;
-            int r1 = Math.min(rows, (rt + 1) * tiles / rowTasks * JvMicroKernel.ROWS);
-            gemmTask(src, w, ep, y, yOff, r0, r1, pt * panels / panelTasks, (pt + 1) * panels / panelTasks, kBlock);
+        int panelFirst = evenPanelTasks(panels, target);
+        int panelFirstRows = Math.min(tiles, ceilDiv(target, panelFirst));
+        int grouped = panelTasksInL2(panels, k, panelFirst);
+        int groupedRows = Math.min(tiles, ceilDiv(target, grouped));
+        // Rows read again by the extra panel tasks plus weights read again by the extra row tasks
+        // (both in reads of k floats), as long as the tasks stay at least half the target.
+        boolean group = (long) (grouped - 1) * rows + (long) (groupedRows - 1) * n
+                < (long) (panelFirst - 1) * rows + (long) (panelFirstRows - 1) * n
+                && 2 * grouped * groupedRows >= target;
+        int splitPanels = group ? grouped : panelFirst;
+        int splitRows = group ? groupedRows : panelFirstRows;
+        parallel.forEach(splitRows * splitPanels, t -> {
+            int pt = t % splitPanels;
+            int rt = t / splitPanels;
+            int r0 = rt * tiles / splitRows * JvMicroKernel.ROWS;
+            int r1 = Math.min(rows, (rt + 1) * tiles / splitRows * JvMicroKernel.ROWS);
+            gemmTask(src, w, ep, y, yOff, r0, r1, pt * panels / splitPanels, (pt + 1) * panels / splitPanels, kBlock);
         });
     }
 
@@ -333,6 +337,20 @@ public final class JvVectorKernels implements JvKernels {
         int most = Math.min(panels, target);
         for (int count = most; 2 * count >= most; count--) {
             if (panels % count == 0) {
+                return count;
+            }
+        }
+        return most;
+    }
+
+    /**
+     * The fewest panel tasks, below {@code most}, that divide the {@code panels} panels of a
+     * {@code k}-long reduction evenly with each task's packed weights within
+     * {@value #WEIGHTS_IN_L2_FLOATS} floats (1 when all of them fit); {@code most} if there is none.
+     */
+    private int panelTasksInL2(int panels, int k, int most) {
+        for (int count = 1; count < most; count++) {
+            if (panels % count == 0 && (long) (panels / count) * micro.width() * k <= WEIGHTS_IN_L2_FLOATS) {
                 return count;
             }
         }

@@ -410,6 +410,9 @@ class JvKernelsTest {
             // Many pixels against weights that fit in L2: tasks split the rows only, each tile of
             // rows meeting every panel (two whole, one partial) in turn.
             assertTrue(checkConv(vec, rnd, 32, 48, 48, 1, 1, 0, 130, true));
+            // 600 pixels against 1 MB of weights: on two threads, two panel tasks of 512 KB each, split
+            // again into eight row tasks.
+            assertTrue(checkConv(vec, rnd, 256, 25, 24, 1, 1, 0, 1024, true));
         }
     }
 
