@@ -380,8 +380,8 @@ public final class JvVectorKernels implements JvKernels {
         int k = w.in();
         int rows = JvMicroKernel.ROWS;
         int[] base = src.receptiveField() ? new int[rows] : null;
-        float[] scratch = new float[rows * width];
         int full = Math.min(p1, n / width);
+        float[] scratch = kBlock >= k || p1 * width > n ? new float[rows * width] : null;
         if (kBlock >= k) {
             // One reduction block: a tile of rows meets every panel while it is in L1.
             for (int r = r0; r < r1; r += rows) {
@@ -508,7 +508,10 @@ public final class JvVectorKernels implements JvKernels {
         }
     }
 
-    /** {@code y[yOff + j] = x[xOff + j] + bias[bOff + j]} for {@code j < n} ({@code y} may be {@code x} at the same place). */
+    /**
+     * {@code y[yOff + j] = x[xOff + j] + bias[bOff + j]} for {@code j < n} ({@code y} may be {@code x}
+     * at the same place).
+     */
     private void addBias(float[] x, int xOff, float[] bias, int bOff, float[] y, int yOff, int n) {
         VectorSpecies<Float> sp = lanes.floats();
         int j = 0;
