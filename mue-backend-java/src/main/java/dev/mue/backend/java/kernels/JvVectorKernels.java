@@ -1001,25 +1001,38 @@ public final class JvVectorKernels implements JvKernels {
     private float softmaxRow(float[] s, int off, int n, float[] bias, int bOff, float[] red, float[] sums) {
         VectorSpecies<Float> sp = lanes.floats();
         int len = sp.length();
-        if (bias != null) {
-            addBias(s, off, bias, bOff, s, off, n);
-        }
         // Four running maxima: a lanewise max with Java's semantics is several instructions with a
         // latency to match, and one chain through the whole row waits on each in turn. The maximum
-        // is exact whatever the order; only its use as the shift below matters.
+        // is exact whatever the order; only its use as the shift below matters. The bias is added
+        // in the same pass, each score stored with its bias before the maxima read it.
         FloatVector m0 = FloatVector.broadcast(sp, Float.NEGATIVE_INFINITY);
         FloatVector m1 = m0;
         FloatVector m2 = m0;
         FloatVector m3 = m0;
         int j = 0;
-        for (; j + 4 * len <= n; j += 4 * len) {
-            m0 = m0.max(FloatVector.fromArray(sp, s, off + j));
-            m1 = m1.max(FloatVector.fromArray(sp, s, off + j + len));
-            m2 = m2.max(FloatVector.fromArray(sp, s, off + j + 2 * len));
-            m3 = m3.max(FloatVector.fromArray(sp, s, off + j + 3 * len));
-        }
-        for (; j + len <= n; j += len) {
-            m0 = m0.max(FloatVector.fromArray(sp, s, off + j));
+        if (bias != null) {
+            for (; j + 4 * len <= n; j += 4 * len) {
+                m0 = m0.max(biased(s, off + j, bias, bOff + j));
+                m1 = m1.max(biased(s, off + j + len, bias, bOff + j + len));
+                m2 = m2.max(biased(s, off + j + 2 * len, bias, bOff + j + 2 * len));
+                m3 = m3.max(biased(s, off + j + 3 * len, bias, bOff + j + 3 * len));
+            }
+            for (; j + len <= n; j += len) {
+                m0 = m0.max(biased(s, off + j, bias, bOff + j));
+            }
+            for (int i = j; i < n; i++) {
+                s[off + i] = s[off + i] + bias[bOff + i];
+            }
+        } else {
+            for (; j + 4 * len <= n; j += 4 * len) {
+                m0 = m0.max(FloatVector.fromArray(sp, s, off + j));
+                m1 = m1.max(FloatVector.fromArray(sp, s, off + j + len));
+                m2 = m2.max(FloatVector.fromArray(sp, s, off + j + 2 * len));
+                m3 = m3.max(FloatVector.fromArray(sp, s, off + j + 3 * len));
+            }
+            for (; j + len <= n; j += len) {
+                m0 = m0.max(FloatVector.fromArray(sp, s, off + j));
+            }
         }
         m0.max(m1).max(m2.max(m3)).intoArray(red, 0);
         float max = Float.NEGATIVE_INFINITY;
@@ -1030,6 +1043,17 @@ public final class JvVectorKernels implements JvKernels {
             max = Math.max(max, s[off + j]);
         }
         return softmaxExp(s, off, n, max, red, sums);
+    }
+
+    /**
+     * One vector of scores plus their bias, {@code s[at + i] + bias[bAt + i]}, stored back into
+     * {@code s} and returned. Small enough to be inlined, so its vectors stay in registers.
+     */
+    private FloatVector biased(float[] s, int at, float[] bias, int bAt) {
+        VectorSpecies<Float> sp = lanes.floats();
+        FloatVector v = FloatVector.fromArray(sp, s, at).add(FloatVector.fromArray(sp, bias, bAt));
+        v.intoArray(s, at);
+        return v;
     }
 
     // ---------------------------------------------------------------- cosine
