@@ -1010,29 +1010,14 @@ public final class JvVectorKernels implements JvKernels {
         FloatVector m2 = m0;
         FloatVector m3 = m0;
         int j = 0;
-        if (bias != null) {
-            for (; j + 4 * len <= n; j += 4 * len) {
-                m0 = m0.max(biased(s, off + j, bias, bOff + j));
-                m1 = m1.max(biased(s, off + j + len, bias, bOff + j + len));
-                m2 = m2.max(biased(s, off + j + 2 * len, bias, bOff + j + 2 * len));
-                m3 = m3.max(biased(s, off + j + 3 * len, bias, bOff + j + 3 * len));
-            }
-            for (; j + len <= n; j += len) {
-                m0 = m0.max(biased(s, off + j, bias, bOff + j));
-            }
-            for (int i = j; i < n; i++) {
-                s[off + i] = s[off + i] + bias[bOff + i];
-            }
-        } else {
-            for (; j + 4 * len <= n; j += 4 * len) {
-                m0 = m0.max(FloatVector.fromArray(sp, s, off + j));
-                m1 = m1.max(FloatVector.fromArray(sp, s, off + j + len));
-                m2 = m2.max(FloatVector.fromArray(sp, s, off + j + 2 * len));
-                m3 = m3.max(FloatVector.fromArray(sp, s, off + j + 3 * len));
-            }
-            for (; j + len <= n; j += len) {
-                m0 = m0.max(FloatVector.fromArray(sp, s, off + j));
-            }
+        for (; j + 4 * len <= n; j += 4 * len) {
+            m0 = m0.max(biased(s, off + j, bias, bOff + j));
+            m1 = m1.max(biased(s, off + j + len, bias, bOff + j + len));
+            m2 = m2.max(biased(s, off + j + 2 * len, bias, bOff + j + 2 * len));
+            m3 = m3.max(biased(s, off + j + 3 * len, bias, bOff + j + 3 * len));
+        }
+        for (; j + len <= n; j += len) {
+            m0 = m0.max(biased(s, off + j, bias, bOff + j));
         }
         m0.max(m1).max(m2.max(m3)).intoArray(red, 0);
         float max = Float.NEGATIVE_INFINITY;
@@ -1040,6 +1025,9 @@ public final class JvVectorKernels implements JvKernels {
             max = Math.max(max, red[i]);
         }
         for (; j < n; j++) {
+            if (bias != null) {
+                s[off + j] = s[off + j] + bias[bOff + j];
+            }
             max = Math.max(max, s[off + j]);
         }
         return softmaxExp(s, off, n, max, red, sums);
@@ -1047,11 +1035,16 @@ public final class JvVectorKernels implements JvKernels {
 
     /**
      * One vector of scores plus their bias, {@code s[at + i] + bias[bAt + i]}, stored back into
-     * {@code s} and returned. Small enough to be inlined, so its vectors stay in registers.
+     * {@code s} and returned; the scores as they are without a bias. Small enough to be inlined, so
+     * its vectors stay in registers.
      */
     private FloatVector biased(float[] s, int at, float[] bias, int bAt) {
         VectorSpecies<Float> sp = lanes.floats();
-        FloatVector v = FloatVector.fromArray(sp, s, at).add(FloatVector.fromArray(sp, bias, bAt));
+        FloatVector v = FloatVector.fromArray(sp, s, at);
+        if (bias == null) {
+            return v;
+        }
+        v = v.add(FloatVector.fromArray(sp, bias, bAt));
         v.intoArray(s, at);
         return v;
     }
