@@ -150,7 +150,8 @@ final class JvParams {
     }
 
     private static Conv conv(JvKernels k, ConvBn c) {
-        return new Conv(k.packConv(c.w(), c.out(), c.in(), c.kernel()), c.stride(), c.pad(), c.scale(), c.shift());
+        return new Conv(k.packConv(c.w(), c.out(), c.in(), c.kernel(), c.stride(), c.pad()), c.stride(), c.pad(),
+                c.scale(), c.shift());
     }
 
     private static Packed packed(JvKernels k, Layer l) {

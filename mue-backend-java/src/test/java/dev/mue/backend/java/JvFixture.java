@@ -33,6 +33,17 @@ final class JvFixture {
                 new ResNetConfig(4, 4, new int[] {1, 2, 1}), 2.0, 1e-5);
     }
 
+    /**
+     * One encoder and one decoder layer over a backbone wide enough for the Winograd convolutions:
+     * 3x3 convolutions of stride 1 over 128 channels at 10x10 and over 256 at 5x5 (an odd side), from
+     * a 40-pixel image.
+     */
+    static Model wideBackboneModel(long seed) {
+        ModelConfig c = new ModelConfig("jv-wide", 30, 1, 1, 3, 44, VOCAB.size(), 24, 8, 4, 40,
+                new ResNetConfig(8, 128, new int[] {1, 2, 1}), 2.0, 1e-5);
+        return new Model(c, RandomWeights.generate(c, seed, 0.15), VOCAB, "jv-wide");
+    }
+
     static Model model(long seed) {
         ModelConfig c = config(3, 3);
         // A larger weight scale than OFA's init makes layers change the hidden state enough for

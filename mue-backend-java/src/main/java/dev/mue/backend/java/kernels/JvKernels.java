@@ -24,6 +24,16 @@ public interface JvKernels {
     JvWeights packConv(float[] w, int out, int inC, int kernel);
 
     /**
+     * Prepares convolution weights, given {@code [out, inC, kernel, kernel]}, for {@link #conv2d}
+     * calls of this stride and padding only, which lets the kernels pick an algorithm for the shape;
+     * {@link #conv2d} rejects the weights for any other stride or padding when the kernels did.
+     * Done once, at prepare time.
+     */
+    default JvWeights packConv(float[] w, int out, int inC, int kernel, int stride, int pad) {
+        return packConv(w, out, inC, kernel);
+    }
+
+    /**
      * A linear layer: {@code y[r, o] = bias[o] + sum_i x[r, i] * w[o, i]} for {@code rows} rows of
      * {@code w.in()} features into {@code w.out()}, row-major from the offsets.
      *

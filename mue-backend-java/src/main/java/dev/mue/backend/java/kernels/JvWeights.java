@@ -22,9 +22,21 @@ public final class JvWeights {
     /** Panels of {@link #panelWidth} output columns, each {@code [reduction][panelWidth]}; null for the control. */
     final float[] panels;
     final int panelWidth;
+    /**
+     * A 3x3 convolution's weights in the Winograd domain, for stride 1 and padding 1 only: the 16
+     * matrices {@code (G g G^T)[xi]}, each {@code [out, inC]} packed as a linear layer's; null when
+     * the weights are {@link #panels} or {@link #source}.
+     */
+    final JvWeights[] winograd;
 
     JvWeights(float[] source, int out, int inChannels, int kernel, Object owner, float[] panels, int panelWidth) {
+        this(source, out, inChannels, kernel, owner, panels, panelWidth, null);
+    }
+
+    JvWeights(float[] source, int out, int inChannels, int kernel, Object owner, float[] panels, int panelWidth,
+            JvWeights[] winograd) {
         this.source = source;
+        this.winograd = winograd;
         this.out = out;
         this.inChannels = inChannels;
         this.kernel = kernel;

@@ -2,6 +2,8 @@ package dev.mue.backend.java.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -445,6 +447,222 @@ class JvKernelsTest {
                 float[] over = res.clone();
                 k.conv2d(in, h, w, weight, stride, pad, scale, shift, over, true, over, outH, outW);
                 assertArrayEquals(separate, over, k.name() + " " + Arrays.toString(s));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ conv2d by Winograd F(2x2, 3x3)
+
+    /**
+     * A 3x3 convolution of stride 1 over at least {@link JvVectorKernels#WINOGRAD_MIN_CHANNELS} input
+     * channels runs as F(2x2, 3x3) and stays within its own worst-case bound of a double reference,
+     * over odd and even sides (a tile past the image's edge), channel counts off every vector width,
+     * partial panels, with and without its epilogue, in every species.
+     */
+    @ParameterizedTest
+    @MethodSource("species")
+    void winogradConv2dMatchesReferenceWithinItsBound(String speciesName) {
+        JvVectorKernels vec = new JvVectorKernels(speciesNamed(speciesName), null);
+        SplittableRandom rnd = new SplittableRandom(41);
+        int min = JvVectorKernels.WINOGRAD_MIN_CHANNELS;
+        int checked = 0;
+        for (int inC : new int[] {min, min + 3}) {
+            for (int[] hw : new int[][] {{1, 1}, {2, 2}, {5, 7}, {8, 3}}) {
+                for (int outC : new int[] {1, 19, 70}) {
+                    checkWinograd(vec, rnd, inC, hw[0], hw[1], outC, (checked & 1) == 0);
+                    checked++;
+                }
+            }
+        }
+        assertEquals(24, checked);
+    }
+
+    /** The same on the pool, where the 16 products split their rows too, and at a layer-3 ResNet shape. */
+    @Test
+    void winogradConv2dMatchesReferenceOnThePool() {
+        SplittableRandom rnd = new SplittableRandom(42);
+        for (ForkJoinPool pool : new ForkJoinPool[] {pool2, pool4}) {
+            JvVectorKernels vec = new JvVectorKernels(pool);
+            checkWinograd(vec, rnd, 130, 13, 10, 66, true);
+        }
+        checkWinograd(new JvVectorKernels(pool2), rnd, 256, 30, 30, 256, true);
+    }
+
+    /**
+     * Winograd's convolution is deterministic: the same bits on the calling thread and on pools of
+     * two and four threads, and over its residual as into a separate array.
+     */
+    @Test
+    void winogradConv2dGivesTheSameBitsOnAnyPoolAndOverItsResidual() {
+        SplittableRandom rnd = new SplittableRandom(43);
+        int inC = 136;
+        int h = 11;
+        int w = 14;
+        int outC = 72;
+        float[] in = random(rnd, inC * h * w, -1, 1);
+        float[] weight = random(rnd, outC * inC * 9, -1, 1);
+        float[] scale = random(rnd, outC, 0.5, 1.5);
+        float[] shift = random(rnd, outC, -1, 1);
+        float[] res = random(rnd, outC * h * w, -1, 1);
+        float[] first = null;
+        for (ForkJoinPool pool : new ForkJoinPool[] {null, pool2, pool4}) {
+            JvVectorKernels k = new JvVectorKernels(pool);
+            JvWeights packed = k.packConv(weight, outC, inC, 3, 1, 1);
+            assertNotNull(packed.winograd, "packed for Winograd");
+            float[] separate = new float[res.length];
+            k.conv2d(in, h, w, packed, 1, 1, scale, shift, res, true, separate, h, w);
+            float[] over = res.clone();
+            k.conv2d(in, h, w, packed, 1, 1, scale, shift, over, true, over, h, w);
+            assertArrayEquals(separate, over, "over its residual, pool " + pool);
+            if (first == null) {
+                first = separate;
+            } else {
+                assertArrayEquals(first, separate, "pool " + pool + " against the calling thread");
+            }
+        }
+    }
+
+    /**
+     * Only a 3x3 kernel of stride 1 and padding 1 over enough channels is packed for Winograd; any
+     * other shape keeps the exact fused multiply-add chain (the same bits as weights packed for any
+     * stride), and Winograd's weights refuse another stride or padding.
+     */
+    @Test
+    void winogradIsChosenOnlyWhereItApplies() {
+        JvVectorKernels k = new JvVectorKernels(null);
+        SplittableRandom rnd = new SplittableRandom(44);
+        int min = JvVectorKernels.WINOGRAD_MIN_CHANNELS;
+        // {inC, kernel, stride, pad}: too few channels; stride 2; padding 0; a 1x1 kernel.
+        int[][] exact = {{min - 1, 3, 1, 1}, {min, 3, 2, 1}, {min, 3, 1, 0}, {min, 1, 1, 0}};
+        for (int[] s : exact) {
+            int inC = s[0], kernel = s[1], stride = s[2], pad = s[3];
+            int h = 6;
+            int outH = (h + 2 * pad - kernel) / stride + 1;
+            float[] in = random(rnd, inC * h * h, -1, 1);
+            float[] weight = random(rnd, 8 * inC * kernel * kernel, -1, 1);
+            JvWeights chosen = k.packConv(weight, 8, inC, kernel, stride, pad);
+            assertNull(chosen.winograd, Arrays.toString(s));
+            float[] a = new float[8 * outH * outH];
+            float[] b = new float[a.length];
+            k.conv2d(in, h, h, chosen, stride, pad, null, null, null, false, a, outH, outH);
+            k.conv2d(in, h, h, k.packConv(weight, 8, inC, kernel), stride, pad, null, null, null, false, b, outH,
+                    outH);
+            assertArrayEquals(b, a, Arrays.toString(s));
+        }
+        JvWeights wino = k.packConv(random(rnd, 8 * min * 9, -1, 1), 8, min, 3, 1, 1);
+        assertNotNull(wino.winograd);
+        float[] in = random(rnd, min * 36, -1, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> k.conv2d(in, 6, 6, wino, 2, 1, null, null, null, false, new float[8 * 9], 3, 3));
+        assertTrue(e.getMessage().contains("stride 1 and padding 1"), e.getMessage());
+        // The control ignores the stride it is told: its weights are the definition.
+        assertNull(NAIVE.packConv(random(rnd, 8 * min * 9, -1, 1), 8, min, 3, 1, 1).winograd);
+    }
+
+    /** F(2x2, 3x3)'s {@code A^T}, {@code B^T} and {@code G}. */
+    private static final double[][] WINO_AT = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    private static final double[][] WINO_BT = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+    private static final double[][] WINO_G = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
+    /**
+     * Checks a Winograd convolution against a double reference. Its error bound, for output pixel
+     * {@code (p, q)} of its tile: {@code (inC + 8) * 2^-24 * sum_xi |A_p i| |A_q j| sum_ic |U| |V|},
+     * with {@code |V|} the input transform of {@code |d|} under {@code |B|}: two roundings in the input
+     * transform, one in the weights, {@code inC} in the products, four in the output transform, each
+     * at most an ulp of a partial sum that the absolute terms bound. Then the epilogue's, as in
+     * {@link #checkConv}.
+     */
+    private static void checkWinograd(JvVectorKernels vec, SplittableRandom rnd, int inC, int h, int w, int outC,
+            boolean epilogue) {
+        float[] in = random(rnd, inC * h * w, -1, 1);
+        float[] weight = random(rnd, outC * inC * 9, -1, 1);
+        float[] scale = epilogue ? random(rnd, outC, 0.5, 1.5) : null;
+        float[] shift = epilogue ? random(rnd, outC, -1, 1) : null;
+        float[] res = epilogue ? random(rnd, outC * h * w, -1, 1) : null;
+        JvWeights packed = vec.packConv(weight, outC, inC, 3, 1, 1);
+        assertNotNull(packed.winograd, "packed for Winograd");
+        float[] out = sentinels(outC * h * w + 2);
+        vec.conv2d(in, h, w, packed, 1, 1, scale, shift, res, epilogue, out, h, w);
+        String what = "winograd inC=" + inC + " " + h + "x" + w + " outC=" + outC + " epilogue=" + epilogue;
+        assertUntouched(out, 0, outC * h * w, what);
+        // |U| per (oc, ic, point), exact in double.
+        double[] absU = new double[outC * inC * 16];
+        for (int oc = 0; oc < outC; oc++) {
+            for (int ic = 0; ic < inC; ic++) {
+                int g = (oc * inC + ic) * 9;
+                for (int i = 0; i < 4; i++) {
+                    for (int j = 0; j < 4; j++) {
+                        double u = 0;
+                        for (int a = 0; a < 3; a++) {
+                            for (int b = 0; b < 3; b++) {
+                                u += WINO_G[i][a] * weight[g + a * 3 + b] * WINO_G[j][b];
+                            }
+                        }
+                        absU[(oc * inC + ic) * 16 + i * 4 + j] = Math.abs(u);
+                    }
+                }
+            }
+        }
+        double[] absV = new double[inC * 16];
+        for (int oy = 0; oy < h; oy++) {
+            for (int ox = 0; ox < w; ox++) {
+                int ty = oy / 2;
+                int tx = ox / 2;
+                int p = oy % 2;
+                int q = ox % 2;
+                // |V| of this tile: |B^T| |d| |B| over its 4x4 patch (zero outside the image).
+                for (int ic = 0; ic < inC; ic++) {
+                    for (int i = 0; i < 4; i++) {
+                        for (int j = 0; j < 4; j++) {
+                            double s = 0;
+                            for (int a = 0; a < 4; a++) {
+                                for (int b = 0; b < 4; b++) {
+                                    int iy = 2 * ty - 1 + a;
+                                    int ix = 2 * tx - 1 + b;
+                                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+                                        s += Math.abs(WINO_BT[i][a] * WINO_BT[j][b] * in[(iy * w + ix) * inC + ic]);
+                                    }
+                                }
+                            }
+                            absV[ic * 16 + i * 4 + j] = s;
+                        }
+                    }
+                }
+                for (int oc = 0; oc < outC; oc++) {
+                    double ref = 0;
+                    for (int ic = 0; ic < inC; ic++) {
+                        for (int ky = 0; ky < 3; ky++) {
+                            for (int kx = 0; kx < 3; kx++) {
+                                int iy = oy + ky - 1;
+                                int ix = ox + kx - 1;
+                                if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+                                    ref += (double) weight[((oc * inC + ic) * 3 + ky) * 3 + kx]
+                                            * in[(iy * w + ix) * inC + ic];
+                                }
+                            }
+                        }
+                    }
+                    double abs = 0;
+                    for (int xi = 0; xi < 16; xi++) {
+                        double a = Math.abs(WINO_AT[p][xi / 4] * WINO_AT[q][xi % 4]);
+                        if (a == 0) {
+                            continue;
+                        }
+                        double sum = 0;
+                        for (int ic = 0; ic < inC; ic++) {
+                            sum += absU[(oc * inC + ic) * 16 + xi] * absV[ic * 16 + xi];
+                        }
+                        abs += a * sum;
+                    }
+                    double tol = (inC + 8) * U * abs;
+                    int at = (oy * w + ox) * outC + oc;
+                    if (epilogue) {
+                        ref = ref * scale[oc] + shift[oc] + res[at];
+                        tol = tol * scale[oc] + 4 * U * (Math.abs(ref) + Math.abs(shift[oc]) + Math.abs(res[at]));
+                        ref = Math.max(0, ref);
+                    }
+                    assertEquals(ref, out[at], tol, what + " at " + oy + "," + ox + "," + oc);
+                }
             }
         }
     }
