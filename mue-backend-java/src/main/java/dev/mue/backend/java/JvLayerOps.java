@@ -172,8 +172,8 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         float[] qkv = ops.linear(pk.selfQkv(), h, rows);
         ops.buffers.give(h);
         ops.scaleQueries(qkv, rows, 3 * d);
-        float[] attn = ops.segmentSelfAttention(qkv, x.offsets(), x.lengths(), bias, block.rows(), block.cols(),
-                false);
+        float[] attn = ops.segmentSelfAttention(qkv, x.offsets(), x.lengths(), null, bias, block.rows(),
+                block.cols(), false);
         ops.buffers.give(qkv);
         float[] mid = ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, x.data(), rows);
         ops.buffers.give(attn);
@@ -383,26 +383,57 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         return caches.reorder(parents);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Rows that repeat an earlier segment's of the same example ({@link JvSharedRows}: visual
+     * entailment's candidate answers after one prompt) are computed once and copied: the same bits
+     * as computing each of them.
+     */
     @Override
     public JvStates decoderPass(Workspace ws, int layer, JvStates x, JvMemory memory, int[] examples) {
         ResolvedWeights.Layer w = p.decoder[layer - 1];
         JvParams.Packed pk = p.decoderPacked[layer - 1];
-        int rows = x.rows();
-        float[] h = ops.layerNorm(w.selfLn(), x.data(), rows, d);
+        int n = x.segments();
+        JvSharedRows shared = JvSharedRows.of(x, examples, d);
+        int rows = shared == null ? x.rows() : shared.count();
+        float[] in = shared == null ? x.data() : shared.distinctRows(x.data(), x, d);
+        float[] h = ops.layerNorm(w.selfLn(), in, rows, d);
         float[] qkv = ops.linear(pk.selfQkv(), h, rows);
         ops.scaleQueries(qkv, rows, 3 * d);
         int td = decoderSelfBlock.rows();
-        float[] attn = ops.segmentSelfAttention(qkv, x.offsets(), x.lengths(), decoderSelfBias[layer], td, td,
-                true);
-        float[] out = ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, x.data(), rows);
+        // A segment's queries from its first distinct row attend to all its keys, shared ones included.
+        float[] attn = ops.segmentSelfAttention(shared == null ? qkv : shared.allRows(qkv, 3 * d), x.offsets(),
+                x.lengths(), shared == null ? null : shared.from(), decoderSelfBias[layer], td, td, true);
+        if (shared != null) {
+            attn = shared.distinctRows(attn, x, d);
+        }
+        float[] out = ops.attentionOutput(pk.selfO(), w.self().cAttn(), w.selfPostLn(), attn, in, rows);
         float[] h2 = ops.layerNorm(w.crossLn(), out, rows, d);
         float[] q2 = ops.linear(pk.crossQ(), h2, rows);
         ops.scaleQueries(q2, rows, d);
         float[] attn2 = new float[rows * d];
-        crossAttention(memory, layer, q2, x.offsets(), x.lengths(), new int[x.segments()], examples, true, attn2);
+        // One group per segment with distinct rows: its rows at consecutive positions from the first.
+        int groups = 0;
+        int[] first = new int[n];
+        int[] count = new int[n];
+        int[] position = new int[n];
+        int[] example = new int[n];
+        for (int s = 0; s < n; s++) {
+            int start = shared == null ? 0 : shared.from(s);
+            if (start < x.lengths()[s]) {
+                first[groups] = shared == null ? x.offsets()[s] : shared.firstDistinct(s);
+                count[groups] = x.lengths()[s] - start;
+                position[groups] = start;
+                example[groups] = examples[s];
+                groups++;
+            }
+        }
+        crossAttention(memory, layer, q2, Arrays.copyOf(first, groups), Arrays.copyOf(count, groups),
+                Arrays.copyOf(position, groups), Arrays.copyOf(example, groups), true, attn2);
         out = ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, rows);
         out = ops.ffnBlock(w, pk, out, rows);
-        return new JvStates(out, x.lengths(), x.offsets(), rows);
+        return new JvStates(shared == null ? out : shared.allRows(out, d), x.lengths(), x.offsets(), x.rows());
     }
 
     // ------------------------------------------------------------------ both stages

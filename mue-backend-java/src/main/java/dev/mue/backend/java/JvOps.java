@@ -167,9 +167,12 @@ final class JvOps {
      * being 0..len-1). Each segment's and head's keys are prepared once; then segments, heads and,
      * when they are fewer than the threads can share, blocks of queries run in parallel (a query's
      * result does not depend on the block it is in).
+     *
+     * @param from per segment, its first query position (the rows before it are left as they are in
+     *             the array returned), or null for all of them
      */
-    float[] segmentSelfAttention(float[] qkv, int[] off, int[] len, float[] bias, int biasRows, int biasCols,
-            boolean causal) {
+    float[] segmentSelfAttention(float[] qkv, int[] off, int[] len, int[] from, float[] bias, int biasRows,
+            int biasCols, boolean causal) {
         int rows = 0;
         int maxLen = 0;
         for (int l : len) {
@@ -190,11 +193,11 @@ final class JvOps {
             int unit = t / chunks;
             int s = unit / heads;
             int h = unit % heads;
-            int q0 = (t % chunks) * chunk;
-            if (q0 >= len[s]) {
+            int q0 = Math.max((t % chunks) * chunk, from == null ? 0 : from[s]);
+            int nq = Math.min((t % chunks + 1) * chunk, len[s]) - q0;
+            if (nq <= 0) {
                 return;
             }
-            int nq = Math.min(chunk, len[s] - q0);
             int base = off[s] * stride + h * headDim;
             k.attention(qkv, base + q0 * stride, stride, keys[unit], qkv, base + 2 * d, stride, nq, bias,
                     h * biasRows * biasCols + q0 * biasCols, biasCols, causal, q0, out, (off[s] + q0) * d + h * headDim,

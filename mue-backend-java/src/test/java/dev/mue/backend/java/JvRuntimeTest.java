@@ -264,6 +264,33 @@ class JvRuntimeTest {
         }
     }
 
+    /**
+     * Candidate answers after one prompt (visual entailment's scoring): the rows they share are
+     * computed once, and every row's logits are the bits of scoring its sequence alone, whether it
+     * shares all but its last token, a shorter prefix, its whole sequence, or nothing (a sequence of
+     * another example with the same tokens, whose encoder output differs).
+     */
+    @Test
+    void sharedPrefixesGiveTheBitsOfEachSequenceScoredAlone() {
+        List<EncoderInput> in = inputs(2);
+        int[][] seqs = {{0, 5, 6, 7, 8}, {0, 5, 6, 7, 9}, {0, 5, 6, 10, 11}, {0, 5, 6, 7, 8}, {0, 5, 6, 7, 8},
+            {0, 5}};
+        int[] rows = {0, 0, 0, 0, 1, 1};
+        int[] first = {3, 3, 2, 3, 3, 1};
+        try (Executable ex = prepare(MODEL, ExitPolicy.full()); EncodedBatch batch = ex.encode(in)) {
+            ScoringOutput all = ex.score(batch, rows, seqs, first);
+            for (int r = 0; r < seqs.length; r++) {
+                ScoringOutput one = ex.score(batch, new int[] {rows[r]}, new int[][] {seqs[r]}, new int[] {first[r]});
+                assertEquals(seqs[r].length - first[r], all.logits()[r].length);
+                for (int t = 0; t < one.logits()[0].length; t++) {
+                    assertArrayEquals(one.logits()[0][t], all.logits()[r][t], "row " + r + " position " + t);
+                }
+            }
+            // The same-token sequence of the other example is not taken for a copy.
+            assertFalse(Arrays.equals(all.logits()[0][0], all.logits()[4][0]));
+        }
+    }
+
     @Test
     void kvFillsPutTheRightEntryIntoTheSkippedLayers() {
         Plan plan = JvFixture.plan(MODEL, ExitPolicy.full());
