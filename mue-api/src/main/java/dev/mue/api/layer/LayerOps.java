@@ -57,7 +57,9 @@ public interface LayerOps<X, M, C> extends AutoCloseable {
 
     /**
      * Computes and keeps the cross-attention keys and values of decoder layer {@code layer} for
-     * {@code examples}; called once per example and layer, before the first token reaches it.
+     * {@code examples}, or makes sure they will be computed when first attended to (a backend that
+     * can attend without them, as the Java backend's scoring pass may, defers them); called once
+     * per example and layer, before the first token reaches it.
      */
     void prepareCross(M memory, int layer, int[] examples);
 

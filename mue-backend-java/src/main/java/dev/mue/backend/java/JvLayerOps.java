@@ -198,12 +198,24 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         return memory.output[example].clone();
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Deferred to the first call that attends to them ({@link #crossKeysAndValues}): a scoring
+     * pass with few rows attends through the encoder output instead and never needs them.
+     */
     @Override
     public void prepareCross(JvMemory m, int layer, int[] examples) {
-        JvParams.Dense kv = p.decoderPacked[layer - 1].crossKv();
-        for (int e : examples) {
+    }
+
+    /** Makes sure example {@code e} has decoder layer {@code layer}'s cross-attention keys and values. */
+    private void crossKeysAndValues(JvMemory m, int layer, int e) {
+        synchronized (m.crossKeys[e]) {
+            if (m.crossKeys[e][layer] != null) {
+                return;
+            }
             int n = m.tokens[e];
-            float[] both = ops.linear(kv, m.output[e], n);
+            float[] both = ops.linear(p.decoderPacked[layer - 1].crossKv(), m.output[e], n);
             JvKeys[] keys = new JvKeys[ops.heads];
             ops.forEach(ops.heads, (long) n * ops.headDim * 4, h -> keys[h] = k.keys(both, h * ops.headDim, 2 * d, n,
                     ops.headDim));
@@ -215,6 +227,30 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
             m.crossV[e][layer] = v;
             m.crossKeys[e][layer] = keys;
         }
+    }
+
+    /** Example {@code e}'s encoder output rows as keys of {@code d} dimensions, made on first use. */
+    private JvKeys outputKeys(JvMemory m, int e) {
+        synchronized (m.crossKeys[e]) {
+            if (m.outputKeys[e] == null) {
+                m.outputKeys[e] = k.keys(m.output[e], 0, d, m.tokens[e], d);
+            }
+            return m.outputKeys[e];
+        }
+    }
+
+    /**
+     * Whether a scoring pass attends through the encoder output for an example of {@code tokens}
+     * encoder tokens and {@code rows} query rows at a layer: per head {@code h}, {@code q . k_j =
+     * (q_h Wk_h) . x_j + q_h . bk_h}, whose last term is the same for every key and cancels in the
+     * softmax, and {@code sum_j p_j v_j = (sum_j p_j x_j) Wv_h^T + bv_h}, the probabilities summing
+     * to 1. That costs {@code rows (2 d^2 + 2 H tokens d)} multiply-adds against {@code 2 tokens
+     * d^2 + 2 rows tokens d} for the keys and values and attention over them: less below {@code
+     * tokens d / (d + (H - 1) tokens)} rows (65 for OFA-base's 914 tokens). The choice depends on
+     * the example's own rows only, never on the rest of the batch or on what was computed before.
+     */
+    static boolean attendsThroughMemory(int tokens, int rows, int d, int heads) {
+        return (long) rows * (d + (long) (heads - 1) * tokens) < (long) tokens * d;
     }
 
     /**
@@ -232,10 +268,7 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         int rows = crossBlock.rows();
         long maxWork = 0;
         for (int g = 0; g < groups; g++) {
-            if (m.crossKeys[example[g]][layer] == null) {
-                throw new IllegalStateException("cross keys of decoder layer " + layer
-                        + " were not prepared for example " + example[g]);
-            }
+            crossKeysAndValues(m, layer, example[g]);
             maxWork = Math.max(maxWork, (long) count[g] * m.tokens[example[g]] * hd * 2);
         }
         ops.forEach(groups * heads, maxWork, t -> {
@@ -245,6 +278,48 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
             int qo = first[g] * d + h * hd;
             k.attention(q, qo, d, m.crossKeys[e][layer][h], m.crossV[e][layer], h * hd, d, count[g],
                     crossBias, (h * rows + position[g]) * cols, sequence ? cols : 0, false, 0, out, qo, d);
+        });
+    }
+
+    /**
+     * {@link #crossAttention} of groups of consecutive positions through the encoder output, without
+     * its keys and values ({@link #attendsThroughMemory}): per group and head, the queries times
+     * {@code Wk_h^T}, attention over the output's rows as keys and values, that times {@code Wv_h^T}
+     * plus {@code bv_h}. Groups and heads run in parallel.
+     */
+    private void crossAttentionThroughMemory(JvMemory m, int layer, float[] q, int[] first, int[] count,
+            int[] position, int[] example, float[] out) {
+        JvParams.CrossThroughMemory w = p.decoderPacked[layer - 1].crossThroughMemory();
+        int groups = first.length;
+        int heads = ops.heads;
+        int hd = ops.headDim;
+        int cols = crossBlock.cols();
+        int rows = crossBlock.rows();
+        JvKeys[] keys = new JvKeys[groups];
+        long maxWork = 0;
+        for (int g = 0; g < groups; g++) {
+            keys[g] = outputKeys(m, example[g]);
+            maxWork = Math.max(maxWork, (long) count[g] * (m.tokens[example[g]] + d) * d * 2);
+        }
+        ops.forEach(groups * heads, maxWork, t -> {
+            int g = t / heads;
+            int h = t % heads;
+            int e = example[g];
+            int nq = count[g];
+            float[] qh = new float[nq * hd];
+            for (int i = 0; i < nq; i++) {
+                System.arraycopy(q, (first[g] + i) * d + h * hd, qh, i * hd, hd);
+            }
+            float[] qk = new float[nq * d];
+            k.linear(qh, 0, nq, w.keys()[h], null, qk, 0);
+            float[] px = new float[nq * d];
+            k.attention(qk, 0, d, keys[g], m.output[e], 0, d, nq, crossBias, (h * rows + position[g]) * cols, cols,
+                    false, 0, px, 0, d);
+            float[] o = new float[nq * hd];
+            k.linear(px, 0, nq, w.values()[h], w.valueBias() == null ? null : w.valueBias()[h], o, 0);
+            for (int i = 0; i < nq; i++) {
+                System.arraycopy(o, i * hd, out, (first[g] + i) * d + h * hd, hd);
+            }
         });
     }
 
@@ -388,7 +463,9 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
      *
      * <p>Rows that repeat an earlier segment's of the same example ({@link JvSharedRows}: visual
      * entailment's candidate answers after one prompt) are computed once and copied: the same bits
-     * as computing each of them.
+     * as computing each of them. An example with few distinct rows attends through its encoder
+     * output rather than to the layer's cross-attention keys and values, which are then never
+     * computed ({@link #attendsThroughMemory}).
      */
     @Override
     public JvStates decoderPass(Workspace ws, int layer, JvStates x, JvMemory memory, int[] examples) {
@@ -429,11 +506,48 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
                 groups++;
             }
         }
-        crossAttention(memory, layer, q2, Arrays.copyOf(first, groups), Arrays.copyOf(count, groups),
-                Arrays.copyOf(position, groups), Arrays.copyOf(example, groups), true, attn2);
+        // Each example attends through its encoder output when its rows here are few enough.
+        first = Arrays.copyOf(first, groups);
+        count = Arrays.copyOf(count, groups);
+        position = Arrays.copyOf(position, groups);
+        example = Arrays.copyOf(example, groups);
+        int[] exampleRows = new int[memory.tokens.length];
+        for (int g = 0; g < groups; g++) {
+            exampleRows[example[g]] += count[g];
+        }
+        boolean[] through = new boolean[groups];
+        for (int g = 0; g < groups; g++) {
+            through[g] = attendsThroughMemory(memory.tokens[example[g]], exampleRows[example[g]], d, ops.heads);
+        }
+        for (boolean viaMemory : new boolean[] {false, true}) {
+            int[] f = selected(first, through, viaMemory);
+            if (f.length == 0) {
+                continue;
+            }
+            int[] c = selected(count, through, viaMemory);
+            int[] at = selected(position, through, viaMemory);
+            int[] of = selected(example, through, viaMemory);
+            if (viaMemory) {
+                crossAttentionThroughMemory(memory, layer, q2, f, c, at, of, attn2);
+            } else {
+                crossAttention(memory, layer, q2, f, c, at, of, true, attn2);
+            }
+        }
         out = ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, rows);
         out = ops.ffnBlock(w, pk, out, rows);
         return new JvStates(shared == null ? out : shared.allRows(out, d), x.lengths(), x.offsets(), x.rows());
+    }
+
+    /** The elements of {@code a} whose {@code flag} is {@code value}, in order. */
+    private static int[] selected(int[] a, boolean[] flag, boolean value) {
+        int[] out = new int[a.length];
+        int n = 0;
+        for (int i = 0; i < a.length; i++) {
+            if (flag[i] == value) {
+                out[n++] = a[i];
+            }
+        }
+        return Arrays.copyOf(out, n);
     }
 
     // ------------------------------------------------------------------ both stages

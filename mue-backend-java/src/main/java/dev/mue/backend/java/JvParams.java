@@ -10,6 +10,7 @@ import dev.mue.backend.java.kernels.JvKernels;
 import dev.mue.backend.java.kernels.JvParallel;
 import dev.mue.backend.java.kernels.JvWeights;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -18,8 +19,10 @@ import java.util.function.Supplier;
  * layer and convolution packed once by the kernels ({@link JvKernels#packLinear}, {@link
  * JvKernels#packConv}), the self-attention's query, key and value projections fused into one
  * product and the cross-attention's key and value into another, and the tied LM head packed from
- * the token embedding. Norms, embeddings and scales are the plan's arrays, by reference; nothing
- * is read by key or folded here.
+ * the token embedding, and each decoder layer's cross-attention key and value weights once more,
+ * head by head, for attending through the encoder output ({@link CrossThroughMemory}). Norms,
+ * embeddings and scales are the plan's arrays, by reference; nothing is read by key or folded
+ * here.
  */
 final class JvParams {
     /** A packed linear layer and its bias (null for none). */
@@ -48,7 +51,20 @@ final class JvParams {
      * A transformer layer's packed products: {@code selfQkv} gives {@code [q | k | v]} per row;
      * the cross-attention ones are null in the encoder.
      */
-    record Packed(Dense selfQkv, Dense selfO, Dense crossQ, Dense crossKv, Dense crossO, Dense fc1, Dense fc2) {
+    record Packed(Dense selfQkv, Dense selfO, Dense crossQ, Dense crossKv, Dense crossO, Dense fc1, Dense fc2,
+            CrossThroughMemory crossThroughMemory) {
+    }
+
+    /**
+     * A decoder layer's cross-attention weights for attending through the encoder output {@code X}
+     * without its keys and values (see {@code JvLayerOps}): per head {@code h}, {@code keys[h]} maps
+     * the head's query {@code q_h} to {@code q_h Wk_h} ({@code [d]}, weights {@code Wk_h^T},
+     * {@code [d, headDim]}), and {@code values[h]} with {@code valueBias[h]} maps {@code p X} to the
+     * head's output {@code (p X) Wv_h^T + bv_h} (weights {@code Wv_h}, {@code [headDim, d]}).
+     *
+     * @param valueBias per head, or null when the value projection has no bias
+     */
+    record CrossThroughMemory(JvWeights[] keys, JvWeights[] values, float[][] valueBias) {
     }
 
     final ModelConfig config;
@@ -95,12 +111,12 @@ final class JvParams {
         int[] iEnc = new int[encoder.length];
         for (int l = 0; l < encoder.length; l++) {
             Layer layer = encoder[l];
-            iEnc[l] = add(jobs, () -> packed(k, layer));
+            iEnc[l] = add(jobs, () -> packed(k, layer, c.heads()));
         }
         int[] iDec = new int[decoder.length];
         for (int l = 0; l < decoder.length; l++) {
             Layer layer = decoder[l];
-            iDec[l] = add(jobs, () -> packed(k, layer));
+            iDec[l] = add(jobs, () -> packed(k, layer, c.heads()));
         }
         List<List<ResolvedWeights.Bottleneck>> st = w.stages();
         int[][] iStages = new int[st.size()][];
@@ -154,12 +170,37 @@ final class JvParams {
                 c.scale(), c.shift());
     }
 
-    private static Packed packed(JvKernels k, Layer l) {
+    private static Packed packed(JvKernels k, Layer l, int heads) {
         ResolvedWeights.Attention self = l.self();
         ResolvedWeights.Attention cross = l.cross();
         return new Packed(fused(k, self.q(), self.k(), self.v()), dense(k, self.o()),
                 cross == null ? null : dense(k, cross.q()), cross == null ? null : fused(k, cross.k(), cross.v()),
-                cross == null ? null : dense(k, cross.o()), dense(k, l.fc1()), dense(k, l.fc2()));
+                cross == null ? null : dense(k, cross.o()), dense(k, l.fc1()), dense(k, l.fc2()),
+                cross == null ? null : crossThroughMemory(k, cross.k(), cross.v(), heads));
+    }
+
+    /** {@link CrossThroughMemory} from the cross-attention's key and value projections ({@code [d, d]} each). */
+    private static CrossThroughMemory crossThroughMemory(JvKernels k, Linear key, Linear value, int heads) {
+        int d = key.in();
+        int hd = key.out() / heads;
+        JvWeights[] keys = new JvWeights[heads];
+        JvWeights[] values = new JvWeights[heads];
+        float[][] valueBias = value.b() == null ? null : new float[heads][];
+        for (int h = 0; h < heads; h++) {
+            // Wk_h^T: output i, input c, is Wk[h * hd + c][i].
+            float[] t = new float[d * hd];
+            for (int c = 0; c < hd; c++) {
+                for (int i = 0; i < d; i++) {
+                    t[i * hd + c] = key.w()[(h * hd + c) * d + i];
+                }
+            }
+            keys[h] = k.packLinear(t, d, hd);
+            values[h] = k.packLinear(Arrays.copyOfRange(value.w(), h * hd * d, (h + 1) * hd * d), hd, d);
+            if (valueBias != null) {
+                valueBias[h] = Arrays.copyOfRange(value.b(), h * hd, (h + 1) * hd);
+            }
+        }
+        return new CrossThroughMemory(keys, values, valueBias);
     }
 
     /** Linear layers over the same input as one: their outputs side by side, in the order given. */

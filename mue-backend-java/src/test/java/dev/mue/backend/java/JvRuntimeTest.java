@@ -268,16 +268,23 @@ class JvRuntimeTest {
      * Candidate answers after one prompt (visual entailment's scoring): the rows they share are
      * computed once, and every row's logits are the bits of scoring its sequence alone, whether it
      * shares all but its last token, a shorter prefix, its whole sequence, or nothing (a sequence of
-     * another example with the same tokens, whose encoder output differs).
+     * another example with the same tokens, whose encoder output differs). Examples 0 and 1 have rows
+     * few enough to attend through their encoder output, alone and together; example 2's are not.
      */
     @Test
     void sharedPrefixesGiveTheBitsOfEachSequenceScoredAlone() {
-        List<EncoderInput> in = inputs(2);
-        int[][] seqs = {{0, 5, 6, 7, 8}, {0, 5, 6, 7, 9}, {0, 5, 6, 10, 11}, {0, 5, 6, 7, 8}, {0, 5, 6, 7, 8},
-            {0, 5}};
-        int[] rows = {0, 0, 0, 0, 1, 1};
-        int[] first = {3, 3, 2, 3, 3, 1};
+        List<EncoderInput> in = inputs(3);
+        int[][] seqs = {{0, 5, 6, 7}, {0, 5, 6, 8}, {0, 5, 9}, {0, 5, 6, 7}, {0, 5, 6, 7},
+            {0, 5, 6, 7, 8, 9, 10, 11, 12, 13}, {0, 5, 6, 7, 8, 9, 10, 11, 12, 14}};
+        int[] rows = {0, 0, 0, 0, 1, 2, 2};
+        int[] first = {2, 2, 1, 2, 2, 8, 8};
+        int d = MODEL.config().dModel();
+        int heads = MODEL.config().heads();
         try (Executable ex = prepare(MODEL, ExitPolicy.full()); EncodedBatch batch = ex.encode(in)) {
+            // Distinct rows: example 0, 4 + 1 + 1 + 0; example 1, 4; example 2, 10 alone, 11 together.
+            assertTrue(JvLayerOps.attendsThroughMemory(batch.outputTokens(0), 6, d, heads));
+            assertTrue(JvLayerOps.attendsThroughMemory(batch.outputTokens(1), 4, d, heads));
+            assertFalse(JvLayerOps.attendsThroughMemory(batch.outputTokens(2), 10, d, heads));
             ScoringOutput all = ex.score(batch, rows, seqs, first);
             for (int r = 0; r < seqs.length; r++) {
                 ScoringOutput one = ex.score(batch, new int[] {rows[r]}, new int[][] {seqs[r]}, new int[] {first[r]});
@@ -288,6 +295,39 @@ class JvRuntimeTest {
             }
             // The same-token sequence of the other example is not taken for a copy.
             assertFalse(Arrays.equals(all.logits()[0][0], all.logits()[4][0]));
+        }
+    }
+
+    /**
+     * A scoring pass attends through the encoder output where its rows are few, and to the
+     * cross-attention keys and values otherwise, as stepping always does: the logits of a sequence
+     * scored either way agree with stepping it, within float32 rounding of the same sums taken in
+     * another order: 7e-7 here, on logits of order 1. The bound, 1e-5 absolute or relative to
+     * larger logits, leaves a margin of ten; dropping the value bias moves them by 4e-3.
+     */
+    @Test
+    void scoringThroughTheEncoderOutputAgreesWithStepping() {
+        int d = MODEL.config().dModel();
+        int heads = MODEL.config().heads();
+        try (Executable ex = prepare(MODEL, ExitPolicy.full()); EncodedBatch enc = ex.encode(inputs(1))) {
+            int tokens = enc.outputTokens(0);
+            int steps = 5;
+            List<StepOutput> stepped = feed(ex, enc, new int[] {0}, steps);
+            int[] seq = Arrays.copyOf(FEED, steps);
+            assertTrue(JvLayerOps.attendsThroughMemory(tokens, steps, d, heads));
+            float[][] few = ex.score(enc, new int[] {0}, new int[][] {seq}, new int[] {0}).logits()[0];
+            // Three more sequences of the example that share only bos: too many rows to attend through it.
+            int[][] many = {seq, {0, 20, 21, 22, 23}, {0, 24, 4, 6, 8}, {0, 10, 11, 13, 14}};
+            assertFalse(JvLayerOps.attendsThroughMemory(tokens, steps + 3 * (steps - 1), d, heads));
+            float[][] keyed = ex.score(enc, new int[] {0, 0, 0, 0}, many, new int[4]).logits()[0];
+            for (int t = 0; t < steps; t++) {
+                float[] s = stepped.get(t).logits()[0];
+                for (int v = 0; v < s.length; v++) {
+                    double tol = 1e-5 * Math.max(1, Math.abs(s[v]));
+                    assertEquals(s[v], few[t][v], tol, "through the encoder output, position " + t + " token " + v);
+                    assertEquals(s[v], keyed[t][v], tol, "through keys and values, position " + t + " token " + v);
+                }
+            }
         }
     }
 
