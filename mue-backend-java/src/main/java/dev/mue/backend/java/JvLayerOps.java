@@ -283,9 +283,11 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
 
     /**
      * {@link #crossAttention} of groups of consecutive positions through the encoder output, without
-     * its keys and values ({@link #attendsThroughMemory}): per group and head, the queries times
-     * {@code Wk_h^T}, attention over the output's rows as keys and values, that times {@code Wv_h^T}
-     * plus {@code bv_h}. Groups and heads run in parallel.
+     * its keys and values ({@link #attendsThroughMemory}). An example's groups are one block of rows
+     * (a scoring pass lays out each example's distinct rows together), attended in one call per head,
+     * so that its keys (the output's rows) are read once per head, not once per group: the queries
+     * times {@code Wk_h^T}, attention over the output's rows as keys and values with each row's bias
+     * gathered, that times {@code Wv_h^T} plus {@code bv_h}. Examples and heads run in parallel.
      */
     private void crossAttentionThroughMemory(JvMemory m, int layer, float[] q, int[] first, int[] count,
             int[] position, int[] example, float[] out) {
@@ -294,31 +296,56 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         int heads = ops.heads;
         int hd = ops.headDim;
         int cols = crossBlock.cols();
-        int rows = crossBlock.rows();
-        JvKeys[] keys = new JvKeys[groups];
-        long maxWork = 0;
+        int biasRows = crossBlock.rows();
+        // Blocks: runs of groups of one example whose rows follow each other.
+        int[] blockGroup = new int[groups + 1];
+        int blocks = 0;
         for (int g = 0; g < groups; g++) {
-            keys[g] = outputKeys(m, example[g]);
-            maxWork = Math.max(maxWork, (long) count[g] * (m.tokens[example[g]] + d) * d * 2);
+            if (g == 0 || example[g] != example[g - 1] || first[g] != first[g - 1] + count[g - 1]) {
+                blockGroup[blocks++] = g;
+            }
         }
-        ops.forEach(groups * heads, maxWork, t -> {
-            int g = t / heads;
+        blockGroup[blocks] = groups;
+        JvKeys[] keys = new JvKeys[blocks];
+        int[] blockRows = new int[blocks];
+        long maxWork = 0;
+        for (int b = 0; b < blocks; b++) {
+            int e = example[blockGroup[b]];
+            keys[b] = outputKeys(m, e);
+            for (int g = blockGroup[b]; g < blockGroup[b + 1]; g++) {
+                blockRows[b] += count[g];
+            }
+            maxWork = Math.max(maxWork, (long) blockRows[b] * (m.tokens[e] + d) * d * 2);
+        }
+        ops.forEach(blocks * heads, maxWork, t -> {
+            int b = t / heads;
             int h = t % heads;
-            int e = example[g];
-            int nq = count[g];
+            int g0 = blockGroup[b];
+            int e = example[g0];
+            int nq = blockRows[b];
+            int row0 = first[g0];
+            float[] bias = null;
+            if (crossBias != null) {
+                // Row i of the block at its own position's bias row.
+                bias = new float[nq * cols];
+                int i = 0;
+                for (int g = g0; g < blockGroup[b + 1]; g++) {
+                    System.arraycopy(crossBias, (h * biasRows + position[g]) * cols, bias, i * cols, count[g] * cols);
+                    i += count[g];
+                }
+            }
             float[] qh = new float[nq * hd];
             for (int i = 0; i < nq; i++) {
-                System.arraycopy(q, (first[g] + i) * d + h * hd, qh, i * hd, hd);
+                System.arraycopy(q, (row0 + i) * d + h * hd, qh, i * hd, hd);
             }
             float[] qk = new float[nq * d];
             k.linear(qh, 0, nq, w.keys()[h], null, qk, 0);
             float[] px = new float[nq * d];
-            k.attention(qk, 0, d, keys[g], m.output[e], 0, d, nq, crossBias, (h * rows + position[g]) * cols, cols,
-                    false, 0, px, 0, d);
+            k.attention(qk, 0, d, keys[b], m.output[e], 0, d, nq, bias, 0, cols, false, 0, px, 0, d);
             float[] o = new float[nq * hd];
             k.linear(px, 0, nq, w.values()[h], w.valueBias() == null ? null : w.valueBias()[h], o, 0);
             for (int i = 0; i < nq; i++) {
-                System.arraycopy(o, i * hd, out, (first[g] + i) * d + h * hd, hd);
+                System.arraycopy(o, i * hd, out, (row0 + i) * d + h * hd, hd);
             }
         });
     }
