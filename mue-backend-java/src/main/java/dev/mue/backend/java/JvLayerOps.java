@@ -254,14 +254,55 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
     }
 
     /**
-     * Cross-attention of groups of query rows: group {@code g} is the {@code count[g]} packed rows
-     * of {@code q} from {@code first[g]}, at consecutive positions from {@code position[g]} when
-     * {@code sequence}, or all at {@code position[g]} otherwise (sharing one bias row), attending to
-     * example {@code example[g]}'s encoder output. Groups and heads run in parallel.
+     * Groups of query rows for cross-attention: group {@code g} is the {@code count[g]} packed rows
+     * of the queries from {@code first[g]}, at position {@code position[g]} (or from it), attending
+     * to example {@code example[g]}'s encoder output.
      */
-    private void crossAttention(JvMemory m, int layer, float[] q, int[] first, int[] count, int[] position,
-            int[] example, boolean sequence, float[] out) {
-        int groups = first.length;
+    private static final class CrossGroups {
+        final int[] first;
+        final int[] count;
+        final int[] position;
+        final int[] example;
+        int size;
+
+        CrossGroups(int capacity) {
+            first = new int[capacity];
+            count = new int[capacity];
+            position = new int[capacity];
+            example = new int[capacity];
+        }
+
+        void add(int rowFirst, int rows, int at, int of) {
+            first[size] = rowFirst;
+            count[size] = rows;
+            position[size] = at;
+            example[size] = of;
+            size++;
+        }
+
+        /** The groups whose {@code flag} is {@code value}, in order. */
+        CrossGroups where(boolean[] flag, boolean value) {
+            CrossGroups out = new CrossGroups(size);
+            for (int g = 0; g < size; g++) {
+                if (flag[g] == value) {
+                    out.add(first[g], count[g], position[g], example[g]);
+                }
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Cross-attention of groups of query rows ({@link CrossGroups}), at consecutive positions from
+     * {@code position[g]} when {@code sequence}, or all at {@code position[g]} otherwise (sharing one
+     * bias row). Groups and heads run in parallel.
+     */
+    private void crossAttention(JvMemory m, int layer, float[] q, CrossGroups cg, boolean sequence, float[] out) {
+        int groups = cg.size;
+        int[] first = cg.first;
+        int[] count = cg.count;
+        int[] position = cg.position;
+        int[] example = cg.example;
         int heads = ops.heads;
         int hd = ops.headDim;
         int cols = crossBlock.cols();
@@ -289,10 +330,13 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
      * times {@code Wk_h^T}, attention over the output's rows as keys and values with each row's bias
      * gathered, that times {@code Wv_h^T} plus {@code bv_h}. Examples and heads run in parallel.
      */
-    private void crossAttentionThroughMemory(JvMemory m, int layer, float[] q, int[] first, int[] count,
-            int[] position, int[] example, float[] out) {
+    private void crossAttentionThroughMemory(JvMemory m, int layer, float[] q, CrossGroups cg, float[] out) {
         JvParams.CrossThroughMemory w = p.decoderPacked[layer - 1].crossThroughMemory();
-        int groups = first.length;
+        int groups = cg.size;
+        int[] first = cg.first;
+        int[] count = cg.count;
+        int[] position = cg.position;
+        int[] example = cg.example;
         int heads = ops.heads;
         int hd = ops.headDim;
         int cols = crossBlock.cols();
@@ -429,24 +473,16 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         ops.scaleQueries(q2, na, d);
         float[] attn2 = new float[na * d];
         // Rows of one example at one position (a beam) share the keys and the bias row: one call each.
-        int groups = 0;
-        int[] first = new int[na];
-        int[] count = new int[na];
-        int[] position = new int[na];
-        int[] example = new int[na];
+        CrossGroups groups = new CrossGroups(na);
         for (int a = 0; a < na; a++) {
-            if (groups > 0 && example[groups - 1] == examples[a] && position[groups - 1] == positions[a]) {
-                count[groups - 1]++;
+            int last = groups.size - 1;
+            if (last >= 0 && groups.example[last] == examples[a] && groups.position[last] == positions[a]) {
+                groups.count[last]++;
             } else {
-                first[groups] = a;
-                count[groups] = 1;
-                position[groups] = positions[a];
-                example[groups] = examples[a];
-                groups++;
+                groups.add(a, 1, positions[a], examples[a]);
             }
         }
-        crossAttention(memory, layer, q2, Arrays.copyOf(first, groups), Arrays.copyOf(count, groups),
-                Arrays.copyOf(position, groups), Arrays.copyOf(example, groups), false, attn2);
+        crossAttention(memory, layer, q2, groups, false, attn2);
         out = ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, na);
         out = ops.ffnBlock(w, pk, out, na);
         return new JvStates(out, x.lengths(), x.offsets(), na);
@@ -518,63 +554,35 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
         ops.scaleQueries(q2, rows, d);
         float[] attn2 = new float[rows * d];
         // One group per segment with distinct rows: its rows at consecutive positions from the first.
-        int groups = 0;
-        int[] first = new int[n];
-        int[] count = new int[n];
-        int[] position = new int[n];
-        int[] example = new int[n];
+        CrossGroups groups = new CrossGroups(n);
         for (int s = 0; s < n; s++) {
             int start = shared == null ? 0 : shared.from(s);
             if (start < x.lengths()[s]) {
-                first[groups] = shared == null ? x.offsets()[s] : shared.firstDistinct(s);
-                count[groups] = x.lengths()[s] - start;
-                position[groups] = start;
-                example[groups] = examples[s];
-                groups++;
+                groups.add(shared == null ? x.offsets()[s] : shared.firstDistinct(s), x.lengths()[s] - start, start,
+                        examples[s]);
             }
         }
         // Each example attends through its encoder output when its rows here are few enough.
-        first = Arrays.copyOf(first, groups);
-        count = Arrays.copyOf(count, groups);
-        position = Arrays.copyOf(position, groups);
-        example = Arrays.copyOf(example, groups);
         int[] exampleRows = new int[memory.tokens.length];
-        for (int g = 0; g < groups; g++) {
-            exampleRows[example[g]] += count[g];
+        for (int g = 0; g < groups.size; g++) {
+            exampleRows[groups.example[g]] += groups.count[g];
         }
-        boolean[] through = new boolean[groups];
-        for (int g = 0; g < groups; g++) {
-            through[g] = attendsThroughMemory(memory.tokens[example[g]], exampleRows[example[g]], d, ops.heads);
+        boolean[] through = new boolean[groups.size];
+        for (int g = 0; g < groups.size; g++) {
+            int e = groups.example[g];
+            through[g] = attendsThroughMemory(memory.tokens[e], exampleRows[e], d, ops.heads);
         }
-        for (boolean viaMemory : new boolean[] {false, true}) {
-            int[] f = selected(first, through, viaMemory);
-            if (f.length == 0) {
-                continue;
-            }
-            int[] c = selected(count, through, viaMemory);
-            int[] at = selected(position, through, viaMemory);
-            int[] of = selected(example, through, viaMemory);
-            if (viaMemory) {
-                crossAttentionThroughMemory(memory, layer, q2, f, c, at, of, attn2);
-            } else {
-                crossAttention(memory, layer, q2, f, c, at, of, true, attn2);
-            }
+        CrossGroups keyed = groups.where(through, false);
+        if (keyed.size > 0) {
+            crossAttention(memory, layer, q2, keyed, true, attn2);
+        }
+        CrossGroups viaMemory = groups.where(through, true);
+        if (viaMemory.size > 0) {
+            crossAttentionThroughMemory(memory, layer, q2, viaMemory, attn2);
         }
         out = ops.attentionOutput(pk.crossO(), w.cross().cAttn(), w.crossPostLn(), attn2, out, rows);
         out = ops.ffnBlock(w, pk, out, rows);
         return new JvStates(shared == null ? out : shared.allRows(out, d), x.lengths(), x.offsets(), x.rows());
-    }
-
-    /** The elements of {@code a} whose {@code flag} is {@code value}, in order. */
-    private static int[] selected(int[] a, boolean[] flag, boolean value) {
-        int[] out = new int[a.length];
-        int n = 0;
-        for (int i = 0; i < a.length; i++) {
-            if (flag[i] == value) {
-                out[n++] = a[i];
-            }
-        }
-        return Arrays.copyOf(out, n);
     }
 
     // ------------------------------------------------------------------ both stages
