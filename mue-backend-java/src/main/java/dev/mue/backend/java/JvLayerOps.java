@@ -298,27 +298,22 @@ final class JvLayerOps implements LayerOps<JvStates, JvMemory, JvCaches> {
      * bias row). Groups and heads run in parallel.
      */
     private void crossAttention(JvMemory m, int layer, float[] q, CrossGroups cg, boolean sequence, float[] out) {
-        int groups = cg.size;
-        int[] first = cg.first;
-        int[] count = cg.count;
-        int[] position = cg.position;
-        int[] example = cg.example;
         int heads = ops.heads;
         int hd = ops.headDim;
         int cols = crossBlock.cols();
         int rows = crossBlock.rows();
         long maxWork = 0;
-        for (int g = 0; g < groups; g++) {
-            crossKeysAndValues(m, layer, example[g]);
-            maxWork = Math.max(maxWork, (long) count[g] * m.tokens[example[g]] * hd * 2);
+        for (int g = 0; g < cg.size; g++) {
+            crossKeysAndValues(m, layer, cg.example[g]);
+            maxWork = Math.max(maxWork, (long) cg.count[g] * m.tokens[cg.example[g]] * hd * 2);
         }
-        ops.forEach(groups * heads, maxWork, t -> {
+        ops.forEach(cg.size * heads, maxWork, t -> {
             int g = t / heads;
             int h = t % heads;
-            int e = example[g];
-            int qo = first[g] * d + h * hd;
-            k.attention(q, qo, d, m.crossKeys[e][layer][h], m.crossV[e][layer], h * hd, d, count[g],
-                    crossBias, (h * rows + position[g]) * cols, sequence ? cols : 0, false, 0, out, qo, d);
+            int e = cg.example[g];
+            int qo = cg.first[g] * d + h * hd;
+            k.attention(q, qo, d, m.crossKeys[e][layer][h], m.crossV[e][layer], h * hd, d, cg.count[g],
+                    crossBias, (h * rows + cg.position[g]) * cols, sequence ? cols : 0, false, 0, out, qo, d);
         });
     }
 
