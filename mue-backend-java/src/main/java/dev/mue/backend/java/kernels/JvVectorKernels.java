@@ -865,6 +865,10 @@ public final class JvVectorKernels implements JvKernels {
                 throw new IllegalArgumentException("weights packed for stride 1 and padding 1 (Winograd) used with"
                         + " stride " + stride + " and padding " + pad);
             }
+            if (outH != h || outW != w) {
+                throw new IllegalArgumentException("weights packed for stride 1 and padding 1 (Winograd) give a "
+                        + h + "x" + w + " output, not " + outH + "x" + outW);
+            }
             winograd(in, h, w, weight, scale, shift, residual, relu, plain, out);
             return;
         }

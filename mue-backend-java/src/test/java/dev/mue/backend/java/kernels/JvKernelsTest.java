@@ -555,6 +555,12 @@ class JvKernelsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> k.conv2d(in, 6, 6, wino, 2, 1, null, null, null, false, new float[8 * 9], 3, 3));
         assertTrue(e.getMessage().contains("stride 1 and padding 1"), e.getMessage());
+        // A smaller output than the image, which the direct path would crop to, is refused, not overrun.
+        float[] small = sentinels(8 * 16 + 2);
+        IllegalArgumentException crop = assertThrows(IllegalArgumentException.class,
+                () -> k.conv2d(in, 6, 6, wino, 1, 1, null, null, null, false, small, 4, 4));
+        assertTrue(crop.getMessage().contains("6x6 output, not 4x4"), crop.getMessage());
+        assertUntouched(small, 0, 0, "refused Winograd convolution");
         // The control ignores the stride it is told: its weights are the definition.
         assertNull(NAIVE.packConv(random(rnd, 8 * min * 9, -1, 1), 8, min, 3, 1, 1).winograd);
     }
