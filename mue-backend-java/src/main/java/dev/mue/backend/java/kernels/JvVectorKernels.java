@@ -860,6 +860,7 @@ public final class JvVectorKernels implements JvKernels {
                     + " image with kernel " + kernel + ", stride " + stride + ", padding " + pad);
         }
         boolean plain = scale == null && shift == null && residual == null && !relu;
+        Epilogue ep = plain ? null : new Epilogue(scale, shift, residual, relu);
         if (weight.winograd != null) {
             if (stride != 1 || pad != 1) {
                 throw new IllegalArgumentException("weights packed for stride 1 and padding 1 (Winograd) used with"
@@ -869,10 +870,9 @@ public final class JvVectorKernels implements JvKernels {
                 throw new IllegalArgumentException("weights packed for stride 1 and padding 1 (Winograd) give a "
                         + h + "x" + w + " output, not " + outH + "x" + outW);
             }
-            winograd(in, h, w, weight, scale, shift, residual, relu, plain, out);
+            winograd(in, h, w, weight, ep, out);
             return;
         }
-        Epilogue ep = plain ? null : new Epilogue(scale, shift, residual, relu);
         Source src;
         float[] image = null;
         if (kernel == 1 && stride == 1 && pad == 0 && outW == w) {
@@ -961,8 +961,7 @@ public final class JvVectorKernels implements JvKernels {
      * the channels like any product; the output transform, a row of tiles at a time, each row's
      * epilogue running on its two rows of pixels while they are in cache.
      */
-    private void winograd(float[] in, int h, int w, JvWeights weight, float[] scale, float[] shift, float[] residual,
-            boolean relu, boolean plain, float[] out) {
+    private void winograd(float[] in, int h, int w, JvWeights weight, Epilogue epilogue, float[] out) {
         int c = weight.inChannels();
         int k = weight.out();
         int th = ceilDiv(h, 2);
@@ -995,8 +994,9 @@ public final class JvVectorKernels implements JvKernels {
         });
         buffers.give(v);
         // The output transform writes each output before the epilogue reads its residual.
-        float[] res = residual != null && residual == out ? Arrays.copyOf(residual, h * w * k) : residual;
-        Epilogue ep = plain ? null : new Epilogue(scale, shift, res, relu);
+        Epilogue ep = epilogue != null && epilogue.residual() == out
+                ? new Epilogue(epilogue.scale(), epilogue.shift(), Arrays.copyOf(out, h * w * k), epilogue.relu())
+                : epilogue;
         parallel.forEach(th, ty -> {
             for (int tx = 0; tx < tw; tx++) {
                 winogradOutput(m, tiles * k, (ty * tw + tx) * k, k, out, h, w, ty, tx);
@@ -1072,7 +1072,7 @@ public final class JvVectorKernels implements JvKernels {
             t31.sub(t33).intoArray(v, o + 15 * plane);
         }
         // The channels past the last whole vector: the same operations, one for one.
-        float[] t = new float[16];
+        float[] t = c0 < c ? new float[16] : null;
         for (; c0 < c; c0++) {
             int a = corner + c0;
             for (int j = 0; j < 4; j++) {
@@ -1146,7 +1146,7 @@ public final class JvVectorKernels implements JvKernels {
             }
         }
         // The channels past the last whole vector: the same operations, one for one.
-        float[] s = new float[8];
+        float[] s = c0 < k ? new float[8] : null;
         for (; c0 < k; c0++) {
             int a = mOff + c0;
             for (int j = 0; j < 4; j++) {
